@@ -1,0 +1,220 @@
+"""KPIs, municipalities and groups: lookup by id or name, did-you-mean, and peer-group resolution."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from kpijmf.errors import NotFoundError, UsageError
+
+ALLA_ID = "G2328"
+RIKET_ID = "0000"
+PEER_KEYWORDS = ("alla", "storlek", "kommungrupp", "lan", "liknande", "riket")
+# Known ids (2026) first; titles only as a fallback filter, because titles drift and ids get rebuilt.
+SIZE_CLASS_IDS = ("G30823", "G30830", "G30824", "G30826", "G30827", "G30829", "G30831", "G30825", "G30828")
+KOMMUNGRUPP_IDS = tuple(f"G9278{i}" for i in range(6, 10)) + tuple(f"G9279{i}" for i in range(5))
+COUNTY_IDS = tuple(f"G336{i}" for i in range(12, 33))
+_SIZE_TITLE = re.compile(r"^kommuner med .*invanare")
+_COUNTY_TITLE = re.compile(r"lans kommuner \(ovagt medel\)$")
+_LIKNANDE_TITLE = re.compile(r"^liknande kommuner (?P<area>[^,]+), (?P<name>.+), (?P<year>\d{4})$")
+_KPI_ID = re.compile(r"^[NU]\d{5}$", re.IGNORECASE)
+
+
+def normalize(text: str) -> str:
+    """Casefold, strip diacritics and collapse spaces: 'Östersund ' -> 'ostersund'."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(plain.split())
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A kommun, region or Riket."""
+
+    id: str
+    title: str
+    type: str
+
+
+@dataclass(frozen=True)
+class Peer:
+    """One comparison row: a published group (or Riket), or a custom list whose mean kpijmf computes."""
+
+    role: str
+    id: str
+    title: str
+    members: tuple[str, ...] = ()
+    published: bool = True
+
+
+def _suggest(query: str, choices: dict[str, str], n: int = 3) -> list[str]:
+    """Up to n display names whose normalized form is close to the query."""
+    matches = difflib.get_close_matches(normalize(query), list(choices), n=n, cutoff=0.6)
+    return [choices[m] for m in matches]
+
+
+def _did_you_mean(suggestions: Sequence[str]) -> str:
+    return f"; did you mean {' or '.join(suggestions)}?" if suggestions else ""
+
+
+class Catalog:
+    """Lookups over the stored metadata."""
+
+    def __init__(self, municipalities: Sequence[dict], groups: Sequence[dict], kpis: Sequence[dict]) -> None:
+        self.units = {m["id"]: Unit(m["id"], m["title"], m["type"]) for m in municipalities}
+        self.groups = {g["id"]: g for g in groups}
+        self.kpis = {k["id"]: k for k in kpis}
+
+    @property
+    def kommun_ids(self) -> list[str]:
+        """Every kommun (type K), sorted by id."""
+        return sorted(u.id for u in self.units.values() if u.type == "K")
+
+    # -- kommuner ------------------------------------------------------------------------------------
+
+    def find_kommun(self, query: str) -> Unit:
+        """A kommun by id ('2380', '180' -> '0180') or name without case or diacritics ('ostersund')."""
+        text = query.strip()
+        if not text:
+            raise UsageError("an empty kommun name was given")
+        if text.isdigit():
+            unit = self.units.get(text.zfill(4))
+            if unit is None:
+                ids = {u.id: f"{u.id} ({u.title})" for u in self.units.values() if u.type == "K"}
+                raise NotFoundError(f"no kommun with id {text!r}{_did_you_mean(_suggest(text, ids))}")
+            if unit.type != "K":
+                raise NotFoundError(
+                    f"{unit.id} is {unit.title}, not a kommun (a region or Riket); give a kommun id or name"
+                )
+            return unit
+        kommuner = [u for u in self.units.values() if u.type == "K"]
+        wanted = normalize(text)
+        exact = [u for u in kommuner if normalize(u.title) == wanted]
+        if len(exact) == 1:
+            return exact[0]
+        starts = [u for u in kommuner if normalize(u.title).startswith(wanted)]
+        if len(starts) == 1:
+            return starts[0]
+        if len(starts) > 1:
+            names = ", ".join(f"{u.title} ({u.id})" for u in sorted(starts, key=lambda u: u.title)[:6])
+            raise NotFoundError(f"kommun name {text!r} is ambiguous: {names}")
+        names = {normalize(u.title): f"{u.title} ({u.id})" for u in kommuner}
+        raise NotFoundError(f"no kommun named {text!r}{_did_you_mean(_suggest(text, names))}")
+
+    def search_kommuner(self, text: str) -> list[Unit]:
+        """Kommuner whose name or id contains the text (no case or diacritics)."""
+        wanted = normalize(text)
+        return sorted(
+            (u for u in self.units.values() if u.type == "K" and (wanted in normalize(u.title) or wanted in u.id)),
+            key=lambda u: u.title,
+        )
+
+    # -- KPIs ----------------------------------------------------------------------------------------
+
+    def find_kpi(self, kpi_id: str) -> dict:
+        """KPI metadata by id (case-insensitive), or NotFoundError with suggestions."""
+        key = kpi_id.strip().upper()
+        if key in self.kpis:
+            return self.kpis[key]
+        if not _KPI_ID.match(key):
+            titles = {normalize(k["title"]): f"{k['id']} ({k['title']})" for k in self.kpis.values()}
+            hint = _did_you_mean(_suggest(kpi_id, titles))
+            raise NotFoundError(f"{kpi_id!r} is not a KPI id (like N03926){hint}")
+        ids = {k.lower(): k for k in self.kpis}
+        hint = _did_you_mean([f"{s} ({self.kpis[s]['title']})" for s in _suggest(key, ids)])
+        raise NotFoundError(f"unknown KPI {key!r}: Kolada has no KPI with that id (removed or misspelt?){hint}")
+
+    def search_kpis(self, text: str) -> list[dict]:
+        """KPIs whose id, title or description contains the text; title matches first."""
+        wanted = normalize(text)
+        in_title = [k for k in self.kpis.values() if wanted in normalize(k["id"]) or wanted in normalize(k["title"])]
+        seen = {k["id"] for k in in_title}
+        in_text = [
+            k for k in self.kpis.values() if k["id"] not in seen and wanted in normalize(k.get("description") or "")
+        ]
+        return sorted(in_title, key=lambda k: k["id"]) + sorted(in_text, key=lambda k: k["id"])
+
+    # -- groups and peers ----------------------------------------------------------------------------
+
+    def _member_groups(self, kommun: Unit, known_ids: Sequence[str], title_rule: re.Pattern[str]) -> list[dict]:
+        groups = [g for g in self.groups.values() if kommun.id in g["members"]]
+        known = [g for g in groups if g["id"] in known_ids]
+        return known or [g for g in groups if title_rule.search(normalize(g["title"]))]
+
+    def liknande_group(self, kommun: Unit, area: str = "arbetsmarknad") -> dict | None:
+        """The newest 'Liknande kommuner <area>, <Kommun>, <år>' group of a kommun, or None."""
+        best: tuple[int, dict] | None = None
+        for group in self.groups.values():
+            match = _LIKNANDE_TITLE.match(normalize(group["title"]))
+            if not match or match["area"] != normalize(area) or match["name"] != normalize(kommun.title):
+                continue
+            if kommun.id in group["members"]:
+                continue
+            year = int(match["year"])
+            if best is None or year > best[0]:
+                best = (year, group)
+        return best[1] if best else None
+
+    def peer_for_keyword(self, kommun: Unit, keyword: str) -> Peer | None:
+        """Resolve one peer keyword for a kommun; None when the store has no such group for it."""
+        if keyword == "riket":
+            riket = self.units.get(RIKET_ID)
+            return Peer("riket", RIKET_ID, riket.title if riket else "Riket")
+        if keyword == "alla":
+            group = self.groups.get(ALLA_ID)
+        elif keyword == "liknande":
+            group = self.liknande_group(kommun)
+        else:
+            known, rule = {
+                "storlek": (SIZE_CLASS_IDS, _SIZE_TITLE),
+                "kommungrupp": (KOMMUNGRUPP_IDS, re.compile(r"^$")),
+                "lan": (COUNTY_IDS, _COUNTY_TITLE),
+            }[keyword]
+            found = self._member_groups(kommun, known, rule)
+            group = found[0] if found else None
+        if group is None:
+            return None
+        return Peer(keyword, group["id"], group["title"], tuple(group["members"]))
+
+    def resolve_peers(self, kommun: Unit, spec: Sequence[str] | None = None) -> tuple[list[Peer], list[str]]:
+        """Peers for `--peers`: keywords, group ids, or kommun ids/names forming one custom group.
+
+        Returns the peers in table order and warnings for keywords that found no group.
+        """
+        items = [s.strip() for s in (spec or PEER_KEYWORDS) if s.strip()]
+        peers: list[Peer] = []
+        warnings: list[str] = []
+        custom: list[Unit] = []
+        for item in items:
+            word = normalize(item)
+            if word in PEER_KEYWORDS:
+                peer = self.peer_for_keyword(kommun, word)
+                if peer is None:
+                    warnings.append(f"no '{word}' group for {kommun.title} in the stored metadata; skipped")
+                else:
+                    peers.append(peer)
+            elif item.upper().startswith("G") and item[1:].isdigit():
+                group = self.groups.get(item.upper())
+                if group is None:
+                    titles = {g["id"].lower(): f"{g['id']} ({g['title']})" for g in self.groups.values()}
+                    raise NotFoundError(f"unknown group {item!r}{_did_you_mean(_suggest(item, titles))}")
+                peers.append(Peer("grupp", group["id"], group["title"], tuple(group["members"])))
+            else:
+                close = difflib.get_close_matches(word, PEER_KEYWORDS, n=1, cutoff=0.7)
+                if close:
+                    raise UsageError(
+                        f"unknown peer {item!r}; did you mean {close[0]!r}? "
+                        f"(keywords: {', '.join(PEER_KEYWORDS)}; or group ids G…, or kommun ids/names)"
+                    )
+                custom.append(self.find_kommun(item))
+        if custom:
+            members = tuple(dict.fromkeys(u.id for u in custom))
+            names = ", ".join(self.units[m].title for m in members)
+            peers.append(Peer("egen", "egen", f"Egen jämförelsegrupp (ovägt medel): {names}", members, False))
+        order = {k: i for i, k in enumerate(PEER_KEYWORDS)}
+        peers.sort(key=lambda p: (p.role == "riket", order.get(p.role, len(order))))
+        unique = list({p.id: p for p in peers}.values())
+        return unique, warnings

@@ -1,0 +1,483 @@
+"""The local store: one SQLite file with metadata, observations, coverage, revisions and a fetch log.
+
+Every write happens in one transaction, so a failed or killed fetch leaves the previous content as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kpijmf.errors import StoreBusyError, StoreError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from kpijmf.client import DataRecord
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 30_000
+# Published values are rounded by Kolada; differences below this are not revisions.
+VALUE_TOLERANCE = 1e-9
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE kpi (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',
+    is_divided_by_gender INTEGER NOT NULL DEFAULT 0, municipality_type TEXT NOT NULL DEFAULT '',
+    operating_area TEXT NOT NULL DEFAULT '', prel_publication_date TEXT, publication_date TEXT,
+    publ_period TEXT, raw TEXT NOT NULL);
+CREATE TABLE municipality (id TEXT PRIMARY KEY, title TEXT NOT NULL, type TEXT NOT NULL);
+CREATE TABLE muni_group (id TEXT PRIMARY KEY, title TEXT NOT NULL);
+CREATE TABLE group_member (
+    group_id TEXT NOT NULL, member_id TEXT NOT NULL, PRIMARY KEY (group_id, member_id)) WITHOUT ROWID;
+CREATE TABLE observation (
+    kpi TEXT NOT NULL, year INTEGER NOT NULL, unit_id TEXT NOT NULL, gender TEXT NOT NULL,
+    value REAL, count INTEGER, status TEXT NOT NULL DEFAULT '', fetched_at TEXT NOT NULL,
+    PRIMARY KEY (kpi, year, unit_id, gender)) WITHOUT ROWID;
+CREATE TABLE coverage (
+    kpi TEXT NOT NULL, year INTEGER NOT NULL, unit_id TEXT NOT NULL, fetched_at TEXT NOT NULL,
+    PRIMARY KEY (kpi, year, unit_id)) WITHOUT ROWID;
+CREATE TABLE revision (
+    id INTEGER PRIMARY KEY, kpi TEXT NOT NULL, year INTEGER NOT NULL, unit_id TEXT NOT NULL,
+    gender TEXT NOT NULL, old_value REAL, new_value REAL, old_fetched_at TEXT, seen_at TEXT NOT NULL,
+    kind TEXT NOT NULL);
+CREATE INDEX revision_seen ON revision (seen_at);
+CREATE TABLE refresh_state (kpi TEXT PRIMARY KEY, last_refresh TEXT NOT NULL);
+CREATE TABLE fetch_log (
+    id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT NOT NULL, command TEXT NOT NULL,
+    kpis TEXT NOT NULL, units INTEGER NOT NULL, years TEXT NOT NULL, from_date TEXT,
+    requests INTEGER NOT NULL, bytes INTEGER NOT NULL, rows INTEGER NOT NULL, revisions INTEGER NOT NULL);
+"""
+
+Cell = tuple[str, int, str]  # kpi, year, unit_id
+Key = tuple[str, int, str, str]  # kpi, year, unit_id, gender
+
+
+def utc_now() -> str:
+    """Now as an ISO-8601 UTC timestamp with seconds, e.g. 2026-11-23T13:50:02Z."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_timestamp(text: str) -> datetime:
+    """Parse a timestamp written by utc_now()."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class WriteSummary:
+    """What one data write changed."""
+
+    rows: int
+    changed: int
+    removed: int
+
+
+@dataclass(frozen=True)
+class FetchLogEntry:
+    """One line of the fetch log."""
+
+    started_at: str
+    command: str
+    kpis: Sequence[str]
+    units: int
+    years: Sequence[int]
+    from_date: str | None
+    requests: int
+    bytes: int
+
+
+def _recovery_hint(path: Path) -> str:
+    return (
+        f"move {path} aside (or run `kpijmf cache clear`) and fetch again; "
+        "everything in it can be fetched again from Kolada"
+    )
+
+
+class Store:
+    """A kpijmf store file. Open with `Store.open(path)`; use as a context manager."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+
+    # -- opening -------------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, *, create: bool = True) -> Store:
+        """Open (and if needed create) the store; raise StoreError for a corrupt or newer file."""
+        if not create and not path.exists():
+            raise StoreError(f"no store at {path} yet: run `kpijmf fetch` first")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the store folder {path.parent}: {exc.strerror}") from None
+        try:
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the store {path}: {exc}") from None
+        store = cls(conn, path)
+        try:
+            with store._guard():
+                store._prepare()
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    def _prepare(self) -> None:
+        conn = self._conn
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if not conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.execute(
+                        "INSERT INTO meta (key, value) VALUES ('schema_version', ?), ('created_at', ?)",
+                        (str(SCHEMA_VERSION), utc_now()),
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return
+        if "meta" not in tables:
+            raise StoreError(f"{self.path} is a SQLite file but not a kpijmf store; {_recovery_hint(self.path)}")
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the store {self.path} was written by a newer kpijmf (schema {version}, this one reads "
+                f"{SCHEMA_VERSION}); upgrade kpijmf, or set KPIJMF_CACHE_DIR to another folder"
+            )
+        if version < SCHEMA_VERSION:
+            raise StoreError(f"the store {self.path} has an unknown schema {version}; {_recovery_hint(self.path)}")
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn SQLite failures into StoreError / StoreBusyError with a recovery path."""
+        try:
+            yield
+        except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
+            raise  # a bug in kpijmf, not a damaged file
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreBusyError(f"the store {self.path} stayed locked by another process: {exc}") from None
+            raise StoreError(f"the store {self.path} cannot be used ({exc}); {_recovery_hint(self.path)}") from None
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"the store {self.path} is corrupt ({exc}); {_recovery_hint(self.path)}") from None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._guard():
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        with self._guard():
+            return self._conn.execute(sql, params).fetchall()
+
+    # -- meta ----------------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        """A value from the meta table."""
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    # -- metadata ------------------------------------------------------------------------------------
+
+    def metadata_fetched_at(self) -> str | None:
+        """When KPI, municipality and group metadata were last stored, or None."""
+        return self.get_meta("metadata_fetched_at")
+
+    def write_metadata(
+        self, kpis: Sequence[dict], municipalities: Sequence[dict], groups: Sequence[dict], fetched_at: str
+    ) -> None:
+        """Replace all metadata in one transaction."""
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM kpi")
+            conn.executemany(
+                "INSERT OR REPLACE INTO kpi VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (
+                        k["id"],
+                        k.get("title") or k["id"],
+                        k.get("description") or "",
+                        int(bool(k.get("is_divided_by_gender"))),
+                        k.get("municipality_type") or "",
+                        k.get("operating_area") or "",
+                        k.get("prel_publication_date"),
+                        k.get("publication_date"),
+                        k.get("publ_period"),
+                        json.dumps(k, ensure_ascii=False),
+                    )
+                    for k in kpis
+                ),
+            )
+            conn.execute("DELETE FROM municipality")
+            conn.executemany(
+                "INSERT OR REPLACE INTO municipality VALUES (?, ?, ?)",
+                ((m["id"], m.get("title") or m["id"], m.get("type") or "") for m in municipalities),
+            )
+            conn.execute("DELETE FROM muni_group")
+            conn.execute("DELETE FROM group_member")
+            conn.executemany(
+                "INSERT OR REPLACE INTO muni_group VALUES (?, ?)",
+                ((g["id"], g.get("title") or g["id"]) for g in groups),
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO group_member VALUES (?, ?)",
+                ((g["id"], m["member_id"]) for g in groups for m in g.get("members") or []),
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('metadata_fetched_at', ?)",
+                (fetched_at,),
+            )
+
+    def kpis(self) -> list[dict]:
+        """All stored KPI metadata as v3 dicts."""
+        return [json.loads(r[0]) for r in self._query("SELECT raw FROM kpi ORDER BY id")]
+
+    def municipalities(self) -> list[dict]:
+        """All stored municipalities (kommuner, regions, Riket)."""
+        rows = self._query("SELECT id, title, type FROM municipality ORDER BY id")
+        return [{"id": i, "title": t, "type": ty} for i, t, ty in rows]
+
+    def groups(self) -> list[dict]:
+        """All stored groups with member id tuples: {"id", "title", "members": (...)}."""
+        members: dict[str, list[str]] = {}
+        for gid, mid in self._query("SELECT group_id, member_id FROM group_member ORDER BY group_id, member_id"):
+            members.setdefault(gid, []).append(mid)
+        rows = self._query("SELECT id, title FROM muni_group ORDER BY id")
+        return [{"id": gid, "title": title, "members": tuple(members.get(gid, ()))} for gid, title in rows]
+
+    # -- data ----------------------------------------------------------------------------------------
+
+    def covered_cells(self, kpis: Sequence[str], years: Sequence[int], fetched_after: str | None = None) -> set[Cell]:
+        """The (kpi, year, unit) cells already fetched (optionally: fetched at or after a timestamp)."""
+        if not kpis or not years:
+            return set()
+        sql = f"SELECT kpi, year, unit_id FROM coverage WHERE kpi IN ({_marks(kpis)}) AND year IN ({_marks(years)})"
+        params: list[Any] = [*kpis, *years]
+        if fetched_after is not None:
+            sql += " AND fetched_at >= ?"
+            params.append(fetched_after)
+        return {(k, y, u) for k, y, u in self._query(sql, params)}
+
+    def write_data(
+        self,
+        records: Iterable[DataRecord],
+        scope: Iterable[Cell],
+        fetched_at: str,
+        log: FetchLogEntry,
+        *,
+        incremental: bool = False,
+    ) -> WriteSummary:
+        """Store fetched records for the cells in `scope`, in one transaction, keeping revisions.
+
+        Full mode: the records are the whole truth for every scope cell; a stored value absent from the
+        records is removed (and kept as a revision). Incremental mode (`from_date`): only the records'
+        keys change; `deleted` records remove their value.
+        """
+        scope = set(scope)
+        new: dict[Key, DataRecord] = {}
+        deleted: set[Key] = set()
+        for rec in records:
+            key = (rec.kpi, rec.year, rec.unit_id, rec.gender)
+            if rec.deleted:
+                deleted.add(key)
+                new.pop(key, None)
+            else:
+                new[key] = rec
+                deleted.discard(key)
+        kpis = sorted({c[0] for c in scope} | {k[0] for k in new} | {k[0] for k in deleted})
+        years = sorted({c[1] for c in scope} | {k[1] for k in new} | {k[1] for k in deleted})
+        changed = removed = 0
+        with self._transaction() as conn:
+            old: dict[Key, tuple[float | None, str]] = {}
+            if kpis and years:
+                for k, y, u, g, v, f in conn.execute(
+                    "SELECT kpi, year, unit_id, gender, value, fetched_at FROM observation "
+                    f"WHERE kpi IN ({_marks(kpis)}) AND year IN ({_marks(years)})",
+                    [*kpis, *years],
+                ):
+                    if (k, y, u) in scope or (k, y, u, g) in new or (k, y, u, g) in deleted:
+                        old[(k, y, u, g)] = (v, f)
+            revisions = []
+            gone = set(deleted) if incremental else {key for key in old if key not in new}
+            for key in gone:
+                if key in old:
+                    value, was_fetched = old[key]
+                    revisions.append((*key, value, None, was_fetched, fetched_at, "removed"))
+                    removed += 1
+            for key, rec in new.items():
+                if key in old and not _same(old[key][0], rec.value):
+                    revisions.append((*key, old[key][0], rec.value, old[key][1], fetched_at, "changed"))
+                    changed += 1
+            conn.executemany(
+                "DELETE FROM observation WHERE kpi = ? AND year = ? AND unit_id = ? AND gender = ?",
+                [key for key in gone if key in old],
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO observation VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                ((r.kpi, r.year, r.unit_id, r.gender, r.value, r.count, r.status, fetched_at) for r in new.values()),
+            )
+            conn.executemany(
+                "INSERT INTO revision (kpi, year, unit_id, gender, old_value, new_value, old_fetched_at, "
+                "seen_at, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                revisions,
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO coverage VALUES (?, ?, ?, ?)", ((*cell, fetched_at) for cell in scope)
+            )
+            conn.execute(
+                "INSERT INTO fetch_log (started_at, finished_at, command, kpis, units, years, from_date, "
+                "requests, bytes, rows, revisions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    log.started_at,
+                    utc_now(),
+                    log.command,
+                    ",".join(log.kpis),
+                    log.units,
+                    ",".join(map(str, log.years)),
+                    log.from_date,
+                    log.requests,
+                    log.bytes,
+                    len(new),
+                    len(revisions),
+                ),
+            )
+        return WriteSummary(rows=len(new), changed=changed, removed=removed)
+
+    def mark_refreshed(self, kpis: Sequence[str], day: str) -> None:
+        """Remember the date of the last successful refresh of these KPIs (for `from_date`)."""
+        with self._transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO refresh_state VALUES (?, ?)", ((k, day) for k in kpis))
+
+    def last_refresh(self, kpi: str) -> str | None:
+        """The date (YYYY-MM-DD) of the last successful fetch or refresh of a KPI, or None."""
+        rows = self._query("SELECT last_refresh FROM refresh_state WHERE kpi = ?", (kpi,))
+        return rows[0][0] if rows else None
+
+    def stored_scope(self) -> dict[str, tuple[set[int], set[str]]]:
+        """For each KPI in the store: the years and units it has been fetched for."""
+        scope: dict[str, tuple[set[int], set[str]]] = {}
+        for kpi, year, unit in self._query("SELECT kpi, year, unit_id FROM coverage"):
+            years, units = scope.setdefault(kpi, (set(), set()))
+            years.add(year)
+            units.add(unit)
+        return scope
+
+    def observations(
+        self, kpis: Sequence[str], years: Sequence[int] | None = None, units: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """Stored observations as a tidy frame: kpi, year, unit_id, gender, value, count, status, fetched_at."""
+        import pandas as pd
+
+        sql = "SELECT kpi, year, unit_id, gender, value, count, status, fetched_at FROM observation"
+        clauses, params = [f"kpi IN ({_marks(kpis)})"], [*kpis]
+        if years is not None:
+            clauses.append(f"year IN ({_marks(years)})")
+            params.extend(years)
+        if units is not None:
+            clauses.append(f"unit_id IN ({_marks(units)})")
+            params.extend(units)
+        rows = self._query(f"{sql} WHERE {' AND '.join(clauses)}", params) if kpis else []
+        columns = ["kpi", "year", "unit_id", "gender", "value", "count", "status", "fetched_at"]
+        frame = pd.DataFrame.from_records(rows, columns=columns)
+        frame["value"] = frame["value"].astype("float64")
+        frame["count"] = frame["count"].astype("float64")
+        frame["year"] = frame["year"].astype("int64")
+        return frame
+
+    def years_with_data(self, kpis: Sequence[str]) -> list[int]:
+        """The years that have at least one non-null value for any of these KPIs, ascending."""
+        if not kpis:
+            return []
+        rows = self._query(
+            f"SELECT DISTINCT year FROM observation WHERE kpi IN ({_marks(kpis)}) AND value IS NOT NULL ORDER BY year",
+            list(kpis),
+        )
+        return [r[0] for r in rows]
+
+    def revisions(self, since: str | None = None, units: Sequence[str] | None = None) -> list[dict]:
+        """Recorded revisions, oldest first."""
+        sql = "SELECT kpi, year, unit_id, gender, old_value, new_value, old_fetched_at, seen_at, kind FROM revision"
+        clauses: list[str] = []
+        params: list[Any] = []
+        if since:
+            clauses.append("seen_at >= ?")
+            params.append(since)
+        if units:
+            clauses.append(f"unit_id IN ({_marks(units)})")
+            params.extend(units)
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        names = ["kpi", "year", "unit_id", "gender", "old_value", "new_value", "old_fetched_at", "seen_at", "kind"]
+        return [dict(zip(names, row, strict=True)) for row in self._query(sql + " ORDER BY id", params)]
+
+    def info(self) -> dict[str, Any]:
+        """Counts and dates for `kpijmf cache info`."""
+        counts = {
+            table: self._query(f"SELECT COUNT(*) FROM {table}")[0][0]
+            for table in ("kpi", "municipality", "muni_group", "observation", "revision", "fetch_log")
+        }
+        last = self._query("SELECT finished_at, command FROM fetch_log ORDER BY id DESC LIMIT 1")
+        return {
+            "path": str(self.path),
+            "bytes": self.path.stat().st_size if self.path.exists() else 0,
+            "schema_version": SCHEMA_VERSION,
+            "metadata_fetched_at": self.metadata_fetched_at(),
+            "counts": counts,
+            "last_fetch": {"finished_at": last[0][0], "command": last[0][1]} if last else None,
+        }
+
+    def integrity_ok(self) -> bool:
+        """PRAGMA integrity_check says ok."""
+        return self._query("PRAGMA integrity_check")[0][0] == "ok"
+
+
+def _marks(items: Sequence[Any]) -> str:
+    return ",".join("?" * len(items))
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return abs(a - b) <= VALUE_TOLERANCE
+
+
+def remove_store_files(path: Path) -> list[Path]:
+    """Delete the store file and its WAL/SHM companions; works on a corrupt file. Returns what was removed."""
+    removed = []
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if candidate.exists():
+            candidate.unlink()
+            removed.append(candidate)
+    return removed

@@ -1,0 +1,208 @@
+"""Bring the store up to date from Kolada: metadata on first need, data for the cells the store lacks.
+
+Network first, then one write transaction: a failure anywhere leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from kpijmf.config import Settings
+from kpijmf.lock import store_lock
+from kpijmf.store import Cell, FetchLogEntry, Store, parse_timestamp, utc_now
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kpijmf.client import KoladaClient
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class FetchResult:
+    """What one fetch did, for the summary line and the benchmarks."""
+
+    rows: int = 0
+    cells: int = 0
+    changed: int = 0
+    removed: int = 0
+    requests: int = 0
+    data_requests: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    metadata_fetched: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+class Syncer:
+    """Fetches from Kolada into a store. The HTTP client (and httpx) is only loaded when needed."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        client: KoladaClient | None = None,
+        progress: Progress | None = None,
+        on_wait: Callable[[str], None] | None = None,
+        command: str = "fetch",
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self._client = client
+        self._owns_client = client is None
+        self.progress = progress
+        self.on_wait = on_wait
+        self.command = command
+
+    @property
+    def client(self) -> KoladaClient:
+        """The Kolada client, built on first use from the settings."""
+        if self._client is None:
+            from kpijmf.client import KoladaClient
+
+            s = self.settings
+            self._client = KoladaClient(
+                s.api_url,
+                concurrency=s.concurrency,
+                timeout=s.timeout,
+                max_tries=s.max_tries,
+                retry_budget=s.retry_budget,
+            )
+        return self._client
+
+    def close(self) -> None:
+        """Close the client if this syncer built it."""
+        if self._client is not None and self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> Syncer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _lock(self):
+        return store_lock(self.store.path.parent, self.command, self.settings.lock_timeout, self.on_wait)
+
+    def _stale_before(self) -> str:
+        cutoff = datetime.now(UTC) - timedelta(days=self.settings.max_age_days)
+        return cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def metadata_is_stale(self) -> bool:
+        """True when there is no metadata or it is older than the configured maximum age."""
+        fetched = self.store.metadata_fetched_at()
+        return fetched is None or parse_timestamp(fetched) < parse_timestamp(self._stale_before())
+
+    def ensure_metadata(self, *, refresh: bool = False) -> bool:
+        """Fetch KPI, municipality and group metadata when missing, stale or asked to; True if fetched."""
+        if not refresh and not self.metadata_is_stale():
+            return False
+        with self._lock():
+            if not refresh and not self.metadata_is_stale():  # another process did it while we waited
+                return False
+            kpis = self.client.kpis()
+            municipalities = self.client.municipalities()
+            groups = self.client.groups()
+            self.store.write_metadata(kpis, municipalities, groups, utc_now())
+        return True
+
+    def fetch(
+        self,
+        kpis: Sequence[str],
+        units: Sequence[str],
+        years: Sequence[int],
+        *,
+        refresh: bool = False,
+        fresh_only: bool = True,
+    ) -> FetchResult:
+        """Fetch the (kpi, year, unit) cells the store lacks; `refresh` fetches them all again.
+
+        With `fresh_only`, cells fetched longer ago than KPIJMF_MAX_AGE_DAYS count as lacking.
+        """
+        started, started_at = time.monotonic(), utc_now()
+        result = FetchResult()
+        with self._lock():
+            missing = self.missing_cells(kpis, units, years, refresh=refresh, fresh_only=fresh_only)
+            if not missing:
+                return result
+            before = self._counters()
+            records, scope = [], []
+            plans = plan_requests(missing)
+            done_batches = 0
+            total_batches = sum(_batches(p) for p in plans)
+            for plan_kpis, plan_units, plan_years in plans:
+                offset = done_batches
+
+                def report(done: int, _total: int, offset: int = offset) -> None:
+                    if self.progress is not None:
+                        self.progress(offset + done, total_batches)
+
+                records.extend(self.client.data(plan_kpis, plan_units, plan_years, progress=report))
+                scope.extend((k, y, u) for k in plan_kpis for y in plan_years for u in plan_units)
+                done_batches += _batches((plan_kpis, plan_units, plan_years))
+            after = self._counters()
+            log = FetchLogEntry(
+                started_at=started_at,
+                command=self.command,
+                kpis=sorted(set(kpis)),
+                units=len(set(units)),
+                years=sorted(set(years)),
+                from_date=None,
+                requests=after[0] - before[0],
+                bytes=after[2] - before[2],
+            )
+            summary = self.store.write_data([r for r in records if not r.deleted], scope, utc_now(), log)
+            self.store.mark_refreshed(sorted({c[0] for c in scope}), started_at[:10])
+        result.rows, result.changed, result.removed = summary.rows, summary.changed, summary.removed
+        result.cells = len(scope)
+        result.requests, result.data_requests, result.bytes = (a - b for a, b in zip(after, before, strict=True))
+        result.seconds = time.monotonic() - started
+        return result
+
+    def missing_cells(
+        self, kpis: Sequence[str], units: Sequence[str], years: Sequence[int], *, refresh: bool, fresh_only: bool
+    ) -> list[Cell]:
+        """The cells of kpis × years × units not yet (freshly) in the store."""
+        if refresh:
+            covered: set[Cell] = set()
+        else:
+            covered = self.store.covered_cells(kpis, years, self._stale_before() if fresh_only else None)
+        return [(k, y, u) for k in kpis for y in years for u in units if (k, y, u) not in covered]
+
+    def _counters(self) -> tuple[int, int, int]:
+        if self._client is None:
+            return (0, 0, 0)
+        s = self._client.stats
+        return (s.requests, s.data_requests, s.bytes)
+
+
+def plan_requests(missing: Iterable[Cell]) -> list[tuple[list[str], list[str], list[int]]]:
+    """Group missing cells into as few kpis × units × years products as is simple.
+
+    Units that lack the same (kpi, year) pairs go into one product, so the usual cases (nothing stored,
+    or a few new units) cost one batched fetch each.
+    """
+    by_unit: dict[str, set[tuple[str, int]]] = {}
+    for kpi, year, unit in missing:
+        by_unit.setdefault(unit, set()).add((kpi, year))
+    by_signature: dict[frozenset[tuple[str, int]], list[str]] = {}
+    for unit, pairs in by_unit.items():
+        by_signature.setdefault(frozenset(pairs), []).append(unit)
+    plans = []
+    for signature, plan_units in by_signature.items():
+        plan_kpis = sorted({k for k, _ in signature})
+        plan_years = sorted({y for _, y in signature})
+        plans.append((plan_kpis, sorted(plan_units), plan_years))
+    return sorted(plans, key=lambda p: (-len(p[1]), p[0], p[2]))
+
+
+def _batches(plan: tuple[Sequence[str], Sequence[str], Sequence[int]]) -> int:
+    def chunks(n: int) -> int:
+        return max(1, -(-n // 25))
+
+    kpis, units, years = plan
+    return chunks(len(kpis)) * chunks(len(units)) * chunks(len(years))

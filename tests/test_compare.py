@@ -1,0 +1,137 @@
+"""The comparison frame, checked against hand-computed numbers."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from kpijmf.catalog import Peer, Unit
+from kpijmf.compare import COLUMNS, SOURCE_KOLADA, SOURCE_OWN, KpiInfo, build_comparison, means_differ
+
+A, B, C, D, E = "1001", "1002", "1003", "1004", "1005"
+KOMMUNER = [A, B, C, D, E]
+NAN = math.nan
+
+
+def obs(rows):
+    frame = pd.DataFrame(rows, columns=["kpi", "year", "unit_id", "gender", "value", "count"])
+    frame["status"] = ""
+    frame["fetched_at"] = "2026-11-23T10:00:00Z"
+    return frame
+
+
+OBSERVATIONS = obs(
+    [
+        # X: lower is better. 2021: A=3, B=2, C=3 (tie with A), D null, E no row.
+        ("X", 2021, A, "T", 3.0, 1), ("X", 2021, B, "T", 2.0, 1), ("X", 2021, C, "T", 3.0, 1),
+        ("X", 2021, D, "T", None, 1),
+        ("X", 2020, A, "T", 2.5, 1), ("X", 2020, B, "T", 4.0, 1), ("X", 2020, C, "T", 1.0, 1),
+        ("X", 2020, D, "T", 2.0, 1), ("X", 2020, E, "T", 3.0, 1),
+        ("X", 2021, A, "K", 3.5, 1), ("X", 2021, A, "M", 2.5, 1),
+        ("X", 2021, "G2328", "T", 8 / 3, 3), ("X", 2020, "G2328", "T", 2.5, 5),
+        ("X", 2021, "G1", "T", 3.0, 2),  # published 3.0, but A and B average 2.5
+        ("X", 2021, "0000", "T", 2.8, 1),
+        # Y: higher is better. A=10, B=20, C=10.
+        ("Y", 2021, A, "T", 10.0, 1), ("Y", 2021, B, "T", 20.0, 1), ("Y", 2021, C, "T", 10.0, 1),
+    ]
+)  # fmt: skip
+KPIS = [
+    KpiInfo("X", "Arbetslöshet X", "X-label", "%", "lower", divided_by_gender=True),
+    KpiInfo("Y", "Resultat Y", "Y-label", "%", "higher"),
+]
+PEERS = [
+    Peer("alla", "G2328", "Alla kommuner (ovägt medel)", tuple(KOMMUNER)),
+    Peer("storlek", "G1", "Storleksklass", (A, B)),
+    Peer("egen", "egen", "Egen jämförelsegrupp", (B, C), published=False),
+    Peer("riket", "0000", "Riket"),
+]
+
+
+def build(**kwargs):
+    options = {"kommun": Unit(A, "Aby", "K"), "peers": PEERS, "kpis": KPIS, "years": [2020, 2021]}
+    options.update(kwargs)
+    return build_comparison(OBSERVATIONS, kommun_ids=KOMMUNER, **options)
+
+
+def row(frame, kpi, unit, year, gender="T"):
+    found = frame[(frame.kpi == kpi) & (frame.id == unit) & (frame.year == year) & (frame.gender == gender)]
+    assert len(found) == 1, found
+    return found.iloc[0]
+
+
+def test_columns_are_the_documented_contract():
+    assert list(build().columns) == COLUMNS
+
+
+def test_rank_is_direction_aware_with_ties_and_ignores_missing_values():
+    frame = build()
+    x2021 = row(frame, "X", A, 2021)
+    assert (x2021["rank"], x2021["rank_of"], x2021["quartile"]) == (2, 3, 3)  # B=1, A=C=2; D null, E absent
+    x2020 = row(frame, "X", A, 2020)
+    assert (x2020["rank"], x2020["rank_of"], x2020["quartile"]) == (3, 5, 3)  # C, D, A, E, B
+    y2021 = row(frame, "Y", A, 2021)
+    assert (y2021["rank"], y2021["rank_of"]) == (2, 3)  # higher is better: B=1, A=C=2
+
+
+def test_published_mean_kept_and_recomputed_mean_flagged_when_they_disagree():
+    frame = build()
+    alla = row(frame, "X", "G2328", 2021)
+    assert alla["value"] == pytest.approx(8 / 3)
+    assert alla["count"] == 3
+    assert alla["computed_mean"] == pytest.approx(8 / 3)
+    assert alla["computed_count"] == 3
+    assert not alla["mean_differs"]
+    size = row(frame, "X", "G1", 2021)
+    assert size["value"] == 3.0
+    assert size["computed_mean"] == 2.5
+    assert size["mean_differs"]
+
+
+def test_custom_peer_is_kpijmfs_own_mean_and_labelled_as_such():
+    custom = row(build(), "X", "egen", 2021)
+    assert custom["value"] == 2.5
+    assert custom["count"] == 2
+    assert custom["source"] == SOURCE_OWN
+    assert row(build(), "X", A, 2021)["source"] == SOURCE_KOLADA
+
+
+def test_riket_has_no_recomputed_mean():
+    riket = row(build(), "X", "0000", 2021)
+    assert riket["value"] == 2.8
+    assert math.isnan(riket["computed_mean"])
+
+
+def test_difference_from_alla_and_change_since_previous_year():
+    kommun = row(build(), "X", A, 2021)
+    assert kommun["diff_alla"] == pytest.approx(3.0 - 8 / 3)
+    assert kommun["change_prev"] == pytest.approx(0.5)
+    assert math.isnan(row(build(), "X", A, 2020)["change_prev"])
+
+
+def test_missing_values_stay_missing_never_zero():
+    frame = build(kommun=Unit(E, "Eby", "K"))
+    assert math.isnan(row(frame, "X", E, 2021)["value"])
+    assert math.isnan(row(frame, "X", E, 2021)["rank"])
+
+
+def test_gender_rows_and_women_minus_men_gap():
+    frame = build(genders=["T", "K", "M"], gap=True)
+    assert row(frame, "X", A, 2021, "K")["value"] == 3.5
+    gap = row(frame, "X", A, 2021, "K-M")
+    assert gap["value"] == pytest.approx(1.0)
+    assert gap["source"] == SOURCE_OWN
+    assert set(frame[frame.kpi == "Y"].gender) == {"T"}  # Y is not divided by gender
+
+
+def test_rows_ordered_kommun_first_then_peers_riket_last():
+    frame = build()
+    ids = list(dict.fromkeys(frame[(frame.kpi == "X") & (frame.gender == "T")].id))
+    assert ids == [A, "G2328", "G1", "egen", "0000"]
+
+
+@pytest.mark.parametrize(
+    ("published", "computed", "differs"),
+    [(3.0, 3.04, False), (3.0, 3.1, True), (2000.0, 2001.5, False), (2000.0, 2003.0, True), (NAN, 1.0, False)],
+)
+def test_means_differ_only_beyond_rounding(published, computed, differs):
+    assert means_differ(published, computed) is differs

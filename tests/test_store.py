@@ -1,0 +1,126 @@
+"""The SQLite store: one transaction per write, revisions kept, damaged files reported with a way out."""
+
+import sqlite3
+
+import pytest
+
+from kpijmf.client import DataRecord
+from kpijmf.errors import StoreError
+from kpijmf.store import SCHEMA_VERSION, FetchLogEntry, Store, remove_store_files
+
+LOG = FetchLogEntry("2026-11-23T10:00:00Z", "fetch", ["N03926"], 2, [2020, 2021], None, 1, 100)
+SCOPE = [("N03926", y, u) for y in (2020, 2021) for u in ("2380", "2480")]
+
+
+def rec(unit, year, value, gender="T", deleted=False):
+    return DataRecord("N03926", unit, year, gender, value, 1, "", deleted)
+
+
+FIRST = [rec("2380", 2020, 3.0), rec("2380", 2021, 3.2), rec("2480", 2020, 2.0), rec("2480", 2021, None)]
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store.open(tmp_path / "kpijmf.sqlite") as opened:
+        yield opened
+
+
+def values(store):
+    frame = store.observations(["N03926"])
+    return {(r.unit_id, r.year, r.gender): (None if r.value != r.value else r.value) for r in frame.itertuples()}
+
+
+def test_new_store_is_wal_with_schema_version(store):
+    assert store.get_meta("schema_version") == str(SCHEMA_VERSION)
+    assert store._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_metadata_round_trip(store):
+    store.write_metadata(
+        [{"id": "N03926", "title": "Långtidsarbetslösa", "is_divided_by_gender": True}],
+        [{"id": "2380", "title": "Östersund", "type": "K"}],
+        [{"id": "G2328", "title": "Alla kommuner", "members": [{"member_id": "2380", "member_title": "Östersund"}]}],
+        "2026-11-23T10:00:00Z",
+    )
+    assert store.kpis()[0]["title"] == "Långtidsarbetslösa"
+    assert store.municipalities() == [{"id": "2380", "title": "Östersund", "type": "K"}]
+    assert store.groups() == [{"id": "G2328", "title": "Alla kommuner", "members": ("2380",)}]
+    assert store.metadata_fetched_at() == "2026-11-23T10:00:00Z"
+
+
+def test_null_value_is_stored_as_missing_and_cells_are_covered(store):
+    store.write_data(FIRST, SCOPE, "2026-11-23T10:00:00Z", LOG)
+    assert values(store)[("2480", 2021, "T")] is None
+    assert store.covered_cells(["N03926"], [2020, 2021]) == set(SCOPE)
+
+
+def test_full_rewrite_keeps_changed_and_removed_values_as_revisions(store):
+    store.write_data(FIRST, SCOPE, "2026-11-23T10:00:00Z", LOG)
+    second = [rec("2380", 2020, 3.0), rec("2380", 2021, 3.4), rec("2480", 2021, None)]
+    summary = store.write_data(second, SCOPE, "2026-11-24T10:00:00Z", LOG)
+    assert (summary.changed, summary.removed) == (1, 1)
+    revisions = {(r["unit_id"], r["year"]): (r["old_value"], r["new_value"], r["kind"]) for r in store.revisions()}
+    assert revisions == {("2380", 2021): (3.2, 3.4, "changed"), ("2480", 2020): (2.0, None, "removed")}
+    assert ("2480", 2020, "T") not in values(store)
+
+
+def test_incremental_write_touches_only_given_keys_and_deletes_withdrawn(store):
+    store.write_data(FIRST, SCOPE, "2026-11-23T10:00:00Z", LOG)
+    changes = [rec("2380", 2021, 3.3), rec("2480", 2020, None, deleted=True)]
+    store.write_data(changes, [], "2026-11-24T10:00:00Z", LOG, incremental=True)
+    stored = values(store)
+    assert stored[("2380", 2021, "T")] == 3.3
+    assert stored[("2380", 2020, "T")] == 3.0
+    assert ("2480", 2020, "T") not in stored
+    assert len(store.revisions(since="2026-11-24")) == 2
+
+
+def test_failed_write_leaves_previous_content(store):
+    store.write_data(FIRST, SCOPE, "2026-11-23T10:00:00Z", LOG)
+    before = values(store)
+    broken = [rec("2380", 2021, 9.9), rec("2480", 2021, object())]  # cannot be bound: fails mid-transaction
+    with pytest.raises(sqlite3.ProgrammingError):
+        store.write_data(broken, SCOPE, "2026-11-24T10:00:00Z", LOG)
+    assert values(store) == before
+    assert store.revisions() == []
+
+
+def test_random_bytes_file_gives_store_error_with_recovery(tmp_path):
+    path = tmp_path / "kpijmf.sqlite"
+    path.write_bytes(b"this is not sqlite at all" * 200)
+    with pytest.raises(StoreError, match="cache clear"):
+        Store.open(path)
+
+
+def test_truncated_store_gives_store_error(tmp_path):
+    path = tmp_path / "kpijmf.sqlite"
+    with Store.open(path) as store:
+        store.write_data(FIRST * 1, SCOPE, "2026-11-23T10:00:00Z", LOG)
+        store._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    with pytest.raises(StoreError, match="cache clear"), Store.open(path) as store:
+        store.observations(["N03926"])
+        store.info()
+
+
+def test_store_from_a_newer_kpijmf_is_refused(tmp_path):
+    path = tmp_path / "kpijmf.sqlite"
+    with Store.open(path) as store:
+        store._conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(StoreError, match="newer kpijmf"):
+        Store.open(path)
+
+
+def test_foreign_sqlite_file_is_not_taken_for_a_store(tmp_path):
+    path = tmp_path / "other.sqlite"
+    sqlite3.connect(path).execute("CREATE TABLE x (y)").connection.commit()
+    with pytest.raises(StoreError, match="not a kpijmf store"):
+        Store.open(path)
+
+
+def test_remove_store_files_works_on_a_corrupt_file(tmp_path):
+    path = tmp_path / "kpijmf.sqlite"
+    path.write_bytes(b"garbage")
+    assert remove_store_files(path) == [path]
+    assert not path.exists()
