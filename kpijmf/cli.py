@@ -6,11 +6,10 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from kpijmf import __version__
-from kpijmf.errors import EXIT_USAGE, KpijmfError, UsageError
+from kpijmf.errors import KpijmfError, UsageError
 from kpijmf.parsing import parse_years, split_list
 from kpijmf.talk import Talk
 
@@ -38,13 +37,15 @@ app.add_typer(cache_app, name="cache")
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr; no progress or summary.")]
 KpiOpt = Annotated[
     list[str] | None,
-    typer.Option("--kpi", help="KPI id; repeat or comma-separate (N03926,N40011).", show_default=False),
+    typer.Option("--kpi", metavar="ID", help="KPI id; repeat or comma-separate (N03926,N40011).", show_default=False),
 ]
 SetOpt = Annotated[
-    str | None, typer.Option("--set", help="KPI set: a built-in name or a .toml path.", show_default=False)
+    str | None,
+    typer.Option("--set", metavar="NAME|PATH", help="KPI set: a built-in name or a .toml path.", show_default=False),
 ]
 YearsOpt = Annotated[
-    str | None, typer.Option("--years", help="One year (2021) or a range (2019-2021).", show_default=False)
+    str | None,
+    typer.Option("--years", metavar="YEARS", help="One year (2021) or a range (2019-2021).", show_default=False),
 ]
 
 
@@ -84,7 +85,10 @@ def fetch(
     kommun: Annotated[
         list[str] | None,
         typer.Option(
-            "--kommun", help="Also store this kommun's peer groups (id or name); repeatable.", show_default=False
+            "--kommun",
+            metavar="ID|NAME",
+            help="Also store this kommun's peer groups (id or name); repeatable.",
+            show_default=False,
         ),
     ] = None,
     refresh: Annotated[bool, typer.Option("--refresh", help="Fetch again even what is stored and fresh.")] = False,
@@ -135,33 +139,40 @@ def _genders(choice: str) -> tuple[list[str], bool]:
 
 @app.command()
 def compare(
-    kommun: Annotated[str, typer.Option("--kommun", help="Kommun id or name (2380, Östersund, ostersund).")],
+    kommun: Annotated[
+        str, typer.Option("--kommun", metavar="ID|NAME", help="Kommun id or name (2380, Östersund, ostersund).")
+    ],
     set_name: SetOpt = None,
     kpi: KpiOpt = None,
     years: YearsOpt = None,
     last: Annotated[
-        int | None, typer.Option("--last", min=1, max=30, help="The N latest years with data (default 4).")
+        int | None, typer.Option("--last", metavar="N", min=1, max=30, help="The N latest years with data (default 4).")
     ] = None,
     peers: Annotated[
         list[str] | None,
         typer.Option(
             "--peers",
+            metavar="PEERS",
             help="alla,storlek,kommungrupp,lan,liknande,riket (default: all), group ids, or kommuner (own group).",
             show_default=False,
         ),
     ] = None,
-    gender: Annotated[str, typer.Option("--gender", help="T, K, M, or all (with the K-M gap).")] = "T",
+    gender: Annotated[
+        str, typer.Option("--gender", metavar="T|K|M|all", help="T, K, M, or all (with the K-M gap).")
+    ] = "T",
     fmt: Annotated[
         str | None,
         typer.Option(
             "--format",
             "-f",
+            metavar="FORMAT",
             help="table, csv, excel, xlsx, json or md (default: table on a terminal, else csv).",
             show_default=False,
         ),
     ] = None,
     output: Annotated[
-        str | None, typer.Option("--output", "-o", help="File to write, or - for stdout.", show_default=False)
+        str | None,
+        typer.Option("--output", "-o", metavar="PATH", help="File to write, or - for stdout.", show_default=False),
     ] = None,
     wide: Annotated[bool, typer.Option("--wide", help="CSV in the audit layout (years as columns).")] = False,
     offline: Annotated[bool, typer.Option("--offline", help="Never touch the network; say what is missing.")] = False,
@@ -262,7 +273,7 @@ def kommun_show(
 @kpi_app.command("search")
 def kpi_search(
     text: Annotated[str, typer.Argument(help="Words in the KPI's id, title or description.")],
-    limit: Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")] = 30,
+    limit: Annotated[int, typer.Option("--limit", metavar="N", min=1, help="Show at most this many.")] = 30,
     quiet: Quiet = False,
 ) -> None:
     """List KPIs whose id, title (first) or description contains TEXT.
@@ -436,14 +447,15 @@ def main(argv: list[str] | None = None) -> None:
     except KpijmfError as exc:
         talk.error(str(exc))
         sys.exit(exc.exit_code)
-    except click.UsageError as exc:
-        where = exc.ctx.command_path if exc.ctx else "kpijmf"
-        talk.error(f"{exc.format_message()} (see `{where} --help`)")
-        sys.exit(EXIT_USAGE)
-    except click.ClickException as exc:
-        talk.error(exc.format_message())
-        sys.exit(exc.exit_code)
-    except (click.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         talk.error("interrupted")
         sys.exit(130)
+    except Exception as exc:
+        # Click's own errors (bad option, missing argument); Typer may vendor click, so match by shape.
+        if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+            raise
+        context = getattr(exc, "ctx", None)
+        where = f" (see `{context.command_path} --help`)" if context is not None else ""
+        talk.error(f"{exc.format_message()}{where}")
+        sys.exit(exc.exit_code)
     sys.exit(code if isinstance(code, int) else 0)
