@@ -1,0 +1,307 @@
+"""The audit layout: the tidy comparison frame reshaped to one row per kpi × unit (× gender), years across.
+
+Used by every output that people read (wide CSV, XLSX, Markdown, the terminal table), so the reshape,
+the row order, the row labels and the Swedish number style live here once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+DEFAULT_SOURCE_LINE = (
+    "Källa: Kolada (api.kolada.se/v3); rang, egna medelvärden och förändringar: "
+    "egen bearbetning av data från Kolada"
+)
+CITATION_RULE = (
+    "Värden som Kolada publicerar citeras \"Källa: Kolada\"; värden som kpijmf har beräknat "
+    "(rang, kvartil, egna medelvärden, skillnader och förändringar) citeras "
+    "\"egen bearbetning av data från Kolada\"."
+)
+MISSING = "–"  # en dash: how the audits print a missing value
+MINUS = "\u2212"  # typographic minus, so a negative number never looks like the missing dash
+THIN_GROUP = "\u00a0"  # no-break space between thousands: "1 456" must not wrap in a report
+
+# Kommun first, the peers in a fixed order, Riket last; unknown roles just before Riket.
+ROLE_ORDER = {
+    "kommun": 0,
+    "alla": 1,
+    "storlek": 2,
+    "kommungrupp": 3,
+    "lan": 4,
+    "liknande": 5,
+    "grupp": 6,
+    "egen": 7,
+    "riket": 99,
+}
+GENDER_ORDER = {"T": 0, "K": 1, "M": 2, "K-M": 3}
+GENDER_LABEL = {"K": "kvinnor", "M": "män", "K-M": "skillnad kvinnor−män"}
+
+BASE_COLUMNS = ["kpi", "nyckeltal", "enhet", "id", "title", "role"]
+RANK_COLUMNS = ["rang", "rang_år"]
+DETAIL_COLUMNS = ["etikett", "gender", "kvartil", "förändring", "riktning", "decimaler"]
+
+# Columns the reshape can do without; a frame lacking them is filled with "missing".
+_OPTIONAL_TEXT = ("kpi_title", "kpi_label", "kpi_unit", "direction", "title", "role", "source", "fetched_at")
+_OPTIONAL_NUMBER = (
+    "count", "computed_mean", "computed_count", "rank", "rank_of", "quartile", "diff_alla", "change_prev",
+)
+
+
+def is_missing(value: Any) -> bool:
+    """True for None, NaN, pd.NA and infinities: everything an output shows as an empty or "–" cell."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return False
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, int):
+        return False
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def text(value: Any) -> str:
+    """A text cell's string; missing becomes ""."""
+    return "" if is_missing(value) else str(value)
+
+
+def source_line(attrs: dict[str, Any] | None) -> str:
+    """The citation printed under every table: the frame's own, else the default wording."""
+    line = (attrs or {}).get("source_line")
+    return line if isinstance(line, str) and line.strip() else DEFAULT_SOURCE_LINE
+
+
+def kpi_heading(label: str, unit: str) -> str:
+    """'Långtidsarbetslöshet 25-64 år (%)', or just the label when the KPI has no unit."""
+    return f"{label} ({unit})" if unit else label
+
+
+def row_label(title: str, gender: str) -> str:
+    """The unit's name, with the gender spelled out for K, M and K-M rows: 'Östersund (kvinnor)'."""
+    if gender in ("", "T"):
+        return title
+    return f"{title} ({GENDER_LABEL.get(gender, gender)})"
+
+
+def rank_text(rank: Any, rank_of: Any) -> str:
+    """'4 av 18', '4' when the total is unknown, '' without a rank."""
+    if is_missing(rank):
+        return ""
+    if is_missing(rank_of):
+        return f"{int(rank)}"
+    return f"{int(rank)} av {int(rank_of)}"
+
+
+def decimals_for(unit: str, values: list[float]) -> int:
+    """Decimals to show for a KPI: by unit as the audits print them, else as few as the values need (≤ 2)."""
+    u = unit.strip().lower()
+    if u == "%":
+        return 1
+    if u.startswith("kr") or u in ("antal", "st", "st."):
+        return 0
+    needed = 0
+    for v in values:
+        if is_missing(v):
+            continue
+        for d in range(3):
+            if abs(round(v, d) - v) < 1e-9:
+                needed = max(needed, d)
+                break
+        else:
+            needed = 2
+    return needed
+
+
+def format_sv(value: Any, decimals: int, *, signed: bool = False) -> str:
+    """A number the Swedish way: decimal comma, no-break space between thousands, '−' for minus, '–' missing."""
+    if is_missing(value):
+        return MISSING
+    # Round half up from the shortest decimal form (repr), as people do by hand: 3.25 → 3,3 and
+    # 3.05 → 3,1, where float formatting would give 3,2 and 3,0.
+    x = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    body = f"{abs(x):,.{decimals}f}".replace(",", THIN_GROUP).replace(".", ",")
+    if x == 0:
+        return body  # never "−0,0"
+    if x < 0:
+        return MINUS + body
+    return "+" + body if signed else body
+
+
+@dataclass(frozen=True)
+class MeanNote:
+    """A group value whose published mean disagrees with kpijmf's own mean of the members."""
+
+    kpi: str
+    role: str
+    id: str
+    gender: str
+    year: int
+    label: str
+    published: float | None
+    computed: float | None
+    computed_count: int | None
+
+
+def normalised(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with every optional column present, so outputs need not guard each lookup."""
+    out = frame.copy()
+    for col in _OPTIONAL_TEXT:
+        if col not in out.columns:
+            out[col] = ""
+    for col in _OPTIONAL_NUMBER:
+        if col not in out.columns:
+            out[col] = float("nan")
+    if "gender" not in out.columns:
+        out["gender"] = "T"
+    if "mean_differs" not in out.columns:
+        out["mean_differs"] = False
+    for col in ("kpi", "id", "gender", "role", "title"):
+        out[col] = [text(v) for v in out[col]]
+    out["gender"] = [g or "T" for g in out["gender"]]
+    return out
+
+
+def years_of(frame: pd.DataFrame) -> list[int]:
+    """The years present in the frame, oldest first."""
+    if frame.empty:
+        return []
+    return sorted({int(y) for y in frame["year"] if not is_missing(y)})
+
+
+def _first_text(values: Any) -> str:
+    for v in values:
+        s = text(v)
+        if s:
+            return s
+    return ""
+
+
+def _number(value: Any) -> float | None:
+    return None if is_missing(value) else float(value)
+
+
+def _kpi_meta(kpi: str, rows: pd.DataFrame) -> tuple[str, str, str, int]:
+    label = _first_text(rows["kpi_label"]) or _first_text(rows["kpi_title"]) or kpi
+    unit = _first_text(rows["kpi_unit"])
+    direction = _first_text(rows["direction"]) or "neutral"
+    return label, unit, direction, decimals_for(unit, list(rows["value"]))
+
+
+def wide_frame(frame: pd.DataFrame, *, detail: bool = False) -> pd.DataFrame:
+    """One row per kpi × unit (× gender), a column per year, and the latest year's rank as '4 av 18'.
+
+    Columns: kpi, nyckeltal, enhet, id, title, role, [kön — only when the frame has K/M rows], <years…>,
+    rang, rang_år. With ``detail`` also etikett (display label), gender, kvartil, förändring (latest
+    change_prev), riktning and decimaler (display decimals for the KPI) — for renderers, not for files.
+    Rows: KPIs in the frame's order; kommun first, peers, Riket last; T, K, M, K-M within a unit.
+    """
+    import pandas as pd
+
+    f = normalised(frame)
+    years = years_of(f)
+    with_gender = bool(set(f["gender"]) - {"T"})
+    columns = BASE_COLUMNS + (["kön"] if with_gender else []) + years + RANK_COLUMNS
+    if detail:
+        columns = columns + [c for c in DETAIL_COLUMNS if c not in columns]
+    if f.empty:
+        return pd.DataFrame(columns=columns)
+
+    keys = ["kpi", "role", "id", "gender"]
+    dupes = f.duplicated([*keys, "year"])
+    if dupes.any():
+        first = f.loc[dupes, [*keys, "year"]].iloc[0].tolist()
+        raise ValueError(f"comparison frame has more than one row for kpi/role/id/gender/year {first}")
+
+    f["year"] = f["year"].astype("int64")
+    f["value"] = pd.to_numeric(f["value"], errors="coerce").astype("float64")
+    meta = {kpi: _kpi_meta(kpi, rows) for kpi, rows in f.groupby("kpi", sort=False)}
+    latest = f.groupby("kpi", sort=False)["year"].max()
+    at_latest = f[f["year"] == f["kpi"].map(latest)].set_index(keys)
+    named = f[f["title"] != ""].sort_values("year", kind="stable")
+    titles = named.groupby(keys, sort=False)["title"].last()  # the newest name, should a title drift
+
+    units = f.drop_duplicates(keys)[keys].reset_index(drop=True)  # first appearance = the frame's order
+    index = pd.MultiIndex.from_frame(units)
+    values = f.set_index([*keys, "year"])["value"].unstack("year").reindex(index=index, columns=years)
+    rows = at_latest.reindex(index)
+
+    out = pd.DataFrame({"kpi": units["kpi"]})
+    out["nyckeltal"] = [meta[k][0] for k in units["kpi"]]
+    out["enhet"] = [meta[k][1] for k in units["kpi"]]
+    out["id"] = units["id"]
+    out["title"] = [text(t) or uid for t, uid in zip(titles.reindex(index), units["id"], strict=True)]
+    out["role"] = units["role"]
+    if with_gender:
+        out["kön"] = units["gender"]
+    for y in years:
+        out[y] = values[y].to_numpy(dtype="float64", na_value=float("nan"))
+    out["rang"] = [rank_text(r, n) for r, n in zip(rows["rank"], rows["rank_of"], strict=True)]
+    out["rang_år"] = [int(latest[k]) for k in units["kpi"]]
+    if detail:
+        out["etikett"] = [row_label(t, g) for t, g in zip(out["title"], units["gender"], strict=True)]
+        out["gender"] = units["gender"]
+        out["kvartil"] = pd.array([None if is_missing(q) else int(q) for q in rows["quartile"]], dtype="Int64")
+        out["förändring"] = [_number(c) for c in rows["change_prev"]]
+        out["förändring"] = out["förändring"].astype("float64")
+        out["riktning"] = [meta[k][2] for k in units["kpi"]]
+        out["decimaler"] = [meta[k][3] for k in units["kpi"]]
+
+    kpi_pos = {k: i for i, k in enumerate(meta)}
+    unit_pos = {u: i for i, u in enumerate(dict.fromkeys(zip(units["role"], units["id"], strict=True)))}
+    order = sorted(
+        range(len(units)),
+        key=lambda i: (
+            kpi_pos[units.at[i, "kpi"]],
+            ROLE_ORDER.get(units.at[i, "role"], 98),
+            unit_pos[(units.at[i, "role"], units.at[i, "id"])],
+            GENDER_ORDER.get(units.at[i, "gender"], 9),
+        ),
+    )
+    return out.iloc[order].reset_index(drop=True)[columns]
+
+
+def mean_notes(frame: pd.DataFrame) -> list[MeanNote]:
+    """Every group value flagged mean_differs, with both means, in the wide layout's row order."""
+    f = normalised(frame)
+    if f.empty:
+        return []
+    flagged = f[[bool(v) if not is_missing(v) else False for v in f["mean_differs"]]]
+    notes = []
+    for _, r in flagged.iterrows():
+        cc = r["computed_count"]
+        notes.append(
+            MeanNote(
+                kpi=r["kpi"], role=r["role"], id=r["id"], gender=r["gender"], year=int(r["year"]),
+                label=row_label(text(r["title"]) or r["id"], r["gender"]),
+                published=_number(r["value"]), computed=_number(r["computed_mean"]),
+                computed_count=None if is_missing(cc) else int(cc),
+            )
+        )
+    notes.sort(key=lambda n: (ROLE_ORDER.get(n.role, 98), n.id, GENDER_ORDER.get(n.gender, 9), n.year))
+    return notes
+
+
+def mean_note_text(note: MeanNote, decimals: int) -> str:
+    """'Storlek 2021: Kolada 2,8, eget medel 3,1 (22 kommuner)' — one footnote line."""
+    n = f" ({note.computed_count} kommuner)" if note.computed_count is not None else ""
+    return (
+        f"{note.label} {note.year}: Kolada {format_sv(note.published, decimals)}, "
+        f"eget medel {format_sv(note.computed, decimals)}{n}"
+    )
+
+
+MEAN_NOTE_INTRO = (
+    "* Kolada:s publicerade medelvärde skiljer sig från kpijmf:s eget ovägda medelvärde av "
+    "medlemmarnas värden (egen bearbetning av data från Kolada):"
+)

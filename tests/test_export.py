@@ -1,0 +1,477 @@
+"""Outputs of the comparison frame: CSV, Swedish-Excel CSV, XLSX, JSON, Markdown and the atomic writer."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from kpijmf import export
+from kpijmf.errors import OutputError, UsageError
+from kpijmf.export import (
+    FORMATS,
+    neutralise_formula,
+    render_bytes,
+    to_csv,
+    to_excel_csv,
+    to_json,
+    to_markdown,
+    to_xlsx,
+    write_output,
+)
+from kpijmf.layout import format_sv, wide_frame
+from tests.comparison_fixture import COLUMNS, FORMULA_TITLE, MARKUP_TITLE, SIZE_TITLE, sample_frame
+
+NBSP = "\u00a0"
+
+
+def read_csv_text(text: str, **kwargs) -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, **kwargs)
+
+
+def row(table: pd.DataFrame, kpi: str, uid: str, year: str | None = None) -> pd.Series:
+    hit = table[(table["kpi"] == kpi) & (table["id"] == uid)]
+    if year is not None:
+        hit = hit[hit["year"] == year]
+    assert len(hit) == 1
+    return hit.iloc[0]
+
+
+# --- long CSV ----------------------------------------------------------------------------------------
+
+
+def test_long_csv_has_the_frame_columns_in_order_and_one_line_per_row():
+    table = read_csv_text(to_csv(sample_frame()))
+    assert list(table.columns) == COLUMNS
+    assert len(table) == len(sample_frame())
+
+
+def test_long_csv_round_trips_values_and_keeps_ids_as_strings():
+    table = read_csv_text(to_csv(sample_frame()))
+    riket = row(table, "N03926", "0000", "2021")
+    assert riket["value"] == "2.7"
+    assert riket["title"] == "Riket"
+    assert row(table, "N40011", "2380", "2019")["value"] == "1456"
+    assert set(table["id"]) == {"2380", "G2328", "G30831", "G99999", "egen", "0000"}
+
+
+def test_long_csv_writes_numbers_without_float_noise():
+    frame = sample_frame()
+    noisy = frame.loc[(frame["kpi"] == "N03926") & (frame["id"] == "2380") & (frame["year"] == 2021), "diff_alla"]
+    assert repr(float(noisy.iloc[0])) != "-0.3"  # the fixture really carries 2.9 − 3.2's noise
+    table = read_csv_text(to_csv(frame))
+    assert row(table, "N03926", "2380", "2021")["diff_alla"] == "-0.3"
+    assert row(table, "N03926", "2380", "2021")["change_prev"] == "-0.2"
+
+
+def test_long_csv_leaves_missing_cells_empty_and_writes_lowercase_booleans():
+    table = read_csv_text(to_csv(sample_frame()))
+    gap = row(table, "N03926", "G30831", "2020")
+    assert gap["value"] == ""
+    assert gap["count"] == ""
+    assert row(table, "N03926", "G30831", "2021")["mean_differs"] == "true"
+    assert row(table, "N03926", "2380", "2021")["mean_differs"] == "false"
+    assert row(table, "N03926", "2380", "2021")["rank"] == "97"  # Int64, not "97.0"
+
+
+def test_plain_csv_is_utf8_without_bom_with_lf_line_ends():
+    text = to_csv(sample_frame())
+    assert not text.startswith("\ufeff")
+    assert "\r" not in text.replace(FORMULA_TITLE, "")
+    assert text.endswith("\n")
+    assert "Östersund" in text
+
+
+# --- wide CSV ----------------------------------------------------------------------------------------
+
+
+def test_wide_csv_has_one_row_per_kpi_and_unit_with_years_across_and_rank_text():
+    table = read_csv_text(to_csv(sample_frame(), wide=True))
+    assert list(table.columns) == [
+        "kpi", "nyckeltal", "enhet", "id", "title", "role", "2019", "2020", "2021", "rang", "rang_år",
+    ]
+    assert len(table) == 12
+    kommun = row(table, "N03926", "2380")
+    assert (kommun["2019"], kommun["2020"], kommun["2021"]) == ("2.6", "3.1", "2.9")
+    assert kommun["rang"] == "97 av 290"
+    assert kommun["nyckeltal"] == "Långtidsarbetslöshet 25-64 år"
+    assert kommun["enhet"] == "%"
+    assert row(table, "N40011", "2380")["2020"] == ""
+
+
+def test_wide_csv_orders_kommun_first_and_riket_last_within_each_kpi():
+    table = read_csv_text(to_csv(sample_frame(), wide=True))
+    for _, block in table.groupby("kpi"):
+        assert list(block["role"]) == ["kommun", "alla", "storlek", "grupp", "egen", "riket"]
+
+
+def test_wide_csv_adds_a_gender_column_only_when_the_frame_has_gender_rows():
+    assert "kön" not in read_csv_text(to_csv(sample_frame(), wide=True)).columns
+    table = read_csv_text(to_csv(sample_frame(with_gender=True), wide=True))
+    kommun = table[(table["kpi"] == "N03926") & (table["id"] == "2380")]
+    assert list(kommun["kön"]) == ["T", "K", "M", "K-M"]
+    assert list(kommun["2021"]) == ["2.9", "2.7", "3.1", "-0.4"]
+
+
+def test_wide_frame_refuses_two_rows_for_the_same_cell():
+    frame = sample_frame()
+    doubled = pd.concat([frame, frame.iloc[[0]]], ignore_index=True)
+    with pytest.raises(ValueError, match="more than one row"):
+        wide_frame(doubled)
+
+
+# --- Excel CSV ---------------------------------------------------------------------------------------
+
+
+def test_excel_csv_starts_with_bom_and_uses_crlf():
+    data = to_excel_csv(sample_frame())
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert data.count(b"\r\n") == len(sample_frame()) + 1
+    assert b"\n" not in data.replace(b"\r\n", b"")
+
+
+def test_excel_csv_reads_back_with_semicolon_and_decimal_comma():
+    data = to_excel_csv(sample_frame())
+    table = pd.read_csv(io.BytesIO(data), sep=";", decimal=",", encoding="utf-8-sig",
+                        dtype={"id": str, "title": str, "gender": str})
+    assert list(table.columns) == COLUMNS
+    riket = table[(table["id"] == "0000") & (table["kpi"] == "N03926") & (table["year"] == 2021)].iloc[0]
+    assert riket["value"] == pytest.approx(2.7)
+    assert ";2,6;" in data.decode("utf-8-sig")
+
+
+def test_wide_excel_csv_has_decimal_commas_in_year_columns():
+    text = to_excel_csv(sample_frame(), wide=True).decode("utf-8-sig")
+    assert text.splitlines()[0] == "kpi;nyckeltal;enhet;id;title;role;2019;2020;2021;rang;rang_år"
+    assert "N03926;Långtidsarbetslöshet 25-64 år;%;2380;Östersund;kommun;2,6;3,1;2,9;97 av 290;2021" in text
+
+
+# --- formula injection -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+46 70", "'+46 70"),
+        ("-Egna", "'-Egna"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("Östersund", "Östersund"),
+        ("K-M", "K-M"),
+        ("", ""),
+    ],
+)
+def test_neutralise_formula_prefixes_an_apostrophe_only_to_formula_starts(text, expected):
+    assert neutralise_formula(text) == expected
+
+
+def test_formula_titles_are_neutralised_in_long_and_wide_csv():
+    for text in (to_csv(sample_frame()), to_csv(sample_frame(), wide=True)):
+        titles = set(read_csv_text(text)["title"])
+        assert "'" + FORMULA_TITLE in titles
+        assert FORMULA_TITLE not in titles
+
+
+def test_formula_titles_are_neutralised_in_excel_csv():
+    for wide in (False, True):
+        data = to_excel_csv(sample_frame(), wide=wide)
+        table = pd.read_csv(io.BytesIO(data), sep=";", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+        assert "'" + FORMULA_TITLE in set(table["title"])
+
+
+def test_negative_numbers_are_left_as_numbers_in_every_spreadsheet_format():
+    long_csv = read_csv_text(to_csv(sample_frame()))
+    assert row(long_csv, "N03926", "2380", "2021")["change_prev"] == "-0.2"
+    excel = to_excel_csv(sample_frame(), wide=True).decode("utf-8-sig")
+    gap_row = next(line for line in to_excel_csv(sample_frame(with_gender=True), wide=True)
+                   .decode("utf-8-sig").splitlines() if ";K-M;" in line)
+    assert gap_row.endswith(";-0,4;-0,6;-0,4;;2021")
+    assert "'-" not in excel
+    wb = openpyxl.load_workbook(io.BytesIO(to_xlsx(sample_frame())))
+    data = wb["Data"]
+    header = [c.value for c in data[1]]
+    change = [r[header.index("change_prev")] for r in data.iter_rows(min_row=2)]
+    negatives = [c for c in change if isinstance(c.value, float) and c.value < 0]
+    assert negatives
+    assert all(c.data_type == "n" for c in negatives)
+
+
+# --- XLSX --------------------------------------------------------------------------------------------
+
+
+def load_xlsx(frame: pd.DataFrame | None = None) -> openpyxl.Workbook:
+    return openpyxl.load_workbook(io.BytesIO(to_xlsx(sample_frame() if frame is None else frame)))
+
+
+def sheet_rows(ws) -> list[list]:
+    return [[c.value for c in r] for r in ws.iter_rows()]
+
+
+def test_xlsx_has_one_sheet_per_kpi_then_source_and_data():
+    assert load_xlsx().sheetnames == ["N03926", "N40011", "Källa", "Data"]
+
+
+def test_xlsx_kpi_sheet_is_in_audit_layout_with_title_header_and_a_row_per_unit():
+    ws = load_xlsx()["N03926"]
+    rows = sheet_rows(ws)
+    assert rows[0][0] == "Långtidsarbetslöshet 25-64 år (%)"
+    assert rows[2] == ["Nyckeltal", 2019, 2020, 2021, "Rang 2021", "Kolada-id"]
+    assert rows[3] == ["Östersund", 2.6, 3.1, 2.9, "97 av 290", "2380"]
+    assert [r[0] for r in rows[3:9]] == [
+        "Östersund", "Alla kommuner (ovägt medel)", SIZE_TITLE, "'" + FORMULA_TITLE, MARKUP_TITLE, "Riket",
+    ]
+    assert rows[8][5] == "0000"
+    assert ws.freeze_panes == "B4"
+
+
+def test_xlsx_stores_numbers_as_numbers_with_unit_decimals_and_missing_as_empty():
+    wb = load_xlsx()
+    pct, kr = wb["N03926"], wb["N40011"]
+    assert pct["B4"].data_type == "n"
+    assert pct["B4"].number_format == "#,##0.0"
+    assert kr["B4"].value == 1456
+    assert kr["B4"].number_format == "#,##0"
+    assert kr["C4"].value is None  # Östersund has no N40011 value for 2020
+    assert pct["C6"].value is None  # nor the size class for N03926 2020
+
+
+def test_xlsx_explains_a_disagreeing_mean_in_a_comment_and_a_note():
+    ws = load_xlsx()["N03926"]
+    flagged = ws["D6"]  # size class, 2021
+    assert flagged.value == 2.8
+    assert flagged.comment is not None
+    assert "eget medel 3,1 (22 kommuner)" in flagged.comment.text
+    texts = [v for r in sheet_rows(ws) for v in r if isinstance(v, str)]
+    assert any(t.startswith("* Kolada:s publicerade medelvärde") for t in texts)
+
+
+def test_xlsx_source_sheet_names_source_api_version_times_and_citation_rule():
+    values = dict((r[0], r[1]) for r in sheet_rows(load_xlsx()["Källa"])[1:])
+    assert values["Källa"].startswith("Källa: Kolada (api.kolada.se/v3)")
+    assert "egen bearbetning av data från Kolada" in values["Citering"]
+    assert values["API"].startswith("https://api.kolada.se/v3/data/kpi/")
+    assert values["kpijmf-version"] == "0.1.0"
+    assert values["Skapad"] == "2026-03-24T09:30:00+01:00"
+    assert values["Hämtad från Kolada"] == "2026-03-21T08:00:00+00:00 – 2026-03-23T08:02:00+00:00"
+    assert values["Kommun"] == "Östersund (2380)"
+
+
+def test_xlsx_every_kpi_sheet_ends_with_the_source_line():
+    wb = load_xlsx()
+    for name in ("N03926", "N40011"):
+        texts = [v for r in sheet_rows(wb[name]) for v in r if isinstance(v, str)]
+        assert texts[-1].startswith("Källa: Kolada")
+
+
+def test_xlsx_data_sheet_holds_the_long_table_with_typed_cells_and_neutralised_text():
+    ws = load_xlsx()["Data"]
+    rows = sheet_rows(ws)
+    assert rows[0] == COLUMNS
+    assert len(rows) == len(sample_frame()) + 1
+    by_col = [dict(zip(COLUMNS, r, strict=True)) for r in rows[1:]]
+    riket = next(r for r in by_col if r["id"] == "0000" and r["year"] == 2021 and r["kpi"] == "N03926")
+    assert riket["value"] == 2.7
+    assert "'" + FORMULA_TITLE in {r["title"] for r in by_col}
+    assert {r["mean_differs"] for r in by_col} == {True, False}
+    assert ws.freeze_panes == "A2"
+
+
+def test_xlsx_sheet_names_are_valid_unique_and_at_most_31_characters():
+    names = export._sheet_names(["N03926", "n03926", "Källa", "a/b:c", "X" * 40, "X" * 40])
+    assert names[0] == "N03926"
+    assert len({n.lower() for n in names} | {"källa", "data"}) == len(names) + 2
+    assert all(len(n) <= 31 and not set(n) & set("[]:*?/\\") for n in names)
+
+
+def test_xlsx_without_attrs_still_cites_kolada():
+    frame = sample_frame()
+    frame.attrs = {}
+    values = dict((r[0], r[1]) for r in sheet_rows(load_xlsx(frame)["Källa"])[1:])
+    assert values["Källa"].startswith("Källa: Kolada")
+    assert values["API"] is None
+
+
+# --- JSON --------------------------------------------------------------------------------------------
+
+
+def test_json_has_metadata_with_provenance_and_source_and_one_row_per_frame_row():
+    doc = json.loads(to_json(sample_frame()))
+    assert doc["metadata"]["kommun_id"] == "2380"
+    assert doc["metadata"]["years"] == [2019, 2020, 2021]
+    assert doc["metadata"]["source"].startswith("Källa: Kolada")
+    assert len(doc["rows"]) == len(sample_frame())
+    assert list(doc["rows"][0]) == COLUMNS
+
+
+def test_json_writes_missing_as_null_and_keeps_ids_as_strings():
+    doc = json.loads(to_json(sample_frame()))
+    gap = next(r for r in doc["rows"] if r["id"] == "G30831" and r["year"] == 2020 and r["kpi"] == "N03926")
+    assert gap["value"] is None
+    assert gap["rank"] is None
+    riket = next(r for r in doc["rows"] if r["id"] == "0000")
+    assert riket["id"] == "0000"
+    assert riket["count"] is None
+    kommun = next(r for r in doc["rows"] if r["id"] == "2380" and r["year"] == 2021)
+    assert kommun["rank"] == 97
+    assert kommun["diff_alla"] == -0.3
+
+
+def test_json_is_strict_json_without_nan_tokens():
+    text = to_json(sample_frame())
+    assert "NaN" not in text
+    json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard constant {c}"))
+
+
+def test_json_without_attrs_still_carries_the_source():
+    frame = sample_frame()
+    frame.attrs = {}
+    assert json.loads(to_json(frame))["metadata"]["source"].startswith("Källa: Kolada")
+
+
+# --- Markdown ----------------------------------------------------------------------------------------
+
+
+def test_markdown_has_a_heading_and_table_per_kpi_with_swedish_decimals_and_dash_for_missing():
+    md = to_markdown(sample_frame())
+    assert "### Långtidsarbetslöshet 25-64 år (%)" in md
+    assert "### Nettokostnad arbetsmarknadsåtgärder (kr/inv)" in md
+    assert "| Nyckeltal | 2019 | 2020 | 2021 | Rang 2021 |" in md
+    assert "| Östersund | 2,6 | 3,1 | 2,9 | 97 av 290 |" in md
+    assert f"| Östersund | 1{NBSP}456 | – | 1{NBSP}612 | 201 av 287 |" in md
+    assert "2.6" not in md
+
+
+def test_markdown_puts_the_source_line_under_every_table():
+    md = to_markdown(sample_frame())
+    blocks = md.split("### ")[1:]
+    assert len(blocks) == 2
+    for block in blocks:
+        assert block.rstrip().splitlines()[-1].startswith("Källa: Kolada (api.kolada.se/v3)")
+
+
+def test_markdown_escapes_pipes_so_a_title_cannot_split_the_table():
+    md = to_markdown(sample_frame())
+    line = next(x for x in md.splitlines() if "Egna jämförelsekommuner" in x)
+    assert "\\| urval" in line
+    assert line.replace("\\|", "").count("|") == 6  # 5 cells → 6 separators
+
+
+def test_markdown_marks_a_disagreeing_mean_and_explains_it():
+    md = to_markdown(sample_frame())
+    assert f"| {SIZE_TITLE} | 2,7 | – | 2,8\\* |  |" in md
+    assert "eget medel 3,1 (22 kommuner)" in md
+
+
+def test_markdown_rounds_half_up_like_the_audits():
+    assert "| 2,8 | 3,3 | 3,0 |" in to_markdown(sample_frame())  # 2.75, 3.25, 3.0
+    assert format_sv(3.05, 1) == "3,1"
+    assert format_sv(-0.04, 1) == "0,0"
+    assert format_sv(-1234.5, 0) == f"−1{NBSP}235"
+
+
+# --- dispatch ----------------------------------------------------------------------------------------
+
+
+def test_render_bytes_dispatches_each_file_format():
+    frame = sample_frame()
+    assert render_bytes(frame, "csv") == to_csv(frame).encode()
+    assert render_bytes(frame, "csv", wide=True) == to_csv(frame, wide=True).encode()
+    assert render_bytes(frame, "excel") == to_excel_csv(frame)
+    assert render_bytes(frame, "xlsx").startswith(b"PK")
+    assert json.loads(render_bytes(frame, "json"))["rows"]
+    assert render_bytes(frame, "md").decode().startswith("### ")
+    assert set(FORMATS) == {"table", "csv", "excel", "xlsx", "json", "md"}
+
+
+def test_render_bytes_table_is_plain_text_without_escape_codes():
+    text = render_bytes(sample_frame(), "table").decode()
+    assert "Långtidsarbetslöshet 25-64 år (%)" in text
+    assert "97 av 290" in text
+    assert "\x1b" not in text
+
+
+def test_render_bytes_rejects_an_unknown_format_with_the_choices():
+    with pytest.raises(UsageError, match="csv, excel"):
+        render_bytes(sample_frame(), "pdf")
+
+
+def test_outputs_of_an_empty_frame_have_headers_and_the_source():
+    empty = sample_frame().iloc[0:0]
+    assert to_csv(empty).strip() == ",".join(COLUMNS)
+    assert json.loads(to_json(empty))["rows"] == []
+    assert "Källa: Kolada" in to_markdown(empty)
+    assert load_xlsx(empty).sheetnames == ["Källa", "Data"]
+
+
+# --- writing -----------------------------------------------------------------------------------------
+
+
+def test_write_output_to_dash_or_none_goes_to_stdout(capsysbinary):
+    write_output(b"a,b\n", "-")
+    write_output(b"c\n", None)
+    captured = capsysbinary.readouterr()
+    assert captured.out == b"a,b\nc\n"
+    assert captured.err == b""
+
+
+def test_write_output_replaces_the_file_and_leaves_no_temp_file(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_bytes(b"old")
+    write_output(b"new", str(target))
+    assert target.read_bytes() == b"new"
+    assert os.listdir(tmp_path) == ["out.csv"]
+
+
+def test_write_output_keeps_an_existing_file_intact_when_the_rename_fails(tmp_path, monkeypatch):
+    target = tmp_path / "report.xlsx"
+    target.write_bytes(b"last week's report")
+
+    def refuse(src, dst):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(export.os, "replace", refuse)
+    with pytest.raises(OutputError, match=r"^cannot write .*report\.xlsx: permission denied$"):
+        write_output(b"half a new report", str(target))
+    assert target.read_bytes() == b"last week's report"
+    assert os.listdir(tmp_path) == ["report.xlsx"]
+
+
+def test_write_output_keeps_an_existing_file_intact_when_writing_fails(tmp_path, monkeypatch):
+    target = tmp_path / "report.csv"
+    target.write_bytes(b"old")
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(export.os, "fsync", disk_full)
+    with pytest.raises(OutputError, match="no space left on device"):
+        write_output(b"new", str(target))
+    assert target.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["report.csv"]
+
+
+def test_write_output_to_a_directory_raises_a_one_line_output_error(tmp_path):
+    with pytest.raises(OutputError) as err:
+        write_output(b"x", str(tmp_path))
+    assert str(err.value) == f"cannot write {tmp_path}: is a directory"
+    assert err.value.exit_code == 1
+
+
+def test_write_output_into_a_missing_directory_raises_output_error(tmp_path):
+    with pytest.raises(OutputError, match=r"cannot write .*: no such directory"):
+        write_output(b"x", str(tmp_path / "nope" / "out.csv"))
+
+
+def test_write_output_keeps_the_mode_of_the_file_it_replaces(tmp_path):
+    target = tmp_path / "shared.csv"
+    target.write_bytes(b"old")
+    target.chmod(0o640)
+    write_output(b"new", str(target))
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
