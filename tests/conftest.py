@@ -1,0 +1,23 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.emulator import EmulatorServer, full_universe, small_universe
+
+
+@pytest.fixture
+def emulator() -> Iterator[EmulatorServer]:
+    """A Kolada emulator over a fresh small_universe(), stopped after the test."""
+    with EmulatorServer(small_universe()) as emu:
+        yield emu
+
+
+@pytest.fixture
+def full_emulator() -> Iterator[EmulatorServer]:
+    """A Kolada emulator over a fresh full_universe() (290 kommuner, ~400 groups)."""
+    with EmulatorServer(full_universe()) as emu:
+        yield emu

@@ -1,0 +1,38 @@
+"""Serve the Kolada emulator until Ctrl-C: `python -m tests.emulator --universe full --latency 0.2`."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from tests.emulator import EmulatorServer, full_universe, small_universe
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse options, start the emulator and block until interrupted."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.emulator",
+        description="Serve a local Kolada v3 emulator. Example: python -m tests.emulator --port 8080",
+    )
+    parser.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--universe", choices=("small", "full"), default="small")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds to wait before each answer")
+    parser.add_argument("--kommuner", type=int, default=290, help="kommuner in the full universe")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the full universe")
+    args = parser.parse_args(argv)
+
+    universe = small_universe() if args.universe == "small" else full_universe(args.kommuner, args.seed)
+    with EmulatorServer(universe, latency=args.latency, port=args.port) as emulator:
+        print(f"Kolada emulator ({args.universe} universe) serving {emulator.url}", flush=True)
+        print(f"  export KPIJMF_API_URL={emulator.url}", flush=True)
+        print("Press Ctrl-C to stop.", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""Seeded generation of plausible values, shared by both universes and `Universe.add_year`."""
+
+from __future__ import annotations
+
+import random
+
+from tests.emulator.metadata import KPI_BY_ID
+
+NULL_RATE = 0.03
+RIKET_COUNT_SCALE = 60  # Riket's count is a national total, far above any one kommun's
+
+
+def _range(meta: dict) -> tuple[float, float, int, bool]:
+    spec = KPI_BY_ID.get(meta["id"])
+    if spec is None:  # a KPI a test added by hand
+        return 0.0, 100.0, 1, False
+    return spec.low, spec.high, spec.decimals, spec.is_count
+
+
+def _clamp(x: float, low: float, high: float) -> float:
+    return min(high, max(low, x))
+
+
+def draw_cell(
+    meta: dict,
+    rng: random.Random,
+    base: float | None = None,
+    riket: bool = False,
+    null_rate: float = NULL_RATE,
+) -> dict[str, float | None]:
+    """One cell's gender values for a KPI, near `base` (last year's T) when given."""
+    low, high, decimals, is_count = _range(meta)
+    scale = RIKET_COUNT_SCALE if riket and is_count else 1
+    level = base / scale if base is not None else rng.uniform(low, high)
+    total = _clamp(level * (1 + rng.gauss(0, 0.07)), low, high)
+    genders: dict[str, float | None] = {"T": round(total * scale, decimals)}
+    if meta["is_divided_by_gender"]:
+        if is_count:
+            women = round(total * scale * rng.uniform(0.35, 0.55), decimals)
+            genders["K"], genders["M"] = women, round(genders["T"] - women, decimals)
+        else:
+            women = _clamp(total * (1 + rng.gauss(0, 0.1)), low, high)
+            genders["K"] = round(women, decimals)
+            genders["M"] = round(_clamp(2 * total - women, low, high), decimals)
+    for gender in genders:
+        if rng.random() < null_rate:
+            genders[gender] = None
+    return genders
+
+
+def draw_series(
+    meta: dict, years: tuple[int, ...] | list[int], seed: int | str, unit: str
+) -> dict[int, dict[str, float | None]]:
+    """A random walk of cells over `years` for one unit, reproducible from (seed, kpi, unit)."""
+    rng = random.Random(f"{seed}:{meta['id']}:{unit}")
+    series: dict[int, dict[str, float | None]] = {}
+    base: float | None = None
+    for year in years:
+        genders = draw_cell(meta, rng, base, riket=unit == "0000")
+        series[year] = genders
+        base = genders["T"] if genders["T"] is not None else base
+    return series

@@ -1,0 +1,219 @@
+"""Kolada v3 routing without sockets: (universe, path, query) -> status, content type and body.
+
+Routes (all paged with page/per_page, at most 25 ids per comma-separated list):
+/v3/kpi[/{ids}][?title=], /v3/municipality[/{ids}][?title=&region_type=K|L],
+/v3/municipality_groups[/{ids}][?title=], /v3/data/kpi/{kpis}/municipality/{ids}[/year/{years}],
+/v3/data/kpi/{kpis}/year/{years}, /v3/data/municipality/{ids}/year/{years},
+/v3/data?kpi_id=&municipality_id=&year=; data routes take from_date=YYYY-MM-DD. /v2/... is 410.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from datetime import date
+from urllib.parse import quote, urlencode
+
+from tests.emulator.model import Universe
+
+JSON_TYPE = "application/json; charset=utf-8"
+GONE_BODY = {"error": "This endpoint is deprecated. Please use /v3 instead."}
+MAX_PER_PAGE = 5000
+MAX_IDS = 25
+
+QueryPairs = list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Response:
+    """What to send. `drop_after`: send only that many body bytes, then cut the connection."""
+
+    status: int
+    body: bytes
+    content_type: str = JSON_TYPE
+    headers: tuple[tuple[str, str], ...] = ()
+    drop_after: int | None = None
+
+
+class HttpError(Exception):
+    """An error answer: status plus the message for the JSON `error` field."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def json_response(status: int, payload: object, headers: tuple[tuple[str, str], ...] = ()) -> Response:
+    """A JSON answer, UTF-8, non-ASCII kept as is (as Kolada sends "Östersund")."""
+    return Response(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), JSON_TYPE, headers)
+
+
+def route(
+    universe: Universe, path: str, pairs: QueryPairs, next_base: str, page_cap: int | None = None
+) -> Response:
+    """Answer one GET. `next_base` prefixes next/previous URLs ("" makes them relative);
+    `page_cap` makes pages smaller than the asked per_page, as a server may."""
+    try:
+        return _dispatch(universe, path, pairs, next_base, page_cap)
+    except HttpError as error:
+        return json_response(error.status, {"error": error.message})
+
+
+def _dispatch(
+    universe: Universe, path: str, pairs: QueryPairs, next_base: str, page_cap: int | None
+) -> Response:
+    parts = [p for p in path.split("/") if p]
+    if parts[:1] == ["v2"]:
+        raise HttpError(410, GONE_BODY["error"])
+    if parts[:1] != ["v3"] or len(parts) < 2:
+        raise HttpError(404, "Not found")
+    query = dict(pairs)
+    page, per_page = _paging(query)
+    if page_cap:
+        per_page = min(per_page, page_cap)
+    with universe.lock:
+        items = _items(universe, parts[1:], query)
+    start = (page - 1) * per_page
+    chunk = items[start : start + per_page]
+    if parts[1] == "data":
+        shuffler = random.Random()  # gender order is not guaranteed by Kolada, so vary it per answer
+        for row in chunk:
+            shuffler.shuffle(row["values"])
+    more = start + per_page < len(items)
+    return json_response(
+        200,
+        {
+            "values": chunk,
+            "count": len(chunk),
+            "next_url": _page_url(next_base, path, pairs, page + 1) if more else None,
+            "previous_url": _page_url(next_base, path, pairs, page - 1) if page > 1 else None,
+        },
+    )
+
+
+def _items(u: Universe, rest: list[str], query: dict[str, str]) -> list[dict]:
+    head, args = rest[0], rest[1:]
+    if head in ("kpi", "municipality", "municipality_groups") and len(args) <= 1:
+        table = {"kpi": u.kpis, "municipality": u.municipalities, "municipality_groups": u.groups}[head]
+        wanted = _ids(args[0]) if args else sorted(table)
+        found = [table[i] for i in wanted if i in table]
+        if "title" in query:
+            needle = query["title"].casefold()
+            found = [item for item in found if needle in item["title"].casefold()]
+        if head == "municipality" and query.get("region_type"):
+            found = [item for item in found if item["type"] == query["region_type"].upper()]
+        return [json.loads(json.dumps(item)) for item in found]  # a snapshot, safe outside the lock
+    if head == "data":
+        return _data_items(u, args, query)
+    raise HttpError(404, "Not found")
+
+
+def _data_items(u: Universe, args: list[str], query: dict[str, str]) -> list[dict]:
+    named = dict(zip(args[::2], args[1::2], strict=False))
+    shape = tuple(args[::2])
+    if not args:  # query form: /data?kpi_id=&municipality_id=&year= (wrong names: empty answer)
+        if not all(query.get(k) for k in ("kpi_id", "municipality_id", "year")):
+            return []
+        named = {"kpi": query["kpi_id"], "municipality": query["municipality_id"], "year": query["year"]}
+    elif len(args) % 2 or shape not in (
+        ("kpi", "municipality", "year"),
+        ("kpi", "municipality"),
+        ("kpi", "year"),
+        ("municipality", "year"),
+    ):
+        raise HttpError(404, "Not found")
+    kpis = _ids(named["kpi"]) if "kpi" in named else sorted(u.kpis)
+    units = _ids(named["municipality"]) if "municipality" in named else sorted([*u.municipalities, *u.groups])
+    years = _years(named["year"]) if "year" in named else None
+    since = _date(query["from_date"]) if query.get("from_date") else None
+    rows = []
+    for kpi in sorted(set(kpis) & set(u.kpis)):
+        for year in sorted(set(years) if years is not None else u.years_of(kpi)):
+            for unit in set(units):
+                build = _group_row if unit in u.groups else _row
+                row = build(u, kpi, unit, year, since)
+                if row is not None:
+                    rows.append(row)
+    rows.sort(key=lambda r: (r["kpi"], r["municipality"], r["period"]))
+    return rows
+
+
+def _entry(gender: str, count: int, status: str, value: float | None, deleted: bool) -> dict:
+    return {"gender": gender, "count": count, "status": status, "value": value, "isdeleted": deleted}
+
+
+def _row(u: Universe, kpi: str, unit: str, year: int, since: date | None) -> dict | None:
+    cell = u.values.get((kpi, unit, year))
+    if cell is None or (cell.deleted and since is None) or (since is not None and cell.updated < since):
+        return None
+    if cell.deleted:
+        entries = [_entry(g, 1, cell.status, None, True) for g in cell.genders]
+    else:
+        entries = [_entry(g, 1, cell.status, v, False) for g, v in cell.genders.items()]
+    return {"kpi": kpi, "municipality": unit, "period": year, "values": entries}
+
+
+def _group_row(u: Universe, kpi: str, group: str, year: int, since: date | None) -> dict | None:
+    # Inlined (the caller holds the lock): the year route computes hundreds of groups per kpi and year.
+    cells = [
+        found
+        for member in u.groups[group]["members"]
+        if (found := u.values.get((kpi, member["member_id"], year))) is not None
+    ]
+    if since is not None and (not cells or max(c.updated for c in cells) < since):
+        return None
+    live = [c for c in cells if not c.deleted]
+    entries = []
+    for gender in u.genders_of(kpi):
+        values = [c.genders[gender] for c in live if c.genders.get(gender) is not None]
+        override = u.group_overrides.get((kpi, group, year, gender))
+        if values or override is not None:
+            value = override if override is not None else sum(values) / len(values)
+            entries.append(_entry(gender, len(values), "", value, False))
+    return {"kpi": kpi, "municipality": group, "period": year, "values": entries} if entries else None
+
+
+# ---- parameters -----------------------------------------------------------------------------------
+
+
+def _ids(text: str) -> list[str]:
+    ids = [part.strip() for part in text.split(",") if part.strip()]
+    if len(ids) > MAX_IDS:
+        raise HttpError(422, f"Too many ids in a list: {len(ids)} (at most {MAX_IDS}).")
+    return ids
+
+
+def _years(text: str) -> list[int]:
+    try:
+        return [int(y) for y in _ids(text)]
+    except ValueError:
+        raise HttpError(422, f"Invalid year list: {text!r}.") from None
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise HttpError(422, f"Invalid from_date {text!r}: expected YYYY-MM-DD.") from None
+
+
+def _paging(query: dict[str, str]) -> tuple[int, int]:
+    try:
+        page = int(query.get("page", 1))
+        per_page = int(query.get("per_page", MAX_PER_PAGE))
+    except ValueError:
+        raise HttpError(422, "page and per_page must be integers.") from None
+    if per_page > MAX_PER_PAGE:
+        raise HttpError(422, f"per_page must be at most {MAX_PER_PAGE}.")
+    if per_page < 1 or page < 1:
+        raise HttpError(422, "page and per_page must be at least 1.")
+    return page, per_page
+
+
+def _page_url(base: str, path: str, pairs: QueryPairs, page: int) -> str:
+    """The same request on another page: every other parameter kept, in its order."""
+    kept = [(k, v) for k, v in pairs if k != "page"]
+    kept.append(("page", str(page)))
+    return f"{base}{quote(path, safe='/,')}?{urlencode(kept)}"

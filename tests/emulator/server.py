@@ -1,0 +1,225 @@
+"""A real HTTP/1.1 server on 127.0.0.1 that answers like Kolada v3, with latency and faults on demand."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from tests.emulator.faults import NEEDS_NORMAL, Fault, FaultQueue, fault_response
+from tests.emulator.model import Universe
+from tests.emulator.routes import Response, route
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as served. Times are time.monotonic(): arrival, and when the answer was ready to send
+    (it is logged just before sending, so a client holding its answer always finds the record)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    status: int
+    body_bytes: int
+    started: float
+    finished: float
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: every answer carries Content-Length
+    server_version = "KoladaEmulator/1.0"
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes; without this, Nagle + delayed ACK add ~40 ms each.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.track(self.connection, add=True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.track(self.connection, add=False)
+
+    def do_GET(self) -> None:
+        self.server.emulator._serve(self)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: tests and the CLI own stderr."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, emulator: EmulatorServer, port: int) -> None:
+        self.emulator = emulator
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__((HOST, port), _Handler)
+
+    def track(self, connection: socket.socket, add: bool) -> None:
+        with self._connections_lock:
+            if add:
+                self._connections.add(connection)
+            else:
+                self._connections.discard(connection)
+
+    def close_connections(self) -> None:
+        """Hang up on idle keep-alive clients so their handler threads end."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class EmulatorServer:
+    """Serves a live `Universe` as Kolada v3 on http://127.0.0.1:PORT/v3 from a background thread."""
+
+    def __init__(self, universe: Universe, latency: float = 0.0, port: int = 0) -> None:
+        self.universe = universe
+        self.latency = latency
+        self.relative_next_url = False
+        self.page_cap: int | None = None  # at most this many items per page, whatever per_page asks
+        self._port = port
+        self._faults = FaultQueue()
+        self._log_lock = threading.Lock()
+        self._requests: list[RequestRecord] = []
+        self._bytes_sent = 0
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> EmulatorServer:
+        """Bind and serve in a daemon thread; returns self."""
+        if self._server is not None:
+            raise RuntimeError("emulator already started")
+        self._server = _Server(self, self._port)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, hang up on open connections and free the port."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.close_connections()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # ---- addresses ----------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The bound port (the free one picked when constructed with port=0)."""
+        if self._server is None:
+            raise RuntimeError("emulator not started")
+        return self._server.server_address[1]
+
+    @property
+    def root(self) -> str:
+        """http://127.0.0.1:PORT"""
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The base URL kpijmf uses: http://127.0.0.1:PORT/v3"""
+        return f"{self.root}/v3"
+
+    # ---- request log --------------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Every request served so far, oldest first (a snapshot)."""
+        with self._log_lock:
+            return list(self._requests)
+
+    def data_requests(self) -> list[RequestRecord]:
+        """The requests whose path starts with /v3/data."""
+        return [r for r in self.requests if r.path.startswith("/v3/data")]
+
+    @property
+    def bytes_sent(self) -> int:
+        """Total response body bytes written."""
+        with self._log_lock:
+            return self._bytes_sent
+
+    def reset_log(self) -> None:
+        """Forget the requests and byte count so far."""
+        with self._log_lock:
+            self._requests.clear()
+            self._bytes_sent = 0
+
+    # ---- faults -------------------------------------------------------------------------------
+
+    def inject(self, fault: Fault, times: int | None = 1, path_contains: str | None = None) -> None:
+        """Answer the next `times` requests whose path contains `path_contains` with `fault`."""
+        self._faults.add(fault, times, path_contains)
+
+    def clear_faults(self) -> None:
+        """Disarm every injected fault."""
+        self._faults.clear()
+
+    # ---- serving (handler threads) -------------------------------------------------------------
+
+    def _serve(self, handler: _Handler) -> None:
+        started = time.monotonic()
+        parts = urlsplit(handler.path)
+        path = unquote(parts.path)
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        if self.latency > 0:
+            time.sleep(self.latency)
+        fault = self._faults.take(path)
+        if fault is not None and fault.delay > 0:
+            time.sleep(fault.delay)
+        normal = None
+        if fault is None or fault.kind in NEEDS_NORMAL:
+            next_base = "" if self.relative_next_url else f"http://{HOST}:{handler.server.server_address[1]}"
+            normal = route(self.universe, path, pairs, next_base, self.page_cap)
+        response = normal if fault is None else fault_response(fault, normal)
+        assert response is not None
+        body = response.body if response.drop_after is None else response.body[: response.drop_after]
+        record = RequestRecord("GET", path, dict(pairs), response.status, len(body), started, time.monotonic())
+        with self._log_lock:
+            self._requests.append(record)
+            self._bytes_sent += len(body)
+        self._write(handler, response, body)
+
+    def _write(self, handler: _Handler, response: Response, body: bytes) -> None:
+        """Send the status, headers (Content-Length of the full body) and `body`."""
+        try:
+            handler.send_response(response.status)
+            handler.send_header("Content-Type", response.content_type)
+            handler.send_header("Content-Length", str(len(response.body)))
+            for name, value in response.headers:
+                handler.send_header(name, value)
+            handler.end_headers()
+            handler.wfile.write(body)
+            handler.wfile.flush()
+        except OSError:  # the client went away mid-answer
+            handler.close_connection = True
+            return
+        if response.drop_after is not None:
+            handler.close_connection = True
+            with contextlib.suppress(OSError):
+                handler.connection.shutdown(socket.SHUT_RDWR)

@@ -1,0 +1,407 @@
+"""KPI sets: built-in TOML files, user files, validation messages and ad-hoc sets."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from kpijmf.errors import InvalidFileError, NotFoundError, UsageError
+from kpijmf.kpisets import (
+    DEFAULT_SET,
+    KpiSet,
+    KpiSpec,
+    adhoc_set,
+    list_builtin_sets,
+    load_set,
+    parse_set,
+    validate_file,
+)
+
+AUDIT_IDS = [
+    "N40011", "U40800", "U40811", "N03932", "N03926", "N03927", "N02797", "U40455",
+    "U40406", "U40409", "N00973", "N30101", "N18601", "N03941", "N03942",
+]  # fmt: skip
+
+VALID = """\
+name = "mitt"
+title = "Mitt urval"
+description = "Ett eget urval."
+
+[[kpi]]
+id = "N03926"
+label = "Långtidsarbetslöshet 25-64 år"
+unit = "%"
+direction = "lower"
+note = "Andel av befolkningen."
+
+[[kpi]]
+id = "N03952"
+label = "Långtidsarbetslösa 18-65 år"
+unit = "%"
+direction = "lower"
+not_comparable_with = ["N03926"]
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "my.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems_of(tmp_path: Path, text: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Validate `text` saved as my.toml, addressed relatively so problems start with 'my.toml: '."""
+    write(tmp_path, text)
+    monkeypatch.chdir(tmp_path)
+    return validate_file("my.toml")
+
+
+# --- built-in sets ----------------------------------------------------------------------------------
+
+
+def test_builtin_sets_are_listed_sorted():
+    assert list_builtin_sets() == ["arbetsmarknad", "ekonomiskt_bistand", "unga"]
+    assert DEFAULT_SET in list_builtin_sets()
+
+
+@pytest.mark.parametrize("name", ["arbetsmarknad", "ekonomiskt_bistand", "unga"])
+def test_every_builtin_set_loads_clean_with_its_own_name(name):
+    kpiset = load_set(name)
+    assert kpiset.name == name
+    assert kpiset.source == "built-in"
+    assert kpiset.title and kpiset.description
+    assert kpiset.kpis
+    for spec in kpiset.kpis:
+        assert spec.label and spec.label != spec.id
+        assert spec.unit in {"%", "kr/inv", "antal"}
+        assert spec.direction in {"higher", "lower", "neutral"}
+
+
+@pytest.mark.parametrize("name", ["arbetsmarknad", "ekonomiskt_bistand", "unga"])
+def test_every_builtin_file_validates_without_problems(name):
+    path = Path(__file__).resolve().parent.parent / "kpi_sets" / f"{name}.toml"
+    assert validate_file(path) == []
+
+
+def test_default_set_has_exactly_the_audit_kpis_in_order():
+    assert load_set(DEFAULT_SET).ids() == AUDIT_IDS
+
+
+def test_default_set_marks_bas_series_as_not_comparable_with_the_discontinued_ones():
+    kpiset = load_set(DEFAULT_SET)
+    assert kpiset.get("N03941").not_comparable_with == ("N03932",)
+    assert kpiset.get("N03942").not_comparable_with == ("N03927",)
+    assert "BAS" in kpiset.get("N03941").note
+
+
+def test_default_set_knows_n18601_replaces_retired_n17434():
+    spec = load_set(DEFAULT_SET).get("N18601")
+    assert spec.replaces == "N17434"
+    assert spec.direction == "higher"
+    assert "N17434" in spec.note
+
+
+def test_default_set_directions_and_units_follow_the_audits():
+    kpiset = load_set(DEFAULT_SET)
+    assert (kpiset.get("N40011").unit, kpiset.get("N40011").direction) == ("kr/inv", "lower")
+    assert (kpiset.get("U40800").unit, kpiset.get("U40800").direction) == ("antal", "neutral")
+    assert kpiset.get("U40455").direction == "higher"
+    assert kpiset.get("N03926").label == "Långtidsarbetslöshet 25-64 år"
+    for discontinued in ("N03932", "N03927"):
+        assert "2023" in kpiset.get(discontinued).note
+
+
+def test_other_builtin_sets_hold_the_agreed_ids():
+    assert load_set("ekonomiskt_bistand").ids() == [
+        "N31807", "N31816", "N31814", "N31008", "U31804", "N30101", "N30005",
+    ]  # fmt: skip
+    assert load_set("unga").ids() == ["N02797", "N03927", "N03942", "N18601", "U40811", "U31804", "N03935"]
+
+
+def test_builtin_name_is_matched_ignoring_case_and_hyphens():
+    assert load_set("Ekonomiskt-Bistand").name == "ekonomiskt_bistand"
+
+
+def test_misspelt_set_name_is_not_found_with_suggestion():
+    with pytest.raises(NotFoundError) as caught:
+        load_set("arbetsmarknd")
+    assert str(caught.value) == (
+        "unknown KPI set 'arbetsmarknd'; did you mean 'arbetsmarknad'? "
+        "(built-in: arbetsmarknad, ekonomiskt_bistand, unga)"
+    )
+    assert caught.value.exit_code == 3
+
+
+def test_unrelated_set_name_lists_builtins_without_a_guess():
+    with pytest.raises(NotFoundError) as caught:
+        load_set("zzz")
+    assert "did you mean" not in str(caught.value)
+    assert "(built-in: arbetsmarknad, ekonomiskt_bistand, unga)" in str(caught.value)
+
+
+# --- KpiSet -----------------------------------------------------------------------------------------
+
+
+def test_get_returns_none_for_an_id_the_set_does_not_list():
+    kpiset = load_set(DEFAULT_SET)
+    assert kpiset.get("N99999") is None
+    assert kpiset.get("n40011").id == "N40011"
+
+
+def test_sets_are_frozen():
+    kpiset = load_set(DEFAULT_SET)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        kpiset.name = "x"  # type: ignore[misc]
+    assert isinstance(kpiset.kpis, tuple)
+
+
+# --- user files -------------------------------------------------------------------------------------
+
+
+def test_user_file_given_by_path_loads_with_its_path_as_source(tmp_path):
+    path = write(tmp_path, VALID)
+    kpiset = load_set(str(path))
+    assert kpiset == KpiSet(
+        name="mitt",
+        title="Mitt urval",
+        description="Ett eget urval.",
+        kpis=(
+            KpiSpec("N03926", "Långtidsarbetslöshet 25-64 år", "%", "lower", note="Andel av befolkningen."),
+            KpiSpec("N03952", "Långtidsarbetslösa 18-65 år", "%", "lower", not_comparable_with=("N03926",)),
+        ),
+        source=str(path),
+    )
+
+
+def test_bare_file_name_ending_toml_is_a_path_not_a_set_name(tmp_path, monkeypatch):
+    write(tmp_path, VALID, name="arbetsmarknad.toml")
+    monkeypatch.chdir(tmp_path)
+    assert load_set("arbetsmarknad.toml").name == "mitt"
+
+
+def test_existing_file_without_extension_is_read_as_a_path(tmp_path, monkeypatch):
+    write(tmp_path, VALID, name="urval")
+    monkeypatch.chdir(tmp_path)
+    assert load_set("urval").source == "urval"
+
+
+def test_name_and_title_default_to_the_file_name(tmp_path):
+    body = VALID.split("\n\n", 1)[1]
+    kpiset = load_set(str(write(tmp_path, body, name="egna.toml")))
+    assert (kpiset.name, kpiset.title, kpiset.description) == ("egna", "egna", "")
+
+
+def test_missing_file_is_not_found_naming_the_path(tmp_path):
+    missing = tmp_path / "nope.toml"
+    with pytest.raises(NotFoundError, match=r"nope\.toml"):
+        load_set(str(missing))
+    with pytest.raises(NotFoundError, match=r"nope\.toml"):
+        validate_file(missing)
+
+
+def test_invalid_user_file_raises_with_every_problem(tmp_path):
+    path = write(tmp_path, VALID.replace('"lower"', '"down"'))
+    with pytest.raises(InvalidFileError) as caught:
+        load_set(str(path))
+    assert caught.value.exit_code == 5
+    assert caught.value.problems == [
+        f"{path}: kpi[1].direction: must be one of higher, lower, neutral, got 'down'",
+        f"{path}: kpi[2].direction: must be one of higher, lower, neutral, got 'down'",
+    ]
+
+
+def test_non_utf8_file_is_invalid_with_line(tmp_path, monkeypatch):
+    (tmp_path / "my.toml").write_bytes(b'name = "x"\ntitle = "\xe5r"\n')
+    monkeypatch.chdir(tmp_path)
+    [problem] = validate_file("my.toml")
+    assert problem.startswith("my.toml: line 2: not UTF-8 text")
+
+
+def test_binary_file_is_invalid(tmp_path, monkeypatch):
+    (tmp_path / "my.toml").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InvalidFileError) as caught:
+        load_set("my.toml")
+    assert caught.value.problems == ["my.toml: not a text file (it contains NUL bytes)"]
+
+
+def test_unreadable_file_is_invalid(tmp_path, monkeypatch):
+    write(tmp_path, VALID)
+    monkeypatch.chdir(tmp_path)
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    # chmod 0 does not stop root (CI containers), so refuse the read directly.
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    assert validate_file("my.toml") == ["my.toml: cannot read: Permission denied"]
+
+
+def test_directory_is_not_a_set_file(tmp_path):
+    (tmp_path / "sets.toml").mkdir()
+    with pytest.raises(InvalidFileError, match="is a directory"):
+        load_set(str(tmp_path / "sets.toml"))
+
+
+def test_utf8_file_with_bom_is_accepted(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + VALID.encode("utf-8"))
+    assert validate_file(path) == []
+
+
+# --- validation messages ----------------------------------------------------------------------------
+
+
+def test_syntax_error_is_reported_with_line_and_column(tmp_path, monkeypatch):
+    text = 'name = "x"\ntitle = \n'
+    assert problems_of(tmp_path, text, monkeypatch) == ["my.toml: line 2, column 9: Invalid value"]
+
+
+def test_syntax_error_at_end_of_file_still_names_a_line(tmp_path, monkeypatch):
+    [problem] = problems_of(tmp_path, 'name = "x"\ntitle = "open', monkeypatch)
+    assert problem == "my.toml: line 2, column 14 (end of file): Unterminated string"
+
+
+def test_every_problem_is_reported_at_once(tmp_path, monkeypatch):
+    text = """\
+name = "mitt"
+colour = "blå"
+
+[[kpi]]
+id = "N03926"
+label = 3
+unit = "%"
+direction = "up"
+colour = "röd"
+
+[[kpi]]
+label = "Utan id"
+unit = "%"
+direction = "lower"
+
+[[kpi]]
+id = "X123"
+label = "Fel id"
+unit = "%"
+direction = "lower"
+
+[[kpi]]
+id = "N03926"
+label = "Dubblett"
+unit = "%"
+direction = "neutral"
+"""
+    assert problems_of(tmp_path, text, monkeypatch) == [
+        "my.toml: colour: unknown key (allowed: name, title, description, kpi)",
+        "my.toml: kpi[1].colour: unknown key (allowed: id, label, unit, direction, note, "
+        "not_comparable_with, replaces)",
+        "my.toml: kpi[1].label: must be a string, got integer 3",
+        "my.toml: kpi[1].direction: must be one of higher, lower, neutral, got 'up'",
+        "my.toml: kpi[2].id: required key is missing",
+        "my.toml: kpi[3].id: must be a KPI id, N or U and five digits (e.g. N03926), got 'X123'",
+        "my.toml: kpi[4].id: duplicate of kpi[1] ('N03926')",
+    ]
+
+
+def test_misspelt_key_gets_a_suggestion(tmp_path, monkeypatch):
+    text = VALID.replace('unit = "%"\ndirection = "lower"\nnote', 'unit = "%"\ndirektion = "lower"\nnote')
+    assert problems_of(tmp_path, text, monkeypatch) == [
+        "my.toml: kpi[1].direktion: unknown key; did you mean 'direction'?",
+        "my.toml: kpi[1].direction: required key is missing",
+    ]
+
+
+def test_empty_kpi_list_is_a_problem(tmp_path, monkeypatch):
+    assert problems_of(tmp_path, 'name = "tom"\nkpi = []\n', monkeypatch) == [
+        "my.toml: kpi: at least one [[kpi]] table is required",
+    ]
+
+
+def test_file_without_kpi_tables_is_a_problem(tmp_path, monkeypatch):
+    assert problems_of(tmp_path, 'name = "tom"\n', monkeypatch) == [
+        "my.toml: kpi: at least one [[kpi]] table is required",
+    ]
+
+
+def test_single_kpi_table_instead_of_array_is_explained(tmp_path, monkeypatch):
+    text = '[kpi]\nid = "N03926"\nlabel = "x"\nunit = "%"\ndirection = "lower"\n'
+    assert problems_of(tmp_path, text, monkeypatch) == [
+        "my.toml: kpi: must be an array of tables written [[kpi]], got a single table (written [kpi]?)",
+    ]
+
+
+def test_lower_case_id_is_rejected_with_a_hint(tmp_path, monkeypatch):
+    [problem] = problems_of(tmp_path, VALID.replace('id = "N03926"', 'id = "n03926"'), monkeypatch)
+    assert problem.startswith("my.toml: kpi[1].id: must be a KPI id")
+    assert problem.endswith("got 'n03926'; ids are upper-case")
+
+
+def test_optional_keys_are_type_checked(tmp_path, monkeypatch):
+    text = VALID.replace('not_comparable_with = ["N03926"]', 'not_comparable_with = "N03926"\nreplaces = 17434')
+    text = text.replace('note = "Andel av befolkningen."', "note = true")
+    text = text.replace('title = "Mitt urval"', "title = 2024-01-01")
+    assert problems_of(tmp_path, text, monkeypatch) == [
+        "my.toml: title: must be a string, got date/time datetime.date(2024, 1, 1)",
+        "my.toml: kpi[1].note: must be a string, got boolean true",
+        "my.toml: kpi[2].not_comparable_with: must be an array of KPI ids, got string 'N03926'",
+        "my.toml: kpi[2].replaces: must be a string, got integer 17434",
+    ]
+
+
+def test_ids_inside_not_comparable_with_and_replaces_are_checked(tmp_path, monkeypatch):
+    text = VALID.replace('not_comparable_with = ["N03926"]', 'not_comparable_with = ["N03952", "bad"]')
+    text = text.replace('note = "Andel av befolkningen."', 'replaces = "N03926"')
+    assert problems_of(tmp_path, text, monkeypatch) == [
+        "my.toml: kpi[1].replaces: a KPI cannot replace itself",
+        "my.toml: kpi[2].not_comparable_with[1]: a KPI cannot be not comparable with itself",
+        "my.toml: kpi[2].not_comparable_with[2]: must be a KPI id, N or U and five digits (e.g. N03926), got 'bad'",
+    ]
+
+
+def test_empty_label_and_empty_name_are_problems(tmp_path, monkeypatch):
+    text = VALID.replace('label = "Långtidsarbetslöshet 25-64 år"', 'label = "  "')
+    text = text.replace('name = "mitt"', 'name = ""')
+    assert problems_of(tmp_path, text, monkeypatch) == [
+        "my.toml: name: must not be empty",
+        "my.toml: kpi[1].label: must not be empty",
+    ]
+
+
+def test_empty_unit_is_allowed():
+    kpiset = parse_set(VALID.replace('unit = "%"', 'unit = ""', 1), "mine.toml")
+    assert kpiset.kpis[0].unit == ""
+
+
+def test_parse_set_names_its_source_in_problems():
+    with pytest.raises(InvalidFileError) as caught:
+        parse_set("kpi = 1\n", "from-run-file")
+    assert caught.value.problems == [
+        "from-run-file: kpi: must be an array of tables written [[kpi]], got integer 1",
+    ]
+
+
+# --- ad-hoc sets ------------------------------------------------------------------------------------
+
+
+def test_adhoc_set_uses_ids_as_labels_with_neutral_direction():
+    kpiset = adhoc_set(["N03926", "U40455"])
+    assert kpiset.ids() == ["N03926", "U40455"]
+    assert kpiset.get("U40455") == KpiSpec(id="U40455", label="U40455", unit="", direction="neutral")
+    assert kpiset.source == "command line"
+
+
+def test_adhoc_set_accepts_commas_lower_case_and_drops_repeats():
+    assert adhoc_set(["n03926,U40455", "N03926"]).ids() == ["N03926", "U40455"]
+
+
+def test_adhoc_set_rejects_malformed_ids_as_usage_error():
+    with pytest.raises(UsageError, match="'N3926'") as caught:
+        adhoc_set(["N3926", "N40011"])
+    assert caught.value.exit_code == 2
+
+
+def test_adhoc_set_needs_at_least_one_id():
+    with pytest.raises(UsageError):
+        adhoc_set([])
