@@ -150,6 +150,7 @@ class Workspace:
         units = self.units_for([catalog.find_kommun(k) for k in kommuner])
         result = self.syncer.fetch(selection.ids, units, years or default_fetch_years(), refresh=refresh)
         result.metadata_fetched = metadata_fetched
+        result.requests, result.data_requests, result.bytes = self.syncer.totals()
         return result
 
     def compare(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -447,6 +448,10 @@ def main(argv: list[str] | None = None) -> None:
     except KpijmfError as exc:
         talk.error(str(exc))
         sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        # The reader (`| head`) went away: stop quietly, as the Python docs advise.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     except (typer.Abort, KeyboardInterrupt):
         talk.error("interrupted")
         sys.exit(130)

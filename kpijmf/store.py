@@ -189,7 +189,16 @@ class Store:
             raise StoreError(f"the store {self.path} is corrupt ({exc}); {_recovery_hint(self.path)}") from None
 
     @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """One transaction around several writes: all of them land, or none."""
+        with self._transaction():
+            yield
+
+    @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        if self._conn.in_transaction:  # inside atomic(): the outer transaction commits or rolls back
+            yield self._conn
+            return
         with self._guard():
             self._conn.execute("BEGIN IMMEDIATE")
             try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from kpijmf.config import Settings
@@ -163,6 +163,73 @@ class Syncer:
         result.seconds = time.monotonic() - started
         return result
 
+    def refresh(self, kpis: Sequence[str] | None = None, units: Sequence[str] | None = None) -> FetchResult:
+        """Bring stored KPIs up to date: values changed since their last refresh (Kolada's `from_date`),
+        withdrawn values removed, newly published years picked up; a full fetch where there was none.
+
+        `kpis`/`units` narrow the refresh to part of the store (and may add units to it). Everything is
+        fetched first and written in one transaction.
+        """
+        started, started_at = time.monotonic(), utc_now()
+        result = FetchResult()
+        with self._lock():
+            before = self._counters()
+            jobs = self._refresh_jobs(kpis, units)
+            fetched = []
+            for number, (job_kpis, job_units, job_years, last) in enumerate(jobs, start=1):
+                if last is None:
+                    records = self.client.data(job_kpis, job_units, job_years)
+                    scope = [(k, y, u) for k in job_kpis for y in job_years for u in job_units]
+                    fetched.append(([r for r in records if not r.deleted], scope, None))
+                else:
+                    records = self.client.data(job_kpis, job_units, None, from_date=_date(last))
+                    seen = {(r.kpi, r.year) for r in records}
+                    scope = [
+                        (k, y, u)
+                        for k in job_kpis
+                        for y in sorted(set(job_years) | {y for kk, y in seen if kk == k})
+                        for u in job_units
+                    ]
+                    fetched.append((records, scope, last))
+                if self.progress is not None:
+                    self.progress(number, len(jobs))
+            with self.store.atomic():
+                for records, scope, last in fetched:
+                    kpi_ids = sorted({c[0] for c in scope})
+                    part = self.store.write_data(
+                        records, scope, utc_now(), self._log(started_at, kpi_ids, last), incremental=last is not None
+                    )
+                    result.rows += part.rows
+                    result.changed += part.changed
+                    result.removed += part.removed
+                    result.cells += len(scope)
+                self.store.mark_refreshed(sorted({k for job in jobs for k in job[0]}), started_at[:10])
+            after = self._counters()
+        result.requests, result.data_requests, result.bytes = (a - b for a, b in zip(after, before, strict=True))
+        result.seconds = time.monotonic() - started
+        return result
+
+    def _refresh_jobs(
+        self, kpis: Sequence[str] | None, units: Sequence[str] | None
+    ) -> list[tuple[list[str], list[str], list[int], str | None]]:
+        """Group KPIs that share a last-refresh date, units and years, so each group costs one batched fetch."""
+        stored = self.store.stored_scope()
+        wanted = list(kpis) if kpis is not None else sorted(stored)
+        groups: dict[tuple, list[str]] = {}
+        for kpi in wanted:
+            years, kpi_units = stored.get(kpi, (set(), set()))
+            all_units = set(units) if units is not None else kpi_units
+            last = self.store.last_refresh(kpi)
+            if not years or all_units - kpi_units:
+                last = None  # nothing (or not every unit) fetched before: fetch the whole product
+            key = (last, tuple(sorted(all_units)), tuple(sorted(years) or _fallback_years()))
+            groups.setdefault(key, []).append(kpi)
+        return [(group_kpis, list(u), list(y), last) for (last, u, y), group_kpis in groups.items() if u]
+
+    def _log(self, started_at: str, kpis: Sequence[str], from_date: str | None) -> FetchLogEntry:
+        requests, _, size = self._counters()
+        return FetchLogEntry(started_at, self.command, list(kpis), 0, [], from_date, requests, size)
+
     def missing_cells(
         self, kpis: Sequence[str], units: Sequence[str], years: Sequence[int], *, refresh: bool, fresh_only: bool
     ) -> list[Cell]:
@@ -173,11 +240,25 @@ class Syncer:
             covered = self.store.covered_cells(kpis, years, self._stale_before() if fresh_only else None)
         return [(k, y, u) for k in kpis for y in years for u in units if (k, y, u) not in covered]
 
+    def totals(self) -> tuple[int, int, int]:
+        """Requests, data requests and bytes over this syncer's life (0s when no client was needed)."""
+        return self._counters()
+
     def _counters(self) -> tuple[int, int, int]:
         if self._client is None:
             return (0, 0, 0)
         s = self._client.stats
         return (s.requests, s.data_requests, s.bytes)
+
+
+def _date(day: str) -> date:
+    return date.fromisoformat(day[:10])
+
+
+def _fallback_years() -> list[int]:
+    from kpijmf.parsing import default_fetch_years
+
+    return default_fetch_years()
 
 
 def plan_requests(missing: Iterable[Cell]) -> list[tuple[list[str], list[str], list[int]]]:

@@ -1,0 +1,114 @@
+"""End to end: the installed `kpijmf fetch` against the loopback Kolada emulator, checked in the store."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.emulator import Fault
+from tests.support import kpijmf_env, observations, run_kpijmf, store_digest
+
+
+@pytest.fixture
+def env(emulator, tmp_path):
+    return kpijmf_env(emulator.url, tmp_path / "store")
+
+
+def test_fetch_stores_kommun_values_group_means_riket_and_nulls(emulator, env, tmp_path):
+    run = run_kpijmf(["fetch", "--kpi", "N03926", "--kpi", "U40455", "--years", "2019-2021", "--kommun", "2380"], env)
+    assert run.code == 0, run.stderr
+    assert run.stdout == ""  # talk goes to stderr
+    assert "stored" in run.stderr
+    stored = observations(tmp_path / "store")
+    assert [stored[("N03926", y, "2380", "T")] for y in (2019, 2020, 2021)] == [2.6, 3.0, 3.2]
+    assert stored[("N03926", 2021, "2380", "K")] == 2.8
+    assert stored[("N03926", 2021, "0000", "T")] == 3.4  # Riket as published, not a mean
+    assert stored[("N03926", 2021, "G33630", "T")] == pytest.approx(23.8 / 7)  # Jämtland, Berg missing
+    assert stored[("N03926", 2021, "G30831", "T")] == 3.2  # published override kept as published
+    assert ("N03926", 2020, "2303", "T") in stored and stored[("N03926", 2020, "2303", "T")] is None
+    assert ("N03926", 2021, "2326", "T") not in stored  # no row at all stays absent, never 0
+    units = {u for (_, _, u, _) in stored}
+    assert units >= {"G2328", "G30831", "G92790", "G33630", "G216379", "0000"}
+    assert len([u for u in units if not u.startswith("G") and u != "0000"]) == 18
+
+
+def test_fetch_over_several_batches_and_pages_matches_the_emulator(full_emulator, tmp_path):
+    full_emulator.page_cap = 200
+    env = kpijmf_env(full_emulator.url, tmp_path / "store")
+    run = run_kpijmf(["fetch", "--kpi", "N03926,N40011", "--years", "2015-2024"], env)
+    assert run.code == 0, run.stderr
+    data = full_emulator.data_requests()
+    batch_paths = {r.path for r in data}
+    assert len(batch_paths) == 12  # 290 kommuner + Riket + G2328 = 292 units, ≤ 25 per request
+    assert len(data) > len(batch_paths)  # some batches needed more than one page
+    assert all(len(p.split("/municipality/")[1].split("/")[0].split(",")) <= 25 for p in batch_paths)
+    stored = observations(tmp_path / "store")
+    universe = full_emulator.universe
+    expected = 0
+    for kommun in universe.kommun_ids():
+        for year in range(2015, 2025):
+            for kpi in ("N03926", "N40011"):
+                cell = universe.cell(kpi, kommun, year)
+                if cell is None or cell.deleted:
+                    assert (kpi, year, kommun, "T") not in stored
+                    continue
+                expected += 1
+                assert stored[(kpi, year, kommun, "T")] == cell.genders["T"]
+    assert expected > 5000
+
+
+def test_second_fetch_of_fresh_data_makes_no_data_requests(emulator, env):
+    assert run_kpijmf(["fetch", "--kpi", "N03926", "--years", "2019-2021"], env).code == 0
+    emulator.reset_log()
+    again = run_kpijmf(["fetch", "--kpi", "N03926", "--years", "2019-2021"], env)
+    assert again.code == 0
+    assert emulator.data_requests() == []
+    assert "nothing to fetch" in again.stderr
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [Fault("429", retry_after=1), Fault("503"), Fault("drop")],
+    ids=["429-retry-after", "503", "dropped-connection"],
+)
+def test_transient_faults_are_retried_to_an_identical_store(emulator, tmp_path, fault):
+    args = ["fetch", "--kpi", "N03926,U40455", "--years", "2019-2021", "--kommun", "2380"]
+    clean = tmp_path / "clean"
+    assert run_kpijmf(args, kpijmf_env(emulator.url, clean)).code == 0
+    emulator.inject(fault, times=2, path_contains="/data/")
+    faulty = tmp_path / "faulty"
+    run = run_kpijmf(args, kpijmf_env(emulator.url, faulty))
+    assert run.code == 0, run.stderr
+    assert store_digest(faulty) == store_digest(clean)
+
+
+@pytest.mark.parametrize(("kind", "cause"), [("truncated", "invalid JSON"), ("html", "text/html")])
+def test_malformed_body_exits_4_with_url_and_keeps_the_store(emulator, env, tmp_path, kind, cause):
+    assert run_kpijmf(["fetch", "--kpi", "N03926", "--years", "2019-2021"], env).code == 0
+    before = store_digest(tmp_path / "store")
+    emulator.inject(Fault(kind), times=None, path_contains="/data/")
+    run = run_kpijmf(["fetch", "--kpi", "N03926,U40455", "--years", "2019-2021", "--refresh"], env)
+    assert run.code == 4
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith("kpijmf: error: ")
+    assert cause in lines[0]
+    assert f"{emulator.url}/data/kpi/" in lines[0]
+    assert store_digest(tmp_path / "store") == before
+
+
+def test_v2_url_is_explained(emulator, tmp_path):
+    env = kpijmf_env(emulator.root + "/v2", tmp_path / "store")
+    run = run_kpijmf(["fetch", "--kpi", "N03926", "--years", "2021"], env)
+    assert run.code == 4
+    assert "410" in run.stderr
+    assert "retired v2 API" in run.stderr
+    assert "KPIJMF_API_URL" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_unreachable_api_exits_4_naming_the_host(tmp_path):
+    env = kpijmf_env("http://127.0.0.1:9/v3", tmp_path / "store", KPIJMF_MAX_TRIES="2")
+    run = run_kpijmf(["fetch", "--kpi", "N03926", "--years", "2021"], env)
+    assert run.code == 4
+    assert "cannot reach Kolada at http://127.0.0.1:9/v3" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
