@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING
 
 from kpijmf import __version__
-from kpijmf.catalog import ALLA_ID, RIKET_ID, Catalog, Peer, Unit
+from kpijmf.catalog import ALLA_ID, RIKET_ID, Catalog, Peer, Unit, preliminary_year
 from kpijmf.config import Settings, load_settings
 from kpijmf.errors import NotFoundError, StoreError, UsageError
 from kpijmf.kpisets import DEFAULT_SET, KpiSet, KpiSpec, adhoc_set, load_set
@@ -164,8 +165,12 @@ class Workspace:
         peers: Sequence[str] | None = None,
         genders: Sequence[str] = ("T",),
         gap: bool = False,
+        show_revisions: bool = False,
     ) -> pd.DataFrame:
-        """The comparison frame for one kommun; fetches what the store lacks unless offline."""
+        """The comparison frame for one kommun; fetches what the store lacks unless offline.
+
+        Adds `preliminary` (Kolada still calls the value preliminary) and, with `show_revisions`, `revised`
+        (Kolada changed the value since an earlier fetch)."""
         from kpijmf.compare import build_comparison, kpis_with_data
 
         catalog = self.catalog()
@@ -194,8 +199,55 @@ class Workspace:
         if empty:
             self.on_message(f"no data in {chosen[0]}–{chosen[-1]} for {', '.join(empty)}; left out")
             frame = frame[frame["kpi"].isin(with_data)].reset_index(drop=True)
+        today = date.today()
+        prel = {k: preliminary_year(catalog.kpis[k], today) for k in selection.ids}
+        frame["preliminary"] = [prel.get(k) == y for k, y in zip(frame["kpi"], frame["year"], strict=True)]
+        if show_revisions:
+            revised = {(r["kpi"], r["year"], r["unit_id"], r["gender"]) for r in self.store.revisions(units=units)}
+            frame["revised"] = [
+                (k, y, u, g) in revised
+                for k, y, u, g in zip(frame["kpi"], frame["year"], frame["id"], frame["gender"], strict=True)
+            ]
         frame.attrs.update(self._provenance(unit, selection, chosen, peer_list, frame))
         return frame
+
+    def refresh(
+        self, *, set_name: str | None = None, kpi_ids: Sequence[str] = (), kommuner: Sequence[str] = ()
+    ) -> FetchResult:
+        """`kpijmf refresh`: bring the store up to date (all of it, or the given set/KPIs and kommuner)."""
+        if self.offline:
+            raise UsageError("refresh cannot run --offline")
+        self.syncer.ensure_metadata()
+        catalog = self.catalog()
+        narrowed = bool(set_name or kpi_ids)
+        kpis = self.select_kpis(set_name, kpi_ids).ids if narrowed else None
+        units = self.units_for([catalog.find_kommun(k) for k in kommuner]) if kommuner else None
+        result = self.syncer.refresh(kpis, units)
+        if narrowed:  # KPIs asked for but never fetched: fetch them now
+            assert kpis is not None
+            extra = self.syncer.fetch(kpis, units or self.units_for([]), default_fetch_years(), fresh_only=False)
+            result.rows += extra.rows
+            result.cells += extra.cells
+        result.requests, result.data_requests, result.bytes = self.syncer.totals()
+        return result
+
+    def revisions(self, *, since: str | None = None, kommuner: Sequence[str] = ()) -> list[dict]:
+        """Recorded revisions (oldest first) with unit titles; `kommuner` narrows to them and their peers."""
+        catalog = self.catalog()
+        units = None
+        if kommuner:
+            found = [catalog.find_kommun(k) for k in kommuner]
+            units = [u.id for u in found]
+            for kommun in found:
+                units += [p.id for p in catalog.resolve_peers(kommun)[0]]
+        titles = {
+            **{g: d["title"] for g, d in catalog.groups.items()},
+            **{u: d.title for u, d in catalog.units.items()},
+        }
+        rows = self.store.revisions(since=since, units=units)
+        for row in rows:
+            row["unit_title"] = titles.get(row["unit_id"], row["unit_id"])
+        return rows
 
     def _default_years(self, kpis: Sequence[str], units: Sequence[str], last: int) -> list[int]:
         if not self.offline:

@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from kpijmf.errors import NotFoundError, UsageError
 
@@ -21,6 +22,17 @@ _SIZE_TITLE = re.compile(r"^kommuner med .*invanare")
 _COUNTY_TITLE = re.compile(r"lans kommuner \(ovagt medel\)$")
 _LIKNANDE_TITLE = re.compile(r"^liknande kommuner (?P<area>[^,]+), (?P<name>.+), (?P<year>\d{4})$")
 _KPI_ID = re.compile(r"^[NU]\d{5}$", re.IGNORECASE)
+
+
+def preliminary_year(kpi: dict, today: date) -> int | None:
+    """The year whose values are still preliminary: Kolada published them early (prel_publication_date)
+    and the final publication_date has not come yet."""
+    prel, final, period = kpi.get("prel_publication_date"), kpi.get("publication_date"), kpi.get("publ_period")
+    if not prel or not period or not str(period).isdigit() or str(prel)[:10] > today.isoformat():
+        return None
+    if final and str(final)[:10] <= today.isoformat():
+        return None
+    return int(period)
 
 
 def normalize(text: str) -> str:

@@ -177,6 +177,9 @@ def compare(
     ] = None,
     wide: Annotated[bool, typer.Option("--wide", help="CSV in the audit layout (years as columns).")] = False,
     offline: Annotated[bool, typer.Option("--offline", help="Never touch the network; say what is missing.")] = False,
+    show_revisions: Annotated[
+        bool, typer.Option("--show-revisions", help="Mark values Kolada revised since an earlier fetch (†).")
+    ] = False,
     quiet: Quiet = False,
 ) -> None:
     """Compare a kommun with alla kommuner, its size class, SKR kommungrupp, county, liknande kommuner and Riket.
@@ -202,6 +205,7 @@ def compare(
             peers=split_list(peers) or None,
             genders=genders,
             gap=gap,
+            show_revisions=show_revisions,
         )
     _emit(frame, chosen, output, wide, talk)
 
@@ -209,21 +213,117 @@ def compare(
 def _emit(frame, fmt: str, output: str | None, wide: bool, talk: Talk) -> None:
     from kpijmf.export import render_bytes, write_output
 
-    if fmt == "table":
+    if fmt == "table" and (not output or output == "-"):
         from rich.console import Console
 
         from kpijmf.render import render_table
 
-        if not output or output == "-":
-            render_table(frame, Console(highlight=False))
-            return
-        console = Console(record=True, file=open("/dev/null", "w"), width=160, highlight=False)  # noqa: SIM115
-        render_table(frame, console)
-        write_output(console.export_text().encode("utf-8"), output)
-    else:
-        write_output(render_bytes(frame, fmt, wide=wide), output)
+        render_table(frame, Console(highlight=False))
+        return
+    write_output(render_bytes(frame, fmt, wide=wide), output)
     if output and output != "-":
         talk.say(f"wrote {len(frame):,} rows ({fmt}) to {output}")
+
+
+# -- refresh, revisions, run ------------------------------------------------------------------------
+
+
+def _summary(verb: str, result) -> str:
+    revised = f"; {result.changed} revised, {result.removed} withdrawn" if result.changed or result.removed else ""
+    return (
+        f"{verb} {result.rows:,} values in {result.requests} requests ({result.data_requests} for data), "
+        f"{result.bytes / 1e6:.2f} MB, {result.seconds:.1f} s{revised}"
+    )
+
+
+@app.command()
+def refresh(
+    set_name: SetOpt = None,
+    kpi: KpiOpt = None,
+    kommun: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kommun", metavar="ID|NAME", help="Also bring in this kommun's peer groups.", show_default=False
+        ),
+    ] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Bring the store up to date: only values Kolada changed since the last refresh (from_date), withdrawn
+    values removed, new years picked up; every change kept as a revision.
+
+    Example: kpijmf refresh --set arbetsmarknad --kommun 2380
+    """
+    talk = Talk(quiet=quiet)
+    with talk.progress("Uppdaterar") as progress, _workspace(talk, command="refresh", progress=progress) as workspace:
+        result = workspace.refresh(set_name=set_name, kpi_ids=split_list(kpi), kommuner=split_list(kommun))
+    talk.say(_summary("refreshed:", result))
+
+
+@app.command()
+def revisions(
+    since: Annotated[
+        str | None, typer.Option("--since", metavar="DATE", help="Only revisions seen on or after YYYY-MM-DD.")
+    ] = None,
+    kommun: Annotated[
+        list[str] | None,
+        typer.Option("--kommun", metavar="ID|NAME", help="Only this kommun and its peer groups.", show_default=False),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="table or csv.")] = "table",
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", metavar="PATH", help="File to write, or - for stdout.")
+    ] = None,
+    quiet: Quiet = False,
+) -> None:
+    """List values Kolada revised or withdrew since they were first stored: old value, new value, when seen.
+
+    Example: kpijmf revisions --since 2026-09-01 --kommun Östersund --format csv -o revisions.csv
+    """
+    from kpijmf.parsing import parse_date
+
+    talk = Talk(quiet=quiet)
+    if fmt not in ("table", "csv"):
+        raise UsageError(f"unknown format {fmt!r}: choose table or csv")
+    day = parse_date(since) if since else None
+    with _workspace(talk, offline=True, command="revisions") as workspace:
+        rows = workspace.revisions(since=day, kommuner=split_list(kommun))
+    from kpijmf.export import revisions_csv, write_output
+
+    if fmt == "csv" or (output and output != "-"):
+        write_output(revisions_csv(rows).encode("utf-8"), output)
+    else:
+        from rich.console import Console
+
+        from kpijmf.render import render_revisions
+
+        render_revisions(rows, Console(highlight=False))
+    talk.say(f"{len(rows)} revisions" + (f" since {day}" if day else ""))
+
+
+@app.command()
+def run(
+    path: Annotated[Path, typer.Argument(metavar="FILE", help="A run file (TOML), e.g. kpijmf.toml.")],
+    quiet: Quiet = False,
+) -> None:
+    """Refresh the store, then write every output a run file asks for (for cron and CI).
+
+    Exit 0 when everything was written; otherwise one line per failure on stderr and the first
+    failure's exit code. Files are replaced atomically: a failed run leaves the previous ones.
+
+    Example: kpijmf run kpijmf.toml --quiet
+    """
+    from kpijmf.runfile import load_run_file
+    from kpijmf.runner import execute
+
+    talk = Talk(quiet=quiet)
+    spec = load_run_file(path)
+    with talk.progress("Kör") as progress, _workspace(talk, command="run", progress=progress) as workspace:
+        report = execute(spec, workspace, on_written=lambda target: talk.say(f"wrote {target}"))
+    if report.refresh is not None:
+        talk.say(_summary("refreshed:", report.refresh))
+    for label, exc in report.failures:
+        talk.error(f"{label}: {exc}")
+    if report.failures:
+        raise typer.Exit(report.exit_code)
 
 
 # -- discovery ---------------------------------------------------------------------------------------

@@ -259,8 +259,14 @@ def _kpi_sheet(ws: Any, kpi: str, block: pd.DataFrame, years: list[int], notes: 
             cell.alignment = Alignment(horizontal="right")
     flagged = {(n.role, n.id, n.gender, n.year): n for n in notes}
     for _, r in block.iterrows():
-        ws.append([_xlsx_text(r["etikett"]), *(_xlsx_value(r[y]) for y in years),
-                   _xlsx_text(r["rang"]) or None, _xlsx_text(r["id"])])
+        ws.append(
+            [
+                _xlsx_text(r["etikett"]),
+                *(_xlsx_value(r[y]) for y in years),
+                _xlsx_text(r["rang"]) or None,
+                _xlsx_text(r["id"]),
+            ]
+        )
         row = ws.max_row
         for j, y in enumerate(years, start=2):
             cell = ws.cell(row=row, column=j)
@@ -359,8 +365,15 @@ def _table_text(frame: pd.DataFrame) -> str:
 
     from kpijmf.render import render_table
 
-    console = Console(file=io.StringIO(), record=True, width=_TABLE_WIDTH, height=50, color_system=None,
-                      force_terminal=False, no_color=True)
+    console = Console(
+        file=io.StringIO(),
+        record=True,
+        width=_TABLE_WIDTH,
+        height=50,
+        color_system=None,
+        force_terminal=False,
+        no_color=True,
+    )
     render_table(frame, console)
     return console.export_text(styles=False)
 
@@ -428,3 +441,16 @@ def _discard(tmp: str) -> None:
     with contextlib.suppress(OSError):
         os.unlink(tmp)
 
+
+REVISION_COLUMNS = ("kpi", "unit_id", "unit_title", "year", "gender", "old_value", "new_value", "kind",
+                    "old_fetched_at", "seen_at")  # fmt: skip
+
+
+def revisions_csv(rows: Sequence[dict[str, Any]]) -> str:
+    """Revisions as plain CSV (`kpijmf revisions --format csv`), text cells neutralised like every export."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(REVISION_COLUMNS)
+    for row in rows:
+        writer.writerow([_csv_cell(row.get(column), ".") for column in REVISION_COLUMNS])
+    return buffer.getvalue()

@@ -15,13 +15,12 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 DEFAULT_SOURCE_LINE = (
-    "Källa: Kolada (api.kolada.se/v3); rang, egna medelvärden och förändringar: "
-    "egen bearbetning av data från Kolada"
+    "Källa: Kolada (api.kolada.se/v3); rang, egna medelvärden och förändringar: egen bearbetning av data från Kolada"
 )
 CITATION_RULE = (
-    "Värden som Kolada publicerar citeras \"Källa: Kolada\"; värden som kpijmf har beräknat "
+    'Värden som Kolada publicerar citeras "Källa: Kolada"; värden som kpijmf har beräknat '
     "(rang, kvartil, egna medelvärden, skillnader och förändringar) citeras "
-    "\"egen bearbetning av data från Kolada\"."
+    '"egen bearbetning av data från Kolada".'
 )
 MISSING = "–"  # en dash: how the audits print a missing value
 MINUS = "\u2212"  # typographic minus, so a negative number never looks like the missing dash
@@ -49,7 +48,14 @@ DETAIL_COLUMNS = ["etikett", "gender", "kvartil", "förändring", "riktning", "d
 # Columns the reshape can do without; a frame lacking them is filled with "missing".
 _OPTIONAL_TEXT = ("kpi_title", "kpi_label", "kpi_unit", "direction", "title", "role", "source", "fetched_at")
 _OPTIONAL_NUMBER = (
-    "count", "computed_mean", "computed_count", "rank", "rank_of", "quartile", "diff_alla", "change_prev",
+    "count",
+    "computed_mean",
+    "computed_count",
+    "rank",
+    "rank_of",
+    "quartile",
+    "diff_alla",
+    "change_prev",
 )
 
 
@@ -282,9 +288,14 @@ def mean_notes(frame: pd.DataFrame) -> list[MeanNote]:
         cc = r["computed_count"]
         notes.append(
             MeanNote(
-                kpi=r["kpi"], role=r["role"], id=r["id"], gender=r["gender"], year=int(r["year"]),
+                kpi=r["kpi"],
+                role=r["role"],
+                id=r["id"],
+                gender=r["gender"],
+                year=int(r["year"]),
                 label=row_label(text(r["title"]) or r["id"], r["gender"]),
-                published=_number(r["value"]), computed=_number(r["computed_mean"]),
+                published=_number(r["value"]),
+                computed=_number(r["computed_mean"]),
                 computed_count=None if is_missing(cc) else int(cc),
             )
         )

@@ -41,3 +41,11 @@ def default_fetch_years(today: date | None = None) -> list[int]:
     """The ten calendar years before this one: what `fetch` stores when no --years is given."""
     this_year = (today or date.today()).year
     return list(range(this_year - 10, this_year))
+
+
+def parse_date(text: str) -> str:
+    """'2026-09-01' -> the same, checked; anything else raises UsageError."""
+    try:
+        return date.fromisoformat(text.strip()).isoformat()
+    except ValueError:
+        raise UsageError(f"bad date {text!r}: use YYYY-MM-DD") from None

@@ -54,16 +54,29 @@ def _rank_cell(rang: str, quartile: Any) -> Text:
     return Text(rang if is_missing(quartile) else f"{rang}, kvartil {int(quartile)}")
 
 
-def _caption(notes: list, decimals: int, rank_year: int, src: str) -> Text:
+REVISED_MARK = "†"
+
+
+def _caption(notes: list, decimals: int, rank_year: int, src: str, *, revised: bool = False) -> Text:
     from rich.text import Text
 
     lines = []
     if notes:
         lines.append(MEAN_NOTE_INTRO)
         lines += [f"  {mean_note_text(n, decimals)}" for n in notes]
+    if revised:
+        lines.append(f"{REVISED_MARK} reviderat av Kolada sedan en tidigare hämtning (se `kpijmf revisions`).")
     lines.append(f"Rang och förändring avser {rank_year}; förändring jämfört med föregående år.")
     lines.append(src)
     return Text("\n".join(lines), style="dim")
+
+
+def revised_cells(frame: pd.DataFrame, kpi: str) -> set[tuple[str, str, str, int]]:
+    """(role, id, gender, year) of the KPI's cells Kolada revised, when the frame carries `revised`."""
+    if "revised" not in frame.columns:
+        return set()
+    rows = frame[(frame["kpi"] == kpi) & frame["revised"].astype(bool)]
+    return {(r.role, r.id, r.gender, int(r.year)) for r in rows.itertuples()}
 
 
 def render_table(frame: pd.DataFrame, console: Console) -> None:
@@ -86,13 +99,14 @@ def render_table(frame: pd.DataFrame, console: Console) -> None:
         rank_year = int(first["rang_år"])
         kpi_notes = [n for n in notes if n.kpi == kpi]
         flagged = {(n.role, n.id, n.gender, n.year) for n in kpi_notes}
+        revised = revised_cells(frame, str(kpi))
         title = Text.assemble(
             (kpi_heading(str(first["nyckeltal"]), str(first["enhet"])), "bold"), "  ", (str(kpi), "dim")
         )
         table = Table(
             title=title,
             title_justify="left",
-            caption=_caption(kpi_notes, decimals, rank_year, src),
+            caption=_caption(kpi_notes, decimals, rank_year, src, revised=bool(revised)),
             caption_justify="left",
             box=box.SIMPLE_HEAD,
         )
@@ -105,7 +119,9 @@ def render_table(frame: pd.DataFrame, console: Console) -> None:
             cells: list[Text] = [Text(str(r["etikett"]), style="bold" if r["role"] == "kommun" else "")]
             for y in years:
                 # Unmarked numbers get a space where the "*" would be, so decimal commas stay aligned.
-                mark = "*" if (r["role"], r["id"], r["gender"], y) in flagged else " " if flagged else ""
+                key = (r["role"], r["id"], r["gender"], y)
+                mark = "*" if key in flagged else " " if flagged else ""
+                mark += REVISED_MARK if key in revised else " " if revised else ""
                 cells.append(Text(format_sv(r[y], decimals) + mark))
             cells.append(_rank_cell(str(r["rang"]), r["kvartil"]))
             # A K-M gap has no better or worse direction, so its change is never coloured.
@@ -113,3 +129,29 @@ def render_table(frame: pd.DataFrame, console: Console) -> None:
             table.add_row(*cells)
         console.print(table)
         console.print()
+
+
+def render_revisions(rows: list[dict[str, Any]], console: Console) -> None:
+    """Print revisions as a table: KPI, unit, year, gender, old → new, when seen."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    if not rows:
+        console.print(Text("Inga revideringar registrerade."))
+        return
+    table = Table(box=box.SIMPLE_HEAD, title=Text("Revideringar i Kolada sedan tidigare hämtning", style="bold"))
+    for name, justify in (("KPI", "left"), ("Enhet", "left"), ("År", "right"), ("Kön", "left"),
+                          ("Förut", "right"), ("Nu", "right"), ("Sedd", "left")):  # fmt: skip
+        table.add_column(name, justify=justify)
+    for row in rows:
+        table.add_row(
+            Text(str(row["kpi"])),
+            Text(f"{row['unit_title']} ({row['unit_id']})"),
+            str(row["year"]),
+            str(row["gender"]),
+            format_sv(row["old_value"], 2),
+            "återkallat" if row["kind"] == "removed" else format_sv(row["new_value"], 2),
+            str(row["seen_at"]),
+        )
+    console.print(table)

@@ -182,7 +182,13 @@ class Syncer:
                     scope = [(k, y, u) for k in job_kpis for y in job_years for u in job_units]
                     fetched.append(([r for r in records if not r.deleted], scope, None))
                 else:
-                    records = self.client.data(job_kpis, job_units, None, from_date=_date(last))
+                    # The stored years, plus any newer year Kolada may have published since.
+                    asked = sorted(set(job_years) | set(range(max(job_years) + 1, date.today().year + 1)))
+                    records = [
+                        r
+                        for r in self.client.data(job_kpis, job_units, asked, from_date=_date(last))
+                        if r.year in asked
+                    ]
                     seen = {(r.kpi, r.year) for r in records}
                     scope = [
                         (k, y, u)

@@ -16,9 +16,28 @@ OWN = "egen bearbetning av data från Kolada"
 NAN = math.nan
 
 COLUMNS = [
-    "kpi", "kpi_title", "kpi_label", "kpi_unit", "direction", "year", "gender", "id", "title", "role",
-    "value", "count", "computed_mean", "computed_count", "mean_differs", "rank", "rank_of", "quartile",
-    "diff_alla", "change_prev", "source", "fetched_at",
+    "kpi",
+    "kpi_title",
+    "kpi_label",
+    "kpi_unit",
+    "direction",
+    "year",
+    "gender",
+    "id",
+    "title",
+    "role",
+    "value",
+    "count",
+    "computed_mean",
+    "computed_count",
+    "mean_differs",
+    "rank",
+    "rank_of",
+    "quartile",
+    "diff_alla",
+    "change_prev",
+    "source",
+    "fetched_at",
 ]
 
 FORMULA_TITLE = '=HYPERLINK("http://example.invalid";"klicka")'
@@ -107,8 +126,16 @@ def _gender_rows(rows: list[dict]) -> list[dict]:
             if y - 1 in women:
                 change = value - (prev[y - 1] if prev else women[y - 1] - men[y - 1])
             extra.append(
-                row | {"gender": gender, "value": value, "rank": NAN, "rank_of": NAN, "quartile": NAN,
-                       "diff_alla": NAN, "change_prev": change}
+                row
+                | {
+                    "gender": gender,
+                    "value": value,
+                    "rank": NAN,
+                    "rank_of": NAN,
+                    "quartile": NAN,
+                    "diff_alla": NAN,
+                    "change_prev": change,
+                }
             )
     return extra
 
@@ -132,12 +159,26 @@ def sample_frame(*, with_gender: bool = False) -> pd.DataFrame:
                 rank, rank_of, quartile = RANKS[kpi][year] if role == "kommun" else (NAN, NAN, NAN)
                 rows.append(
                     {
-                        "kpi": kpi, "kpi_title": kpi_title, "kpi_label": label, "kpi_unit": unit,
-                        "direction": "lower", "year": year, "gender": "T", "id": uid, "title": title,
-                        "role": role, "value": value, "count": count if not math.isnan(value) else NAN,
-                        "computed_mean": computed, "computed_count": computed_count,
-                        "mean_differs": differs, "rank": rank, "rank_of": rank_of, "quartile": quartile,
-                        "diff_alla": value - alla, "change_prev": value - prev,
+                        "kpi": kpi,
+                        "kpi_title": kpi_title,
+                        "kpi_label": label,
+                        "kpi_unit": unit,
+                        "direction": "lower",
+                        "year": year,
+                        "gender": "T",
+                        "id": uid,
+                        "title": title,
+                        "role": role,
+                        "value": value,
+                        "count": count if not math.isnan(value) else NAN,
+                        "computed_mean": computed,
+                        "computed_count": computed_count,
+                        "mean_differs": differs,
+                        "rank": rank,
+                        "rank_of": rank_of,
+                        "quartile": quartile,
+                        "diff_alla": value - alla,
+                        "change_prev": value - prev,
                         "source": OWN if role == "egen" else KOLADA,
                         "fetched_at": "" if role == "egen" else f"2026-03-2{i + 1}T08:0{i}:00+00:00",
                     }

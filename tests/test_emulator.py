@@ -260,9 +260,7 @@ def test_truncated_is_200_with_unparseable_json(emulator, client):
         answer.json()
 
 
-@pytest.mark.parametrize(
-    ("kind", "status"), [("504", 504), ("410", 410), ("422", 422), ("empty", 200), ("503", 503)]
-)
+@pytest.mark.parametrize(("kind", "status"), [("504", 504), ("410", 410), ("422", 422), ("empty", 200), ("503", 503)])
 def test_status_faults(emulator, client, kind, status):
     emulator.inject(Fault(kind))
     answer = client.get(f"{emulator.url}/data/kpi/N03926/year/2021")

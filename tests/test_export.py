@@ -93,7 +93,17 @@ def test_plain_csv_is_utf8_without_bom_with_lf_line_ends():
 def test_wide_csv_has_one_row_per_kpi_and_unit_with_years_across_and_rank_text():
     table = read_csv_text(to_csv(sample_frame(), wide=True))
     assert list(table.columns) == [
-        "kpi", "nyckeltal", "enhet", "id", "title", "role", "2019", "2020", "2021", "rang", "rang_år",
+        "kpi",
+        "nyckeltal",
+        "enhet",
+        "id",
+        "title",
+        "role",
+        "2019",
+        "2020",
+        "2021",
+        "rang",
+        "rang_år",
     ]
     assert len(table) == 12
     kommun = row(table, "N03926", "2380")
@@ -137,8 +147,9 @@ def test_excel_csv_starts_with_bom_and_uses_crlf():
 
 def test_excel_csv_reads_back_with_semicolon_and_decimal_comma():
     data = to_excel_csv(sample_frame())
-    table = pd.read_csv(io.BytesIO(data), sep=";", decimal=",", encoding="utf-8-sig",
-                        dtype={"id": str, "title": str, "gender": str})
+    table = pd.read_csv(
+        io.BytesIO(data), sep=";", decimal=",", encoding="utf-8-sig", dtype={"id": str, "title": str, "gender": str}
+    )
     assert list(table.columns) == COLUMNS
     riket = table[(table["id"] == "0000") & (table["kpi"] == "N03926") & (table["year"] == 2021)].iloc[0]
     assert riket["value"] == pytest.approx(2.7)
@@ -190,8 +201,11 @@ def test_negative_numbers_are_left_as_numbers_in_every_spreadsheet_format():
     long_csv = read_csv_text(to_csv(sample_frame()))
     assert row(long_csv, "N03926", "2380", "2021")["change_prev"] == "-0.2"
     excel = to_excel_csv(sample_frame(), wide=True).decode("utf-8-sig")
-    gap_row = next(line for line in to_excel_csv(sample_frame(with_gender=True), wide=True)
-                   .decode("utf-8-sig").splitlines() if ";K-M;" in line)
+    gap_row = next(
+        line
+        for line in to_excel_csv(sample_frame(with_gender=True), wide=True).decode("utf-8-sig").splitlines()
+        if ";K-M;" in line
+    )
     assert gap_row.endswith(";-0,4;-0,6;-0,4;;2021")
     assert "'-" not in excel
     wb = openpyxl.load_workbook(io.BytesIO(to_xlsx(sample_frame())))
@@ -225,7 +239,12 @@ def test_xlsx_kpi_sheet_is_in_audit_layout_with_title_header_and_a_row_per_unit(
     assert rows[2] == ["Nyckeltal", 2019, 2020, 2021, "Rang 2021", "Kolada-id"]
     assert rows[3] == ["Östersund", 2.6, 3.1, 2.9, "97 av 290", "2380"]
     assert [r[0] for r in rows[3:9]] == [
-        "Östersund", "Alla kommuner (ovägt medel)", SIZE_TITLE, "'" + FORMULA_TITLE, MARKUP_TITLE, "Riket",
+        "Östersund",
+        "Alla kommuner (ovägt medel)",
+        SIZE_TITLE,
+        "'" + FORMULA_TITLE,
+        MARKUP_TITLE,
+        "Riket",
     ]
     assert rows[8][5] == "0000"
     assert ws.freeze_panes == "B4"

@@ -60,7 +60,7 @@ def test_numbers_use_decimal_comma_thousand_spaces_and_dash_for_missing():
 def test_kommun_comes_first_and_riket_last_in_every_block():
     out = rendered()
     for after in ("N03926", "N40011"):
-        block = out[out.index(after):]
+        block = out[out.index(after) :]
         names = ["Östersund", "Alla kommuner", "Kommuner med 50 000", "HYPERLINK", "Egna jämförelsekommuner", "Riket"]
         positions = [block.index(n) for n in names]
         assert positions == sorted(positions)

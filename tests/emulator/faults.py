@@ -8,9 +8,7 @@ from dataclasses import dataclass
 
 from tests.emulator.routes import GONE_BODY, JSON_TYPE, Response, json_response
 
-FAULT_KINDS = frozenset(
-    {"429", "502", "503", "504", "drop", "truncated", "html", "slow", "410", "422", "empty"}
-)
+FAULT_KINDS = frozenset({"429", "502", "503", "504", "drop", "truncated", "html", "slow", "410", "422", "empty"})
 # Kinds that still need the normal answer: they delay it, cut it, or drop it halfway.
 NEEDS_NORMAL = frozenset({"slow", "drop", "truncated"})
 DEFAULT_SLOW_SECONDS = 5.0

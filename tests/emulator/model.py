@@ -114,17 +114,13 @@ class Universe:
                 kpis={k: dict(v) for k, v in self.kpis.items()},
                 municipalities={k: dict(v) for k, v in self.municipalities.items()},
                 groups={k: {**g, "members": [dict(m) for m in g["members"]]} for k, g in self.groups.items()},
-                values={
-                    key: Cell(dict(c.genders), c.status, c.updated, c.deleted) for key, c in self.values.items()
-                },
+                values={key: Cell(dict(c.genders), c.status, c.updated, c.deleted) for key, c in self.values.items()},
                 group_overrides=dict(self.group_overrides),
             )
 
     # ---- writing ------------------------------------------------------------------------------
 
-    def set_value(
-        self, kpi: str, unit: str, year: int, gender: str, value: float | None, updated: date
-    ) -> None:
+    def set_value(self, kpi: str, unit: str, year: int, gender: str, value: float | None, updated: date) -> None:
         """Set one gender's value of a single unit (creating or reviving the cell) and stamp `updated`."""
         if gender not in self.genders_of(kpi):
             raise ValueError(f"{kpi} is not published for gender {gender!r}")
@@ -186,16 +182,14 @@ class Universe:
     def add_group(self, group_id: str, title: str, member_ids: Iterable[str]) -> None:
         """Add (or replace) a municipality group whose members are ids in this universe."""
         with self.lock:
-            members = [
-                {"member_id": mid, "member_title": self.municipalities[mid]["title"]} for mid in member_ids
-            ]
+            members = [{"member_id": mid, "member_title": self.municipalities[mid]["title"]} for mid in member_ids]
             self.groups[group_id] = {"id": group_id, "title": title, "members": members}
 
 
 def _nudge(old: float, rng: random.Random) -> float:
     """A new value near `old`, never equal to it, kept non-negative, at the same precision."""
     decimals = 0 if float(old).is_integer() and abs(old) >= 10 else 1
-    step = 10.0 ** -decimals
+    step = 10.0**-decimals
     delta = max(step, abs(old) * rng.uniform(0.02, 0.15)) * rng.choice((-1, 1))
     new = round(old + delta, decimals)
     if new < 0 or new == old:

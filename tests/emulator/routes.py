@@ -50,9 +50,7 @@ def json_response(status: int, payload: object, headers: tuple[tuple[str, str], 
     return Response(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), JSON_TYPE, headers)
 
 
-def route(
-    universe: Universe, path: str, pairs: QueryPairs, next_base: str, page_cap: int | None = None
-) -> Response:
+def route(universe: Universe, path: str, pairs: QueryPairs, next_base: str, page_cap: int | None = None) -> Response:
     """Answer one GET. `next_base` prefixes next/previous URLs ("" makes them relative);
     `page_cap` makes pages smaller than the asked per_page, as a server may."""
     try:
@@ -61,9 +59,7 @@ def route(
         return json_response(error.status, {"error": error.message})
 
 
-def _dispatch(
-    universe: Universe, path: str, pairs: QueryPairs, next_base: str, page_cap: int | None
-) -> Response:
+def _dispatch(universe: Universe, path: str, pairs: QueryPairs, next_base: str, page_cap: int | None) -> Response:
     parts = [p for p in path.split("/") if p]
     if parts[:1] == ["v2"]:
         raise HttpError(410, GONE_BODY["error"])

@@ -103,9 +103,7 @@ class EmulatorServer:
         if self._server is not None:
             raise RuntimeError("emulator already started")
         self._server = _Server(self, self._port)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self._thread.start()
         return self
 

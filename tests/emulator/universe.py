@@ -186,9 +186,7 @@ def _add_kpis(u: Universe) -> None:
         u.kpis[spec.id] = spec.as_kolada()
 
 
-def _add_municipalities(
-    u: Universe, kommuner: list[str], titles: dict[str, str], regions: tuple[str, ...]
-) -> None:
+def _add_municipalities(u: Universe, kommuner: list[str], titles: dict[str, str], regions: tuple[str, ...]) -> None:
     region_titles = {region: rtitle for _g, _t, region, rtitle in COUNTIES.values()}
     u.municipalities[RIKET[0]] = {"id": RIKET[0], "title": RIKET[1], "type": "L"}
     for region in regions:

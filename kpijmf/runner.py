@@ -1,0 +1,72 @@
+"""Carry out a run file: refresh the store, then write every output for every kommun × set.
+
+A failed refresh stops the run before any file is touched; a failed output is reported and the others
+are still written. Every file is written atomically, so a killed run leaves the previous files intact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kpijmf.api import Workspace
+from kpijmf.errors import InvalidFileError, KpijmfError
+from kpijmf.runfile import RunSpec, needs_placeholders
+from kpijmf.sync import FetchResult
+
+
+@dataclass
+class RunReport:
+    """What a run did: files written, failures (one line each), the refresh summary."""
+
+    written: list[Path] = field(default_factory=list)
+    failures: list[tuple[str, KpijmfError]] = field(default_factory=list)
+    refresh: FetchResult | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 when everything was written, else the exit code of the first failure."""
+        return self.failures[0][1].exit_code if self.failures else 0
+
+
+def execute(spec: RunSpec, workspace: Workspace, on_written: Callable[[Path], None] | None = None) -> RunReport:
+    """Refresh, then compare and write each output; failures of single outputs don't stop the others."""
+    from kpijmf.export import render_bytes, write_output
+
+    problems = needs_placeholders(spec)
+    if problems:
+        raise InvalidFileError(problems)
+    report = RunReport()
+    if spec.refresh:
+        for set_name in spec.sets:
+            report.refresh = workspace.refresh(set_name=set_name, kommuner=spec.kommuner)
+    genders, gap = (["T", "K", "M"], True) if spec.gender.upper() == "ALL" else ([spec.gender.upper()], False)
+    for kommun in spec.kommuner:
+        for set_name in spec.sets:
+            label = f"{kommun} / {Path(set_name).stem}"
+            try:
+                frame = workspace.compare(
+                    kommun,
+                    set_name=set_name,
+                    years=spec.years,
+                    last=spec.last,
+                    peers=spec.peers,
+                    genders=genders,
+                    gap=gap,
+                )
+            except KpijmfError as exc:
+                report.failures.append((label, exc))
+                continue
+            for output in spec.outputs:
+                target = output.target(spec.base, frame.attrs["kommun_id"], frame.attrs["kommun_title"],
+                                       frame.attrs["kpi_set"])  # fmt: skip
+                try:
+                    write_output(render_bytes(frame, output.format, wide=output.wide), str(target))
+                except KpijmfError as exc:
+                    report.failures.append((f"{label} -> {target}", exc))
+                    continue
+                report.written.append(target)
+                if on_written is not None:
+                    on_written(target)
+    return report
