@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kpijmf.api import Workspace
-from kpijmf.errors import InvalidFileError, KpijmfError
+from kpijmf.errors import InvalidFileError, KpijmfError, OutputError
 from kpijmf.runfile import RunSpec, needs_placeholders
 from kpijmf.sync import FetchResult
 
@@ -28,6 +28,13 @@ class RunReport:
     def exit_code(self) -> int:
         """0 when everything was written, else the exit code of the first failure."""
         return self.failures[0][1].exit_code if self.failures else 0
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the folder {folder}: {exc.strerror}") from None
 
 
 def execute(spec: RunSpec, workspace: Workspace, on_written: Callable[[Path], None] | None = None) -> RunReport:
@@ -62,9 +69,10 @@ def execute(spec: RunSpec, workspace: Workspace, on_written: Callable[[Path], No
                 target = output.target(spec.base, frame.attrs["kommun_id"], frame.attrs["kommun_title"],
                                        frame.attrs["kpi_set"])  # fmt: skip
                 try:
+                    _make_folder(target.parent)
                     write_output(render_bytes(frame, output.format, wide=output.wide), str(target))
                 except KpijmfError as exc:
-                    report.failures.append((f"{label} -> {target}", exc))
+                    report.failures.append((label, exc))
                     continue
                 report.written.append(target)
                 if on_written is not None:
