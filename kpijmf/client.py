@@ -145,8 +145,12 @@ class KoladaClient:
         *,
         from_date: date | None = None,
         progress: Callable[[int, int], None] | None = None,
+        on_batch: Callable[[list[DataRecord]], None] | None = None,
     ) -> list[DataRecord]:
-        """Values for every kpi × unit × year (all years when `years` is None), one record per gender."""
+        """Values for every kpi × unit × year (all years when `years` is None), one record per gender.
+
+        `on_batch` gets each batch's records in the caller's thread as soon as it completes, so the caller
+        can store them while the other batches are still on the wire."""
         params: dict[str, Any] = {"per_page": PER_PAGE}
         if from_date is not None:
             params["from_date"] = from_date.isoformat()
@@ -160,7 +164,7 @@ class KoladaClient:
             if year_chunk is not None:
                 path += f"/year/{_join(year_chunk)}"
             chains.append((path, params))
-        return self._run_chains(chains, records, progress)
+        return self._run_chains(chains, records, progress, on_batch)
 
     # -- batches and pages --------------------------------------------------------------------------
 
@@ -169,6 +173,7 @@ class KoladaClient:
         chains: list[tuple[str, dict[str, Any]]],
         parse: Callable[[str, list], list[T]],
         progress: Callable[[int, int], None] | None = None,
+        on_batch: Callable[[list[T]], None] | None = None,
     ) -> list[T]:
         """Run each (path, params) page chain, at most `concurrency` at once; results in chain order."""
         if not chains:
@@ -183,6 +188,8 @@ class KoladaClient:
             }
             for done, future in enumerate(as_completed(futures), start=1):
                 results[futures[future]] = future.result()
+                if on_batch is not None:
+                    on_batch(results[futures[future]])
                 if progress is not None:
                     progress(done, len(chains))
         except BaseException:

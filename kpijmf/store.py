@@ -9,12 +9,12 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kpijmf.errors import StoreBusyError, StoreError
+from kpijmf.writer import Cell, DataWriter, FetchLogEntry, WriteSummary
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -23,8 +23,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000
-# Published values are rounded by Kolada; differences below this are not revisions.
-VALUE_TOLERANCE = 1e-9
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -56,9 +54,6 @@ CREATE TABLE fetch_log (
     requests INTEGER NOT NULL, bytes INTEGER NOT NULL, rows INTEGER NOT NULL, revisions INTEGER NOT NULL);
 """
 
-Cell = tuple[str, int, str]  # kpi, year, unit_id
-Key = tuple[str, int, str, str]  # kpi, year, unit_id, gender
-
 
 def utc_now() -> str:
     """Now as an ISO-8601 UTC timestamp with seconds, e.g. 2026-11-23T13:50:02Z."""
@@ -68,29 +63,6 @@ def utc_now() -> str:
 def parse_timestamp(text: str) -> datetime:
     """Parse a timestamp written by utc_now()."""
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class WriteSummary:
-    """What one data write changed."""
-
-    rows: int
-    changed: int
-    removed: int
-
-
-@dataclass(frozen=True)
-class FetchLogEntry:
-    """One line of the fetch log."""
-
-    started_at: str
-    command: str
-    kpis: Sequence[str]
-    units: int
-    years: Sequence[int]
-    from_date: str | None
-    requests: int
-    bytes: int
 
 
 def _recovery_hint(path: Path) -> str:
@@ -134,6 +106,9 @@ class Store:
     def _prepare(self) -> None:
         conn = self._conn
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # With WAL, NORMAL keeps the file consistent on any crash; only the last commit may be lost on power loss.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA cache_size = -65536")  # 64 MB: a whole fetch's pages stay in memory
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if not tables:
             conn.execute("PRAGMA journal_mode = WAL")
@@ -308,81 +283,16 @@ class Store:
         *,
         incremental: bool = False,
     ) -> WriteSummary:
-        """Store fetched records for the cells in `scope`, in one transaction, keeping revisions.
+        """Store one complete fetch in one transaction, keeping revisions (see DataWriter)."""
+        with self.writer(fetched_at, incremental=incremental) as writer:
+            writer.add(records)
+            return writer.finish(scope, log)
 
-        Full mode: the records are the whole truth for every scope cell; a stored value absent from the
-        records is removed (and kept as a revision). Incremental mode (`from_date`): only the records'
-        keys change; `deleted` records remove their value.
-        """
-        scope = set(scope)
-        new: dict[Key, DataRecord] = {}
-        deleted: set[Key] = set()
-        for rec in records:
-            key = (rec.kpi, rec.year, rec.unit_id, rec.gender)
-            if rec.deleted:
-                deleted.add(key)
-                new.pop(key, None)
-            else:
-                new[key] = rec
-                deleted.discard(key)
-        kpis = sorted({c[0] for c in scope} | {k[0] for k in new} | {k[0] for k in deleted})
-        years = sorted({c[1] for c in scope} | {k[1] for k in new} | {k[1] for k in deleted})
-        changed = removed = 0
+    @contextmanager
+    def writer(self, fetched_at: str, *, incremental: bool = False) -> Iterator[DataWriter]:
+        """A DataWriter inside one transaction: everything it wrote commits together, or nothing does."""
         with self._transaction() as conn:
-            old: dict[Key, tuple[float | None, str]] = {}
-            if kpis and years:
-                for k, y, u, g, v, f in conn.execute(
-                    "SELECT kpi, year, unit_id, gender, value, fetched_at FROM observation "
-                    f"WHERE kpi IN ({_marks(kpis)}) AND year IN ({_marks(years)})",
-                    [*kpis, *years],
-                ):
-                    if (k, y, u) in scope or (k, y, u, g) in new or (k, y, u, g) in deleted:
-                        old[(k, y, u, g)] = (v, f)
-            revisions = []
-            gone = set(deleted) if incremental else {key for key in old if key not in new}
-            for key in gone:
-                if key in old:
-                    value, was_fetched = old[key]
-                    revisions.append((*key, value, None, was_fetched, fetched_at, "removed"))
-                    removed += 1
-            for key, rec in new.items():
-                if key in old and not _same(old[key][0], rec.value):
-                    revisions.append((*key, old[key][0], rec.value, old[key][1], fetched_at, "changed"))
-                    changed += 1
-            conn.executemany(
-                "DELETE FROM observation WHERE kpi = ? AND year = ? AND unit_id = ? AND gender = ?",
-                [key for key in gone if key in old],
-            )
-            conn.executemany(
-                "INSERT OR REPLACE INTO observation VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                ((r.kpi, r.year, r.unit_id, r.gender, r.value, r.count, r.status, fetched_at) for r in new.values()),
-            )
-            conn.executemany(
-                "INSERT INTO revision (kpi, year, unit_id, gender, old_value, new_value, old_fetched_at, "
-                "seen_at, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                revisions,
-            )
-            conn.executemany(
-                "INSERT OR REPLACE INTO coverage VALUES (?, ?, ?, ?)", ((*cell, fetched_at) for cell in scope)
-            )
-            conn.execute(
-                "INSERT INTO fetch_log (started_at, finished_at, command, kpis, units, years, from_date, "
-                "requests, bytes, rows, revisions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    log.started_at,
-                    utc_now(),
-                    log.command,
-                    ",".join(log.kpis),
-                    log.units,
-                    ",".join(map(str, log.years)),
-                    log.from_date,
-                    log.requests,
-                    log.bytes,
-                    len(new),
-                    len(revisions),
-                ),
-            )
-        return WriteSummary(rows=len(new), changed=changed, removed=removed)
+            yield DataWriter(conn, fetched_at, incremental=incremental)
 
     def mark_refreshed(self, kpis: Sequence[str], day: str) -> None:
         """Remember the date of the last successful refresh of these KPIs (for `from_date`)."""
@@ -474,12 +384,6 @@ class Store:
 
 def _marks(items: Sequence[Any]) -> str:
     return ",".join("?" * len(items))
-
-
-def _same(a: float | None, b: float | None) -> bool:
-    if a is None or b is None:
-        return a is b
-    return abs(a - b) <= VALUE_TOLERANCE
 
 
 def remove_store_files(path: Path) -> list[Path]:
