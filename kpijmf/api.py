@@ -182,7 +182,10 @@ class Workspace:
         units = list(dict.fromkeys([*catalog.kommun_ids, RIKET_ID, ALLA_ID, *(p.id for p in peer_list if p.published)]))
         chosen = list(years) if years else self._default_years(selection.ids, units, last or DEFAULT_LAST)
         self._ensure_data(selection.ids, units, chosen)
-        observations = self.store.observations(selection.ids, chosen, units)
+        shown = [unit.id, *(p.id for p in peer_list)]
+        observations = self.store.observations(
+            selection.ids, chosen, units, genders=sorted(set(genders) | {"T"}), stamped=shown
+        )
         infos = [self._kpi_info(spec, catalog) for spec in selection.specs]
         frame = build_comparison(
             observations,
@@ -197,7 +200,10 @@ class Workspace:
         with_data = set(kpis_with_data(frame))
         empty = [k for k in selection.ids if k not in with_data]
         if empty:
-            self.on_message(f"no data in {chosen[0]}–{chosen[-1]} for {', '.join(empty)}; left out")
+            span = str(chosen[0]) if chosen[0] == chosen[-1] else f"{chosen[0]}–{chosen[-1]}"
+            ended = [k for k in empty if is_discontinued(catalog.kpis[k])]
+            why = f" ({', '.join(ended)}: discontinued, Kolada no longer updates it)" if ended else ""
+            self.on_message(f"no data in {span} for {', '.join(empty)}{why}; left out")
             frame = frame[frame["kpi"].isin(with_data)].reset_index(drop=True)
         today = date.today()
         prel = {k: preliminary_year(catalog.kpis[k], today) for k in selection.ids}
@@ -252,10 +258,10 @@ class Workspace:
     def _default_years(self, kpis: Sequence[str], units: Sequence[str], last: int) -> list[int]:
         if not self.offline:
             self.syncer.fetch(kpis, units, default_fetch_years(), fresh_only=False)
-        years = self.store.years_with_data(kpis)
+        years = self.store.years_with_data(kpis, last, date.today().year)
         if not years:
             raise StoreError("the store has no values for these KPIs; run `kpijmf fetch` first")
-        return years[-last:]
+        return years
 
     def _ensure_data(self, kpis: Sequence[str], units: Sequence[str], years: Sequence[int]) -> None:
         if not self.offline:

@@ -9,6 +9,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from kpijmf.catalog import ALLA_ID, Peer, Unit
@@ -52,7 +53,7 @@ def _ranks(kommun_values: pd.DataFrame, directions: dict[str, str]) -> pd.DataFr
     ranked = kommun_values[[*_KEY, "unit_id"]].copy()
     ranked["rank"] = lower_first.where(lower, higher_first)
     ranked["rank_of"] = groups.transform("count").astype("float64")
-    ranked["quartile"] = (4 * ranked["rank"] / ranked["rank_of"]).apply(math.ceil).astype("float64")
+    ranked["quartile"] = np.ceil(4 * ranked["rank"] / ranked["rank_of"])
     return ranked
 
 

@@ -5,7 +5,10 @@ Every write happens in one transaction, so a failed or killed fetch leaves the p
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,6 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from kpijmf.client import DataRecord
 
 SCHEMA_VERSION = 1
+FIRST_YEAR = 1990  # Kolada has nothing older
 BUSY_TIMEOUT_MS = 30_000
 
 _SCHEMA = """
@@ -90,6 +94,12 @@ class Store:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the store folder {path.parent}: {exc.strerror}") from None
+        if not path.exists():
+            cls._create(path)
+        elif path.is_file() and path.stat().st_size == 0:
+            # kpijmf never leaves an empty file (see _create): this one was truncated or damaged, and
+            # silently starting afresh in it would hide the loss of the stored revisions.
+            raise StoreError(f"the store {path} is an empty file (0 bytes); {_recovery_hint(path)}")
         try:
             conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         except sqlite3.Error as exc:
@@ -102,6 +112,33 @@ class Store:
             conn.close()
             raise
         return store
+
+    @classmethod
+    def _create(cls, path: Path) -> None:
+        """Make a new, empty store beside `path` and link it into place in one step, so a process killed
+        meanwhile never leaves a half-made store, and a store another process made first is kept."""
+        tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+        try:
+            conn = sqlite3.connect(tmp, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            try:
+                fresh = cls(conn, tmp)
+                with fresh._guard():
+                    fresh._prepare()
+            finally:
+                conn.close()  # the last connection: SQLite folds the WAL into the file and removes it
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another kpijmf process created the store meanwhile: use theirs
+            except OSError:  # a file system without hard links: a plain rename, unless one appeared
+                if not path.exists():
+                    os.replace(tmp, path)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot create the store {path}: {getattr(exc, 'strerror', None) or exc}") from None
+        finally:
+            for leftover in (tmp, *(tmp.with_name(tmp.name + suffix) for suffix in ("-wal", "-shm", "-journal"))):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
 
     def _prepare(self) -> None:
         conn = self._conn
@@ -246,7 +283,13 @@ class Store:
 
     def kpis(self) -> list[dict]:
         """All stored KPI metadata as v3 dicts."""
-        return [json.loads(r[0]) for r in self._query("SELECT raw FROM kpi ORDER BY id")]
+        names = ["id", "title", "description", "is_divided_by_gender", "municipality_type", "operating_area",
+                 "prel_publication_date", "publication_date", "publ_period"]  # fmt: skip
+        rows = self._query(f"SELECT {', '.join(names)} FROM kpi ORDER BY id")
+        kpis = [dict(zip(names, row, strict=True)) for row in rows]
+        for kpi in kpis:
+            kpi["is_divided_by_gender"] = bool(kpi["is_divided_by_gender"])
+        return kpis
 
     def municipalities(self) -> list[dict]:
         """All stored municipalities (kommuner, regions, Riket)."""
@@ -262,6 +305,22 @@ class Store:
         return [{"id": gid, "title": title, "members": tuple(members.get(gid, ()))} for gid, title in rows]
 
     # -- data ----------------------------------------------------------------------------------------
+
+    def count_covered(
+        self, kpis: Sequence[str], years: Sequence[int], units: Sequence[str], fetched_after: str | None = None
+    ) -> int:
+        """How many of the kpis × years × units cells are already fetched (one indexed COUNT)."""
+        if not kpis or not years or not units:
+            return 0
+        sql = (
+            f"SELECT COUNT(*) FROM coverage WHERE kpi IN ({_marks(kpis)}) AND year IN ({_marks(years)}) "
+            f"AND +unit_id IN ({_marks(units)})"
+        )
+        params: list[Any] = [*kpis, *years, *units]
+        if fetched_after is not None:
+            sql += " AND fetched_at >= ?"
+            params.append(fetched_after)
+        return self._query(sql, params)[0][0]
 
     def covered_cells(self, kpis: Sequence[str], years: Sequence[int], fetched_after: str | None = None) -> set[Cell]:
         """The (kpi, year, unit) cells already fetched (optionally: fetched at or after a timestamp)."""
@@ -314,18 +373,32 @@ class Store:
         return scope
 
     def observations(
-        self, kpis: Sequence[str], years: Sequence[int] | None = None, units: Sequence[str] | None = None
+        self,
+        kpis: Sequence[str],
+        years: Sequence[int] | None = None,
+        units: Sequence[str] | None = None,
+        genders: Sequence[str] | None = None,
+        stamped: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """Stored observations as a tidy frame: kpi, year, unit_id, gender, value, count, status, fetched_at."""
         import pandas as pd
 
-        sql = "SELECT kpi, year, unit_id, gender, value, count, status, fetched_at FROM observation"
-        clauses, params = [f"kpi IN ({_marks(kpis)})"], [*kpis]
+        # fetched_at is a long string per row: read it only for the units the caller shows (`stamped`).
+        stamp = (
+            f"CASE WHEN unit_id IN ({_marks(stamped)}) THEN fetched_at ELSE '' END"
+            if stamped is not None
+            else "fetched_at"
+        )
+        sql = f"SELECT kpi, year, unit_id, gender, value, count, status, {stamp} FROM observation"
+        clauses, params = [f"kpi IN ({_marks(kpis)})"], [*(stamped or ()), *kpis]
+        if genders is not None:
+            clauses.append(f"gender IN ({_marks(genders)})")
+            params.extend(genders)
         if years is not None:
             clauses.append(f"year IN ({_marks(years)})")
             params.extend(years)
-        if units is not None:
-            clauses.append(f"unit_id IN ({_marks(units)})")
+        if units is not None:  # "+": filter, don't seek — one range scan per kpi and year is faster
+            clauses.append(f"+unit_id IN ({_marks(units)})")
             params.extend(units)
         rows = self._query(f"{sql} WHERE {' AND '.join(clauses)}", params) if kpis else []
         columns = ["kpi", "year", "unit_id", "gender", "value", "count", "status", "fetched_at"]
@@ -335,15 +408,20 @@ class Store:
         frame["year"] = frame["year"].astype("int64")
         return frame
 
-    def years_with_data(self, kpis: Sequence[str]) -> list[int]:
-        """The years that have at least one non-null value for any of these KPIs, ascending."""
+    def years_with_data(self, kpis: Sequence[str], last: int, newest: int) -> list[int]:
+        """The `last` most recent years (at most `newest`) with a non-null value for any of these KPIs, ascending.
+
+        Probes year by year with an indexed EXISTS, newest first, instead of scanning every stored value."""
+        found: list[int] = []
         if not kpis:
-            return []
-        rows = self._query(
-            f"SELECT DISTINCT year FROM observation WHERE kpi IN ({_marks(kpis)}) AND value IS NOT NULL ORDER BY year",
-            list(kpis),
-        )
-        return [r[0] for r in rows]
+            return found
+        sql = f"SELECT 1 FROM observation WHERE kpi IN ({_marks(kpis)}) AND year = ? AND value IS NOT NULL LIMIT 1"
+        for year in range(newest, FIRST_YEAR - 1, -1):
+            if self._query(sql, [*kpis, year]):
+                found.append(year)
+                if len(found) == last:
+                    break
+        return sorted(found)
 
     def revisions(self, since: str | None = None, units: Sequence[str] | None = None) -> list[dict]:
         """Recorded revisions, oldest first."""

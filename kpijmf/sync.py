@@ -258,10 +258,13 @@ class Syncer:
         self, kpis: Sequence[str], units: Sequence[str], years: Sequence[int], *, refresh: bool, fresh_only: bool
     ) -> list[Cell]:
         """The cells of kpis × years × units not yet (freshly) in the store."""
+        after = self._stale_before() if fresh_only else None
         if refresh:
             covered: set[Cell] = set()
+        elif self.store.count_covered(kpis, years, units, after) == len(set(kpis)) * len(set(years)) * len(set(units)):
+            return []  # the usual warm case, answered by one COUNT
         else:
-            covered = self.store.covered_cells(kpis, years, self._stale_before() if fresh_only else None)
+            covered = self.store.covered_cells(kpis, years, after)
         return [(k, y, u) for k in kpis for y in years for u in units if (k, y, u) not in covered]
 
     def totals(self) -> tuple[int, int, int]:
