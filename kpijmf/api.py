@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kpijmf import __version__
@@ -18,6 +19,7 @@ from kpijmf.kpisets import DEFAULT_SET, KpiSet, KpiSpec, adhoc_set, load_set
 from kpijmf.parsing import default_fetch_years, parse_years
 from kpijmf.store import Store, utc_now
 from kpijmf.sync import FetchResult, Progress, Syncer
+from kpijmf.targets import Target, load_targets_file
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -166,12 +168,13 @@ class Workspace:
         genders: Sequence[str] = ("T",),
         gap: bool = False,
         show_revisions: bool = False,
+        targets_file: str | None = None,
     ) -> pd.DataFrame:
         """The comparison frame for one kommun; fetches what the store lacks unless offline.
 
         Adds `preliminary` (Kolada still calls the value preliminary) and, with `show_revisions`, `revised`
         (Kolada changed the value since an earlier fetch)."""
-        from kpijmf.compare import build_comparison, kpis_with_data
+        from kpijmf.compare import apply_targets, build_comparison, kpis_with_data
 
         catalog = self.catalog()
         unit = catalog.find_kommun(kommun)
@@ -205,6 +208,9 @@ class Workspace:
             why = f" ({', '.join(ended)}: discontinued, Kolada no longer updates it)" if ended else ""
             self.on_message(f"no data in {span} for {', '.join(empty)}{why}; left out")
             frame = frame[frame["kpi"].isin(with_data)].reset_index(drop=True)
+        targets = self._targets_for(unit, selection, targets_file)
+        if targets:
+            frame = apply_targets(frame, targets, unit.id)
         today = date.today()
         prel = {k: preliminary_year(catalog.kpis[k], today) for k in selection.ids}
         frame["preliminary"] = [prel.get(k) == y for k, y in zip(frame["kpi"], frame["year"], strict=True)]
@@ -254,6 +260,21 @@ class Workspace:
         for row in rows:
             row["unit_title"] = titles.get(row["unit_id"], row["unit_id"])
         return rows
+
+    def _targets_for(self, unit: Unit, selection: Selection, targets_file: str | None) -> list[Target]:
+        """The set's målvärden plus those of a targets file, narrowed to this kommun (names resolved)."""
+        targets = list(selection.kpi_set.targets)
+        if targets_file:
+            targets += load_targets_file(Path(targets_file), {spec.id: spec for spec in selection.specs})
+        catalog = self.catalog()
+        mine = []
+        for target in targets:
+            try:
+                if catalog.find_kommun(target.kommun).id == unit.id:
+                    mine.append(target)
+            except NotFoundError as exc:
+                self.on_message(f"målvärde for {target.kpi} skipped: {exc}")
+        return mine
 
     def _default_years(self, kpis: Sequence[str], units: Sequence[str], last: int) -> list[int]:
         if not self.offline:
@@ -330,6 +351,7 @@ def compare(
     peers: Sequence[str] | None = None,
     genders: Sequence[str] = ("T",),
     offline: bool = False,
+    targets_file: str | None = None,
     settings: Settings | None = None,
 ) -> pd.DataFrame:
     """Compare a kommun (id or name) with its peer groups; returns the tidy comparison DataFrame.
@@ -339,5 +361,12 @@ def compare(
     year_list = parse_years(years) if isinstance(years, str) else (list(years) if years else None)
     with Workspace(settings, offline=offline, command="compare") as workspace:
         return workspace.compare(
-            kommun, set_name=kpi_set, kpi_ids=kpis, years=year_list, last=last, peers=peers, genders=genders
+            kommun,
+            set_name=kpi_set,
+            kpi_ids=kpis,
+            years=year_list,
+            last=last,
+            peers=peers,
+            genders=genders,
+            targets_file=targets_file,
         )

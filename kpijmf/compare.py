@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from kpijmf.catalog import ALLA_ID, Peer, Unit
+from kpijmf.targets import Target
 
 SOURCE_KOLADA = "Källa: Kolada"
 SOURCE_OWN = "egen bearbetning av data från Kolada"
@@ -62,7 +63,9 @@ def _computed_means(kommun_values: pd.DataFrame, peers: Sequence[Peer]) -> pd.Da
     pairs = [(p.id, m) for p in peers if p.members for m in p.members]
     columns = ["id", *_KEY, "computed_mean", "computed_count"]
     if not pairs:
-        return pd.DataFrame(columns=columns)
+        empty = pd.DataFrame({c: pd.Series(dtype="float64" if c.startswith("computed") else "object") for c in columns})
+        empty["year"] = empty["year"].astype("int64")
+        return empty
     members = pd.DataFrame(pairs, columns=["id", "unit_id"])
     joined = members.merge(kommun_values[[*_KEY, "unit_id", "value"]], on="unit_id")
     stats = joined.groupby(["id", *_KEY])["value"].agg(computed_mean="mean", computed_count="count").reset_index()
@@ -127,8 +130,9 @@ def build_comparison(
     means = _computed_means(kommun_values, peers)
     frame = frame.merge(means, on=["id", *_KEY], how="left")
     custom = frame["role"].eq("egen")
-    frame.loc[custom, "value"] = frame.loc[custom, "computed_mean"]
-    frame.loc[custom, "count"] = frame.loc[custom, "computed_count"]
+    if custom.any():
+        frame.loc[custom, "value"] = frame.loc[custom, "computed_mean"]
+        frame.loc[custom, "count"] = frame.loc[custom, "computed_count"]
     differs = [means_differ(v, c) for v, c in zip(frame["value"], frame["computed_mean"], strict=True)]
     frame["mean_differs"] = pd.Series(differs, index=frame.index, dtype=bool) & ~custom
 
@@ -175,3 +179,26 @@ def build_comparison(
 def kpis_with_data(frame: pd.DataFrame) -> list[str]:
     """The KPIs for which any row of the comparison has a value."""
     return sorted(frame.loc[frame["value"].notna(), "kpi"].unique())
+
+
+def apply_targets(frame: pd.DataFrame, targets: Sequence[Target], kommun_id: str) -> pd.DataFrame:
+    """Add `target`, `target_comparison` and `target_status` (met / not met / no data) to the kommun's rows.
+
+    `targets` must already be narrowed to this kommun; a later target for the same KPI, year and gender wins."""
+    frame = frame.copy()
+    frame["target"] = np.nan
+    frame["target_comparison"] = ""
+    frame["target_status"] = ""
+    rows = frame.index[frame["id"].eq(kommun_id)]
+    for target in targets:
+        hit = rows[
+            frame.loc[rows, "kpi"].eq(target.kpi)
+            & frame.loc[rows, "gender"].eq(target.gender)
+            & frame.loc[rows, "year"].map(target.applies)
+        ]
+        if hit.empty:
+            continue
+        frame.loc[hit, "target"] = target.value
+        frame.loc[hit, "target_comparison"] = target.comparison
+        frame.loc[hit, "target_status"] = [target.status(v) for v in frame.loc[hit, "value"]]
+    return frame

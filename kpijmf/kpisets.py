@@ -18,7 +18,8 @@ package ``kpijmf.kpi_sets``); a user file is given by its path. The format::
     replaces = "N17434"                 # optional: the retired id this KPI succeeds
 
 Top level: ``name`` (defaults to the file name without ``.toml``), ``title`` (defaults to the name),
-``description`` (defaults to "") and at least one ``[[kpi]]`` table; no other keys.
+``description`` (defaults to ""), at least one ``[[kpi]]`` table and optional ``[[target]]`` tables
+(målvärden, see ``kpijmf.targets``); no other keys.
 Each ``[[kpi]]``: ``id`` (required; ``N`` or ``U`` and five digits), ``label`` (required, not empty),
 ``unit`` (required string, may be ""), ``direction`` (required: higher, lower or neutral) and the
 optional ``note`` (string), ``not_comparable_with`` (array of ids) and ``replaces`` (an id).
@@ -48,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from kpijmf.errors import InvalidFileError, NotFoundError, UsageError
+from kpijmf.targets import Target, parse_targets
 
 DEFAULT_SET = "arbetsmarknad"
 DIRECTIONS = ("higher", "lower", "neutral")
@@ -55,7 +57,7 @@ BUILTIN_SOURCE = "built-in"
 ADHOC_SOURCE = "command line"
 
 _KPI_ID = re.compile(r"[NU][0-9]{5}")
-_TOP_KEYS = ("name", "title", "description", "kpi")
+_TOP_KEYS = ("name", "title", "description", "kpi", "target")
 _KPI_KEYS = ("id", "label", "unit", "direction", "note", "not_comparable_with", "replaces")
 _AT_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _AT_END = re.compile(r"\s*\(at end of document\)$")
@@ -83,6 +85,7 @@ class KpiSet:
     description: str
     kpis: tuple[KpiSpec, ...]
     source: str
+    targets: tuple[Target, ...] = ()
 
     def ids(self) -> list[str]:
         """The KPI ids in file order."""
@@ -283,9 +286,12 @@ def _build_set(data: dict[str, Any], problems: _Problems, source: str, default_n
             if spec is not None:
                 specs.append(spec)
 
+    targets = parse_targets(data.get("target"), {spec.id: spec for spec in specs}, problems.add)
     if problems:
         return None
-    return KpiSet(name=name, title=title, description=description, kpis=tuple(specs), source=source)
+    return KpiSet(
+        name=name, title=title, description=description, kpis=tuple(specs), source=source, targets=tuple(targets)
+    )
 
 
 def _build_kpi(entry: dict[str, Any], key: str, problems: _Problems) -> KpiSpec | None:

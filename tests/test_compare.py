@@ -135,3 +135,9 @@ def test_rows_ordered_kommun_first_then_peers_riket_last():
 )
 def test_means_differ_only_beyond_rounding(published, computed, differs):
     assert means_differ(published, computed) is differs
+
+
+def test_comparison_without_any_peer_still_ranks_the_kommun():
+    frame = build(peers=[])
+    assert set(frame.id) == {A}
+    assert row(frame, "X", A, 2021)["rank"] == 2

@@ -294,7 +294,7 @@ unit = "%"
 direction = "neutral"
 """
     assert problems_of(tmp_path, text, monkeypatch) == [
-        "my.toml: colour: unknown key (allowed: name, title, description, kpi)",
+        "my.toml: colour: unknown key (allowed: name, title, description, kpi, target)",
         "my.toml: kpi[1].colour: unknown key (allowed: id, label, unit, direction, note, "
         "not_comparable_with, replaces)",
         "my.toml: kpi[1].label: must be a string, got integer 3",
