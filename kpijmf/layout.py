@@ -39,6 +39,9 @@ ROLE_ORDER = {
     "riket": 99,
 }
 GENDER_ORDER = {"T": 0, "K": 1, "M": 2, "K-M": 3}
+TARGET_ROLE = "mål"
+TARGET_STATUS_SV = {"met": "uppfyllt", "not met": "ej uppfyllt", "no data": "inga data"}
+COMPARISON_SIGN = {">=": "≥", "<=": "≤"}
 GENDER_LABEL = {"K": "kvinnor", "M": "män", "K-M": "skillnad kvinnor−män"}
 
 BASE_COLUMNS = ["kpi", "nyckeltal", "enhet", "id", "title", "role"]
@@ -133,6 +136,8 @@ def format_sv(value: Any, decimals: int, *, signed: bool = False) -> str:
     """A number the Swedish way: decimal comma, no-break space between thousands, '−' for minus, '–' missing."""
     if is_missing(value):
         return MISSING
+    if isinstance(value, str):
+        return value  # a text cell of the layout, e.g. a målvärde's "uppfyllt"
     # Round half up from the shortest decimal form (repr), as people do by hand: 3.25 → 3,3 and
     # 3.05 → 3,1, where float formatting would give 3,2 and 3,0.
     x = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
@@ -274,7 +279,54 @@ def wide_frame(frame: pd.DataFrame, *, detail: bool = False) -> pd.DataFrame:
             GENDER_ORDER.get(units.at[i, "gender"], 9),
         ),
     )
-    return out.iloc[order].reset_index(drop=True)[columns]
+    ordered = out.iloc[order].reset_index(drop=True)[columns]
+    return _with_target_rows(ordered, f, years, meta) if "target_status" in f.columns else ordered
+
+
+def _with_target_rows(wide: pd.DataFrame, f: pd.DataFrame, years: list[int], meta: dict) -> pd.DataFrame:
+    """Insert a 'Målvärde ≥ 40,0' row under the kommun's row of each KPI with a target: per year
+    uppfyllt / ej uppfyllt / inga data."""
+    import pandas as pd
+
+    targeted = f[f["target_status"].fillna("").astype(str) != ""]
+    if targeted.empty:
+        return wide
+    pieces, start = [], 0
+    for (kpi, gender), rows in targeted.groupby(["kpi", "gender"], sort=False):
+        decimals = meta[kpi][3]
+        by_year = {int(r.year): r for r in rows.itertuples()}
+        goals = {(r.target_comparison, float(r.target)) for r in by_year.values()}
+
+        def goal(r: Any, decimals: int = decimals) -> str:
+            return f"{COMPARISON_SIGN.get(r.target_comparison, r.target_comparison)} {format_sv(r.target, decimals)}"
+
+        one_goal = len(goals) == 1
+        title = f"Målvärde {goal(next(iter(by_year.values())))}" if one_goal else "Målvärde"
+        row: dict[str, Any] = {c: "" for c in wide.columns}
+        row.update(kpi=kpi, nyckeltal=meta[kpi][0], enhet=meta[kpi][1], id=str(rows.iloc[0]["id"]), title=title,
+                   role=TARGET_ROLE, rang_år=wide.loc[wide["kpi"] == kpi, "rang_år"].iloc[0])  # fmt: skip
+        for y in years:
+            r = by_year.get(y)
+            status = TARGET_STATUS_SV.get(r.target_status, r.target_status) if r is not None else ""
+            row[y] = status if one_goal or r is None else f"{goal(r)}: {status}"
+        if "kön" in wide.columns:
+            row["kön"] = gender
+        detail = {"etikett": row_label(title, gender), "gender": gender, "kvartil": pd.NA, "förändring": float("nan"),
+                  "riktning": meta[kpi][2], "decimaler": meta[kpi][3]}  # fmt: skip
+        row.update({k: v for k, v in detail.items() if k in wide.columns})
+        kommun_rows = wide.index[(wide["kpi"] == kpi) & (wide["role"] == "kommun")]
+        gender_column = "gender" if "gender" in wide.columns else "kön" if "kön" in wide.columns else None
+        if gender_column is not None:
+            kommun_rows = kommun_rows[wide.loc[kommun_rows, gender_column].eq(gender)]
+        at = (int(kommun_rows[-1]) + 1) if len(kommun_rows) else len(wide)
+        pieces.append((at, row))
+    out_rows, records = [], wide.to_dict("records")
+    for at, row in sorted(pieces, key=lambda p: p[0]):
+        out_rows.extend(records[start:at])
+        out_rows.append(row)
+        start = at
+    out_rows.extend(records[start:])
+    return pd.DataFrame(out_rows, columns=wide.columns)
 
 
 def mean_notes(frame: pd.DataFrame) -> list[MeanNote]:
@@ -313,6 +365,6 @@ def mean_note_text(note: MeanNote, decimals: int) -> str:
 
 
 MEAN_NOTE_INTRO = (
-    "* Kolada:s publicerade medelvärde skiljer sig från kpijmf:s eget ovägda medelvärde av "
+    "* Koladas publicerade medelvärde skiljer sig från kpijmf:s eget ovägda medelvärde av "
     "medlemmarnas värden (egen bearbetning av data från Kolada):"
 )

@@ -268,7 +268,7 @@ def test_xlsx_explains_a_disagreeing_mean_in_a_comment_and_a_note():
     assert flagged.comment is not None
     assert "eget medel 3,1 (22 kommuner)" in flagged.comment.text
     texts = [v for r in sheet_rows(ws) for v in r if isinstance(v, str)]
-    assert any(t.startswith("* Kolada:s publicerade medelvärde") for t in texts)
+    assert any(t.startswith("* Koladas publicerade medelvärde") for t in texts)
 
 
 def test_xlsx_source_sheet_names_source_api_version_times_and_citation_rule():

@@ -87,7 +87,7 @@ def test_caption_carries_the_source_line_under_each_table():
 def test_disagreeing_mean_is_starred_and_explained_in_the_caption():
     out = rendered()
     assert "2,8*" in line_with(out, SIZE_TITLE)
-    assert "* Kolada:s publicerade medelvärde skiljer sig" in out
+    assert "* Koladas publicerade medelvärde skiljer sig" in out
     assert f"{SIZE_TITLE} 2021: Kolada 2,8, eget medel 3,1 (22 kommuner)" in out
 
 

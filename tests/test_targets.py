@@ -150,3 +150,14 @@ def test_targets_appear_in_compare_end_to_end(emulator, tmp_path):
     }  # fmt: skip
     berg = targets_of("Berg")
     assert berg[("N03926", 2021)] == (4.0, NO_DATA)  # Berg has no 2021 row
+
+
+def test_markdown_report_shows_the_target_row_under_the_kommun(emulator, tmp_path):
+    (tmp_path / "mal.toml").write_text(SET_WITH_TARGETS, encoding="utf-8")
+    env = kpijmf_env(emulator.url, tmp_path / "store")
+    run = run_kpijmf(["compare", "--kommun", "2380", "--set", str(tmp_path / "mal.toml"), "--years", "2019-2021",
+                      "-f", "md"], env)  # fmt: skip
+    assert run.code == 0, run.stderr
+    lines = run.stdout.splitlines()
+    kommun = lines.index("| Östersund | 41,9 | 41,5 | 38,9 | 12 av 17 |")
+    assert lines[kommun + 1] == "| Målvärde ≥ 40,0 | uppfyllt | uppfyllt | ej uppfyllt |  |"
