@@ -2,7 +2,8 @@
 
 Every string that comes from the data (titles, labels) is put in a `rich.text.Text`, never in a markup
 string: Text is neither parsed for markup nor for ":emoji:" codes, so a title like "[red]x[/red]" is
-shown literally (`rich.markup.escape` alone would still turn ":warning:" into an emoji).
+shown literally (`rich.markup.escape` alone would still turn ":warning:" into an emoji). Text does pass
+ESC sequences through, so data strings also go through `printable` first.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from kpijmf.layout import (
     source_line,
     wide_frame,
 )
+from kpijmf.talk import printable
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -68,7 +70,7 @@ def _caption(notes: list, decimals: int, rank_year: int, src: str, *, revised: b
         lines.append(f"{REVISED_MARK} reviderat av Kolada sedan en tidigare hämtning (se `kpijmf revisions`).")
     lines.append(f"Rang och förändring avser {rank_year}; förändring jämfört med föregående år.")
     lines.append(src)
-    return Text("\n".join(lines), style="dim")
+    return Text(printable("\n".join(lines)), style="dim")
 
 
 def revised_cells(frame: pd.DataFrame, kpi: str) -> set[tuple[str, str, str, int]]:
@@ -101,7 +103,9 @@ def render_table(frame: pd.DataFrame, console: Console) -> None:
         flagged = {(n.role, n.id, n.gender, n.year) for n in kpi_notes}
         revised = revised_cells(frame, str(kpi))
         title = Text.assemble(
-            (kpi_heading(str(first["nyckeltal"]), str(first["enhet"])), "bold"), "  ", (str(kpi), "dim")
+            (printable(kpi_heading(str(first["nyckeltal"]), str(first["enhet"]))), "bold"),
+            "  ",
+            (printable(str(kpi)), "dim"),
         )
         table = Table(
             title=title,
@@ -116,7 +120,7 @@ def render_table(frame: pd.DataFrame, console: Console) -> None:
         table.add_column(f"Rang {rank_year}", justify="right")
         table.add_column("Förändring", justify="right", no_wrap=True)
         for _, r in block.iterrows():
-            cells: list[Text] = [Text(str(r["etikett"]), style="bold" if r["role"] == "kommun" else "")]
+            cells: list[Text] = [Text(printable(str(r["etikett"])), style="bold" if r["role"] == "kommun" else "")]
             for y in years:
                 # Unmarked numbers get a space where the "*" would be, so decimal commas stay aligned.
                 key = (r["role"], r["id"], r["gender"], y)
@@ -146,8 +150,8 @@ def render_revisions(rows: list[dict[str, Any]], console: Console) -> None:
         table.add_column(name, justify=justify)
     for row in rows:
         table.add_row(
-            Text(str(row["kpi"])),
-            Text(f"{row['unit_title']} ({row['unit_id']})"),
+            Text(printable(str(row["kpi"]))),
+            Text(printable(f"{row['unit_title']} ({row['unit_id']})")),
             str(row["year"]),
             str(row["gender"]),
             format_sv(row["old_value"], 2),

@@ -42,9 +42,16 @@ class Output:
 
     def target(self, base: Path, kommun_id: str, kommun: str, set_name: str) -> Path:
         """The file for one kommun and set, relative paths taken from the run file's folder."""
+        kommun_id, kommun, set_name = (_file_part(v) for v in (kommun_id, kommun, set_name))
         name = self.path.replace("{kommun_id}", kommun_id).replace("{kommun}", kommun).replace("{set}", set_name)
         path = Path(name).expanduser()
         return path if path.is_absolute() else base / path
+
+
+def _file_part(value: str) -> str:
+    """A placeholder value (a title from Kolada) made safe inside one file name: no separators, no '..'."""
+    part = "".join("_" if ch in "/\\" or not ch.isprintable() else ch for ch in value).strip()
+    return part if part.strip(".") else "_"
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -9,6 +10,15 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
+
+# C0 controls but tab and newline, DEL and C1: ESC sequences could clear the screen, hide text, set the
+# clipboard (OSC 52) or forge links; CR and backspace could overwrite what was printed.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text that came from Kolada or a file, made safe for a terminal: control characters shown as \\x1b etc."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
 
 
 class Talk:
@@ -43,7 +53,7 @@ class Talk:
 
     @staticmethod
     def _plain(line: str) -> None:
-        sys.stderr.write(line + "\n")
+        sys.stderr.write(printable(line) + "\n")
         sys.stderr.flush()
 
     @contextmanager

@@ -124,3 +124,24 @@ def test_remove_store_files_works_on_a_corrupt_file(tmp_path):
     path.write_bytes(b"garbage")
     assert remove_store_files(path) == [path]
     assert not path.exists()
+
+
+def test_empty_store_file_is_reported_not_silently_started_afresh(tmp_path):
+    path = tmp_path / "kpijmf.sqlite"
+    path.write_bytes(b"")
+    with pytest.raises(StoreError, match=r"empty file \(0 bytes\).*cache clear"):
+        Store.open(path)
+    assert path.read_bytes() == b""  # left as it was, for the user to inspect or restore
+
+
+def test_store_interrupted_while_being_created_leaves_nothing_behind(tmp_path):
+    class Interrupted(Store):
+        def _prepare(self):
+            raise KeyboardInterrupt
+
+    path = tmp_path / "kpijmf.sqlite"
+    with pytest.raises(KeyboardInterrupt):
+        Interrupted.open(path)
+    assert list(tmp_path.iterdir()) == []  # no half-made (empty) store that the next run would refuse
+    with Store.open(path) as store:
+        assert store.integrity_ok()
