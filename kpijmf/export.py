@@ -87,7 +87,9 @@ def _csv_cell(value: Any, decimal: str) -> str:
         return "true" if v else "false"
     if isinstance(v, (int, float)):
         return _number_text(v, decimal)
-    return neutralise_formula(v)
+    # The csv module quotes a field only for the line terminator's characters: a bare CR in "\n" CSV would
+    # stay unquoted, and spreadsheets would start a new row there, whose first cell escapes neutralising.
+    return neutralise_formula(v).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _records(frame: pd.DataFrame) -> tuple[list[str], list[tuple]]:
@@ -149,7 +151,7 @@ def to_json(frame: pd.DataFrame) -> str:
 _MD_SPECIAL = "\\|*_`[]<>"
 
 
-def _md(value: str) -> str:
+def markdown_escape(value: str) -> str:
     """Text safe inside a Markdown table cell or heading: specials escaped, line breaks flattened."""
     flat = " ".join(value.split())
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in flat)
@@ -167,29 +169,29 @@ def to_markdown(frame: pd.DataFrame) -> str:
     """Per KPI a '### label (unit)' heading, a pipe table in the audit layout, and the source line."""
     notes = mean_notes(frame)
     flagged = {(n.kpi, n.role, n.id, n.gender, n.year) for n in notes}
-    src = _md(source_line(frame.attrs))
+    src = markdown_escape(source_line(frame.attrs))
     parts: list[str] = []
     for kpi, block, years in _blocks(frame):
         first = block.iloc[0]
         decimals = int(first["decimaler"])
         rank_year = int(first["rang_år"])
-        lines = [f"### {_md(kpi_heading(first['nyckeltal'], first['enhet']))}", ""]
+        lines = [f"### {markdown_escape(kpi_heading(first['nyckeltal'], first['enhet']))}", ""]
         lines.append("| " + " | ".join(["Nyckeltal", *map(str, years), f"Rang {rank_year}"]) + " |")
         lines.append("|" + "|".join([":---", *["---:"] * len(years), "---:"]) + "|")
         for _, r in block.iterrows():
-            cells = [_md(r["etikett"])]
+            cells = [markdown_escape(r["etikett"])]
             for y in years:
                 cell = format_sv(r[y], decimals)
                 if (kpi, r["role"], r["id"], r["gender"], y) in flagged:
                     cell += "\\*"
                 cells.append(cell)
-            cells.append(_md(r["rang"]))
+            cells.append(markdown_escape(r["rang"]))
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
         block_notes = [n for n in notes if n.kpi == kpi]
         if block_notes:
-            explained = "; ".join(_md(mean_note_text(n, decimals)) for n in block_notes)
-            lines.append(f"{_md(MEAN_NOTE_INTRO)} {explained}")
+            explained = "; ".join(markdown_escape(mean_note_text(n, decimals)) for n in block_notes)
+            lines.append(f"{markdown_escape(MEAN_NOTE_INTRO)} {explained}")
             lines.append("")
         lines.append(src)
         parts.append("\n".join(lines))
