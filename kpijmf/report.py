@@ -1,0 +1,392 @@
+"""The comparison as a report: one self-contained HTML file, or Markdown with PNG charts beside it.
+
+Per KPI: a heading, a summary written from the numbers, the audit-layout table (from `kpijmf.layout.wide_frame`,
+numbers by `format_sv`), the line chart and the strip chart; provenance at the end. The HTML loads nothing: the
+CSS is inline, the charts are inline SVG, and a Content-Security-Policy forbids every fetch and every script,
+so the file opens the same offline, from an e-mail or years later. Every text from the data goes through
+`html.escape` (or the Markdown escaper of `kpijmf.export`).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from kpijmf.charts import line_chart, strip_chart
+from kpijmf.layout import TARGET_ROLE, is_missing, kpi_heading, mean_notes, row_label, source_line, text, wide_frame
+from kpijmf.render import REVISED_MARK, revised_cells
+from kpijmf.report_text import (
+    REPORT_WORDS,
+    SOURCE_LINE_EN,
+    YearFacts,
+    check_lang,
+    format_number,
+    mean_note_line,
+    span_text,
+    summary,
+    target_sentence,
+    target_text_en,
+)
+from kpijmf.talk import printable
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+PRELIMINARY_MARK = "p"
+MEAN_MARK = "*"
+
+CSS = resources.files("kpijmf").joinpath("report.css").read_text(encoding="utf-8").strip()
+
+
+@dataclass
+class Row:
+    """One line of the audit table: a unit (and gender), its values by year with footnote marks, rank, change."""
+
+    label: str
+    role: str
+    cells: list[tuple[str, str]]
+    rank: str
+    change: str
+
+
+@dataclass
+class Block:
+    """Everything the report shows for one KPI, as plain text (escaped only when rendered)."""
+
+    kpi: str
+    label: str
+    unit: str
+    direction: str
+    decimals: int
+    years: list[int]
+    rank_year: int
+    rows: list[Row] = field(default_factory=list)
+    year_marks: dict[int, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    summary: str = ""
+
+    @property
+    def heading(self) -> str:
+        """'Långtidsarbetslöshet 25-64 år (%)'."""
+        return kpi_heading(self.label, self.unit)
+
+
+def _flag_set(frame: pd.DataFrame, column: str, kpi: str) -> set[tuple[str, str, str, int]]:
+    """(role, id, gender, year) of the KPI's rows where a boolean column is true; empty without the column."""
+    if column not in frame.columns:
+        return set()
+    rows = frame[(frame["kpi"] == kpi) & frame[column].fillna(False).astype(bool)]
+    return {(text(r.role), text(r.id), text(r.gender) or "T", int(r.year)) for r in rows.itertuples()}
+
+
+def kommun_name(frame: pd.DataFrame) -> str:
+    name = text(frame.attrs.get("kommun_title")) if frame.attrs else ""
+    if name:
+        return name
+    kommun = frame.loc[frame["role"] == "kommun", "title"] if "role" in frame.columns else []
+    return text(kommun.iloc[0]) if len(kommun) else text((frame.attrs or {}).get("kommun_id"))
+
+
+def _kommun_id(frame: pd.DataFrame) -> str:
+    kommun_id = text((frame.attrs or {}).get("kommun_id"))
+    if kommun_id or "role" not in frame.columns:
+        return kommun_id
+    ids = frame.loc[frame["role"] == "kommun", "id"]
+    return text(ids.iloc[0]) if len(ids) else ""
+
+
+def _number(value: Any) -> float | None:
+    return None if is_missing(value) else float(value)
+
+
+def _facts(frame: pd.DataFrame, kpi: str) -> list[YearFacts]:
+    """The kommun's yearly numbers for one KPI (gender T), for the summary."""
+    rows = frame[(frame["kpi"] == kpi) & (frame["role"] == "kommun")]
+    if "gender" in rows.columns:
+        rows = rows[rows["gender"].fillna("T").isin(["T", ""])]
+    facts = []
+    for r in rows.itertuples():
+        value, diff = _number(r.value), _number(getattr(r, "diff_alla", None))
+        facts.append(
+            YearFacts(
+                year=int(r.year),
+                value=value,
+                alla=value - diff if value is not None and diff is not None else None,
+                rank=_number(getattr(r, "rank", None)),
+                rank_of=_number(getattr(r, "rank_of", None)),
+                quartile=_number(getattr(r, "quartile", None)),
+                change=_number(getattr(r, "change_prev", None)),
+            )
+        )
+    return facts
+
+
+def build_blocks(frame: pd.DataFrame, lang: str = "sv") -> list[Block]:
+    """One Block per KPI, in the frame's order, with the rows of the audit layout and their footnotes."""
+    words = REPORT_WORDS[check_lang(lang)]
+    wide = wide_frame(frame, detail=True)
+    if wide.empty:
+        return []
+    years = [c for c in wide.columns if isinstance(c, int)]
+    notes = mean_notes(frame)
+    kommun = kommun_name(frame)
+    blocks = []
+    for kpi, part in wide.groupby("kpi", sort=False):
+        kpi = str(kpi)
+        first = part.iloc[0]
+        block = Block(
+            kpi=kpi,
+            label=text(first["nyckeltal"]) or kpi,
+            unit=text(first["enhet"]),
+            direction=text(first["riktning"]) or "neutral",
+            decimals=int(first["decimaler"]),
+            years=years,
+            rank_year=int(first["rang_år"]),
+        )
+        flagged = {(n.role, n.id, n.gender, n.year) for n in notes if n.kpi == kpi}
+        revised = revised_cells(frame, kpi)
+        preliminary = _flag_set(frame, "preliminary", kpi)
+        keys = {(text(r["role"]), text(r["id"]), text(r["gender"]) or "T") for _, r in part.iterrows()}
+        whole_years = {y for y in years if keys and all((*k, y) in preliminary for k in keys)}
+        block.year_marks = {y: PRELIMINARY_MARK for y in whole_years}
+        for _, r in part.iterrows():
+            cells = []
+            for y in years:
+                key = (text(r["role"]), text(r["id"]), text(r["gender"]) or "T", y)
+                marks = "".join(
+                    mark
+                    for mark, on in (
+                        (MEAN_MARK, key in flagged),
+                        (PRELIMINARY_MARK, key in preliminary and y not in whole_years),
+                        (REVISED_MARK, key in revised),
+                    )
+                    if on
+                )
+                shown = format_number(r[y], block.decimals, lang)
+                if lang == "en" and text(r["role"]) == TARGET_ROLE:
+                    shown = target_text_en(shown)
+                cells.append((shown, marks))
+            # wide_frame's rank is layout.rank_text, "10 av 17"; only the word changes in English.
+            rank = text(r["rang"]) if lang == "sv" else text(r["rang"]).replace(" av ", " of ")
+            if rank and not is_missing(r["kvartil"]):
+                rank += ", " + words["quartile"].format(q=int(r["kvartil"]))
+            change = "" if is_missing(r["förändring"]) else format_number(r["förändring"], block.decimals, lang,
+                                                                            signed=True)  # fmt: skip
+            label = row_label(text(r["title"]), text(r["gender"]) or "T") if lang == "sv" else _row_label_en(r)
+            block.rows.append(Row(label=label, role=text(r["role"]), cells=cells, rank=rank, change=change or "–"))
+        marked = sorted({y for y in years for k in keys if (*k, y) in preliminary})
+        if marked:
+            block.notes.append(words["preliminary"].format(years=span_text(marked)))
+        kpi_notes = [n for n in notes if n.kpi == kpi]
+        if kpi_notes:
+            lines = "; ".join(mean_note_line(n, block.decimals, lang) for n in kpi_notes)
+            block.notes.append(f"{words['mean_intro']} {lines}.")
+        if revised:
+            block.notes.append(words["revised"])
+        block.summary = summary(_facts(frame, kpi), kommun=kommun, direction=block.direction,
+                                decimals=block.decimals, unit=block.unit, lang=lang)  # fmt: skip
+        for _, target_row in part[part["role"] == TARGET_ROLE].iterrows():
+            block.summary += " " + target_sentence(target_row, years, lang)
+        blocks.append(block)
+    return blocks
+
+
+_GENDER_EN = {"K": "women", "M": "men", "K-M": "gap women−men"}
+
+
+def _row_label_en(row: Any) -> str:
+    gender = text(row["gender"]) or "T"
+    title = text(row["title"])
+    if text(row["role"]) == TARGET_ROLE:
+        title = target_text_en(title)
+    return title if gender == "T" else f"{title} ({_GENDER_EN.get(gender, gender)})"
+
+
+def provenance(frame: pd.DataFrame, lang: str) -> list[tuple[str, str]]:
+    """(label, value) pairs for the provenance block, in the report's language; empty values left out."""
+    words = REPORT_WORDS[lang]
+    attrs = frame.attrs or {}
+    fetched_from, fetched_to = text(attrs.get("fetched_from")), text(attrs.get("fetched_to"))
+    if not fetched_from and "fetched_at" in frame.columns:
+        stamps = sorted({text(v) for v in frame["fetched_at"]} - {""})
+        fetched_from, fetched_to = (stamps[0], stamps[-1]) if stamps else ("", "")
+    fetched = fetched_from if fetched_from == fetched_to else f"{fetched_from} – {fetched_to}"
+    years = attrs.get("years")
+    peers = attrs.get("peers")
+    peer_titles = [text(p.get("title")) for p in peers if isinstance(p, dict)] if isinstance(peers, list) else []
+    kommun = kommun_name(frame)
+    kommun_id = _kommun_id(frame)
+    pairs = [
+        (words["p_source"], source_line(attrs) if lang == "sv" else SOURCE_LINE_EN),
+        (words["p_citation"], words["citation"]),
+        (words["p_charts"], words["charts"]),
+        (words["p_ranks"], words["ranks"]),
+        (words["p_kommun"], f"{kommun} ({kommun_id})" if kommun_id and kommun_id != kommun else kommun),
+        (words["p_set"], text(attrs.get("kpi_set"))),
+        (words["p_years"], span_text([int(y) for y in years]) if isinstance(years, (list, tuple)) else text(years)),
+        (words["p_peers"], "; ".join(t for t in peer_titles if t)),
+        (words["p_api"], text(attrs.get("api_url"))),
+        (words["p_fetched"], fetched.strip(" –")),
+        (words["p_version"], text(attrs.get("kpijmf_version"))),
+        (words["p_generated"], text(attrs.get("generated_at"))),
+    ]
+    return [(k, v) for k, v in pairs if v]
+
+
+def subtitle(frame: pd.DataFrame, blocks: list[Block], lang: str) -> str:
+    words = REPORT_WORDS[lang]
+    parts = [words["subtitle"]]
+    kpi_set = text((frame.attrs or {}).get("kpi_set"))
+    if kpi_set:
+        parts.append(words["kpi_set"].format(name=kpi_set))
+    if blocks:
+        parts.append(span_text(blocks[0].years))
+    return ", ".join(parts)
+
+
+def charts_for(frame: pd.DataFrame, distribution: pd.DataFrame | None, block: Block, fmt: str, lang: str):
+    """(line chart, strip chart or None) for one KPI."""
+    line = line_chart(frame, block.kpi, fmt=fmt, lang=lang)
+    if distribution is None or not (distribution["kpi"] == block.kpi).any():
+        return line, None
+    strip = strip_chart(distribution, block.kpi, kommun_id=_kommun_id(frame), year=block.rank_year,
+                        direction=block.direction, fmt=fmt, lang=lang, label=block.label, unit=block.unit,
+                        kommun_title=kommun_name(frame))  # fmt: skip
+    return line, strip
+
+
+# --- HTML --------------------------------------------------------------------------------------------
+
+_TAG = re.compile(r"<[^<>]+>")
+
+
+def inline_svg(svg: bytes, prefix: str, label: str) -> str:
+    """matplotlib's SVG made fit to sit inside HTML: no XML prolog, metadata or style, ids made unique by prefix."""
+    body = svg.decode("utf-8")
+    body = body[body.index("<svg") :]
+    body = re.sub(r"\s*<metadata>.*?</metadata>", "", body, count=1, flags=re.DOTALL)
+    body = re.sub(r'\s*<style type="text/css">.*?</style>', "", body, count=1, flags=re.DOTALL)
+
+    def fix_tag(match: re.Match[str]) -> str:
+        # Only inside tags: text content is escaped by matplotlib, so a title cannot fake an attribute.
+        tag = match.group(0)
+        tag = re.sub(r'\bid="([^"]*)"', lambda m: f'id="{prefix}{m[1]}"', tag)
+        tag = re.sub(r"url\(#([^)]*)\)", lambda m: f"url(#{prefix}{m[1]})", tag)
+        return re.sub(r'xlink:href="#([^"]*)"', lambda m: f'xlink:href="#{prefix}{m[1]}"', tag)
+
+    body = _TAG.sub(fix_tag, body)
+    # The HTML parser puts <svg> in the SVG namespace by itself; dropping the declarations keeps the file free
+    # of every http:// string but the provenance.
+    opening = body[: body.index(">") + 1]
+    cleaned = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", opening)
+    cleaned = cleaned.replace("<svg ", f'<svg role="img" aria-label="{_escape(label)}" ', 1)
+    return cleaned + body[len(opening) :]
+
+
+def _escape(value: str) -> str:
+    """Text from the data for HTML: control characters shown as \\x1b etc. (invalid in HTML), then escaped."""
+    return html.escape(printable(value))
+
+
+def slug(value: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", value)
+
+
+def _html_table(block: Block, lang: str) -> str:
+    words = REPORT_WORDS[lang]
+    e = _escape
+    change_span = f"{block.rank_year - 1}–{block.rank_year}"
+    head = [f'<th scope="col">{e(words["first_column"])}</th>']
+    for y in block.years:
+        mark = block.year_marks.get(y, "")
+        head.append(f'<th scope="col">{y}{f"<sup>{e(mark)}</sup>" if mark else ""}</th>')
+    head.append(f'<th scope="col">{e(words["rank"].format(year=block.rank_year))}</th>')
+    head.append(f'<th scope="col">{e(words["change"].format(span=change_span))}</th>')
+    lines = [f'<table id="table-{slug(block.kpi)}">', "<thead><tr>" + "".join(head) + "</tr></thead>", "<tbody>"]
+    for row in block.rows:
+        cells = [f'<th scope="row">{e(row.label)}</th>']
+        for shown, marks in row.cells:
+            cells.append(f"<td>{e(shown)}{f'<sup>{e(marks)}</sup>' if marks else ''}</td>")
+        cells.append(f"<td>{e(row.rank)}</td>")
+        cells.append(f"<td>{e(row.change)}</td>")
+        lines.append(f'<tr class="{e(slug(row.role))}">' + "".join(cells) + "</tr>")
+    lines += ["</tbody>", "</table>"]
+    return "\n".join(lines)
+
+
+def direction_text(direction: str, lang: str) -> str:
+    key = f"direction_{direction}" if direction in ("higher", "lower") else "direction_neutral"
+    return REPORT_WORDS[lang][key]
+
+
+def _html_block(frame: pd.DataFrame, distribution: pd.DataFrame | None, block: Block, lang: str) -> str:
+    words = REPORT_WORDS[lang]
+    e = _escape
+    anchor = slug(block.kpi)
+    kommun = kommun_name(frame)
+    src = source_line(frame.attrs) if lang == "sv" else SOURCE_LINE_EN
+    meta = f"{words['kolada_id'].format(kpi=block.kpi)} · {direction_text(block.direction, lang)}"
+    parts = [
+        f'<section class="kpi" id="kpi-{anchor}">',
+        f"<h2>{e(block.heading)}</h2>",
+        f'<p class="kpi-meta">{e(meta)}</p>',
+    ]
+    if block.summary:
+        parts.append(f'<p class="summary">{e(block.summary)}</p>')
+    parts.append(_html_table(block, lang))
+    parts += [f'<p class="notes">{e(note)}</p>' for note in block.notes]
+    parts.append(f'<p class="source">{e(src)}</p>')
+    line, strip = charts_for(frame, distribution, block, "svg", lang)
+    parts.append('<div class="charts">')
+    line_label = words["line_chart"].format(label=block.label, kommun=kommun)
+    parts.append(f'<figure class="line-chart">{inline_svg(line, f"line-{anchor}-", line_label)}</figure>')
+    if strip is not None:
+        strip_label = words["strip_chart"].format(label=block.label, kommun=kommun, year=block.rank_year)
+        parts.append(f'<figure class="strip-chart">{inline_svg(strip, f"strip-{anchor}-", strip_label)}</figure>')
+    parts += ["</div>", "</section>"]
+    return "\n".join(parts)
+
+
+def build_html(frame: pd.DataFrame, distribution: pd.DataFrame | None, *, lang: str = "sv") -> str:
+    """The whole report as one self-contained HTML page (inline CSS and SVG, no scripts, nothing fetched).
+
+    `distribution` holds every kommun's values (kpi, year, unit_id, value; gender T) for the strip charts;
+    None leaves them out.
+    """
+    words = REPORT_WORDS[check_lang(lang)]
+    e = _escape
+    blocks = build_blocks(frame, lang)
+    kommun = kommun_name(frame)
+    title = words["title"].format(kommun=kommun)
+    out = [
+        "<!DOCTYPE html>",
+        f'<html lang="{lang}">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f'<meta name="generator" content="kpijmf {e(text((frame.attrs or {}).get("kpijmf_version")))}">',
+        f"<title>{e(title)}</title>",
+        f"<style>\n{CSS}\n</style>",
+        "</head>",
+        "<body>",
+        "<header>",
+        f"<h1>{e(title)}</h1>",
+        f'<p class="subtitle">{e(subtitle(frame, blocks, lang))}</p>',
+        "</header>",
+    ]
+    if len(blocks) > 1:
+        out.append(f'<nav aria-label="{e(words["contents"])}"><h2>{e(words["contents"])}</h2><ol>')
+        out += [f'<li><a href="#kpi-{slug(b.kpi)}">{e(b.heading)}</a></li>' for b in blocks]
+        out.append("</ol></nav>")
+    out += [_html_block(frame, distribution, block, lang) for block in blocks]
+    if not blocks:
+        out.append(f"<p>{e(words['no_data'])}</p>")
+    out.append(f'<footer id="provenance"><h2>{e(words["provenance"])}</h2><dl>')
+    out += [f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in provenance(frame, lang)]
+    out += ["</dl></footer>", "</body>", "</html>", ""]
+    return "\n".join(out)

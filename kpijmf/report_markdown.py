@@ -1,0 +1,99 @@
+"""The report as Markdown (`kpijmf report --output rapport.md`): the same blocks as the HTML page, with the
+charts written as PNG files beside the .md file and referenced by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from kpijmf.export import markdown_escape, write_output
+from kpijmf.layout import source_line
+from kpijmf.report import (
+    PRELIMINARY_MARK,
+    Block,
+    build_blocks,
+    charts_for,
+    direction_text,
+    kommun_name,
+    provenance,
+    slug,
+    subtitle,
+)
+from kpijmf.report_text import REPORT_WORDS, SOURCE_LINE_EN, check_lang
+from kpijmf.talk import printable
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+
+def md_escape(value: str) -> str:
+    """Text from the data for Markdown: control characters shown as \\x1b etc., Markdown specials escaped."""
+    return markdown_escape(printable(value))
+
+
+def _md_marks(marks: str) -> str:
+    """Footnote marks in plain Markdown: '2,8\\*', '2,8 (p)'; no superscript there."""
+    shown = md_escape(marks.replace(PRELIMINARY_MARK, ""))
+    return shown + (" (p)" if PRELIMINARY_MARK in marks else "")
+
+
+def _md_table(block: Block, lang: str) -> list[str]:
+    words = REPORT_WORDS[lang]
+    change_span = f"{block.rank_year - 1}–{block.rank_year}"
+    head = [md_escape(words["first_column"])]
+    head += [f"{y}{_md_marks(block.year_marks.get(y, ''))}" for y in block.years]
+    head += [md_escape(words["rank"].format(year=block.rank_year)), md_escape(words["change"].format(span=change_span))]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join([":---", *["---:"] * (len(block.years) + 2)]) + "|"]
+    for row in block.rows:
+        label = f"**{md_escape(row.label)}**" if row.role == "kommun" else md_escape(row.label)
+        cells = [label, *(md_escape(shown) + _md_marks(marks) for shown, marks in row.cells), md_escape(row.rank),
+                 md_escape(row.change)]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _chart_file(chart_dir: Path, chart_prefix: str, kpi: str, kind: str) -> Path:
+    return chart_dir / f"{slug(chart_prefix) if chart_prefix else 'kpijmf'}-{slug(kpi)}-{kind}.png"
+
+
+def build_markdown(
+    frame: pd.DataFrame,
+    distribution: pd.DataFrame | None,
+    *,
+    lang: str = "sv",
+    chart_dir: Path,
+    chart_prefix: str,
+) -> str:
+    """The report as Markdown; writes its PNG charts atomically into chart_dir (the .md file's folder).
+
+    Charts are named `<chart_prefix>-<kpi>-line.png` and `…-strip.png` and referenced by file name.
+    """
+    words = REPORT_WORDS[check_lang(lang)]
+    chart_dir = Path(chart_dir)
+    blocks = build_blocks(frame, lang)
+    kommun = kommun_name(frame)
+    src = source_line(frame.attrs) if lang == "sv" else SOURCE_LINE_EN
+    out = [f"# {md_escape(words['title'].format(kommun=kommun))}", "", md_escape(subtitle(frame, blocks, lang)), ""]
+    for block in blocks:
+        meta = f"{words['kolada_id'].format(kpi=block.kpi)} · {direction_text(block.direction, lang)}"
+        out += [f"## {md_escape(block.heading)}", "", md_escape(meta), ""]
+        if block.summary:
+            out += [md_escape(block.summary), ""]
+        out += [*_md_table(block, lang), ""]
+        out += [line for note in block.notes for line in (md_escape(note), "")]
+        out += [md_escape(src), ""]
+        line, strip = charts_for(frame, distribution, block, "png", lang)
+        charts = [(line, "line", words["line_chart"].format(label=block.label, kommun=kommun))]
+        if strip is not None:
+            strip_alt = words["strip_chart"].format(label=block.label, kommun=kommun, year=block.rank_year)
+            charts.append((strip, "strip", strip_alt))
+        for data, kind, alt in charts:
+            path = _chart_file(chart_dir, chart_prefix, block.kpi, kind)
+            write_output(data, str(path))
+            out += [f"![{md_escape(alt)}]({quote(path.name)})", ""]
+    if not blocks:
+        out += [md_escape(words["no_data"]), ""]
+    out += [f"## {md_escape(words['provenance'])}", ""]
+    out += [f"- **{md_escape(k)}:** {md_escape(v)}" for k, v in provenance(frame, lang)]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,352 @@
+"""The report: self-contained HTML and Markdown with PNG charts; summaries written from hand-built numbers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kpijmf.errors import UsageError
+from kpijmf.report_text import YearFacts, format_number, span_text, summary
+from tests.comparison_fixture import sample_frame
+
+pytest.importorskip("matplotlib")
+
+from kpijmf.report import build_html, inline_svg
+from kpijmf.report_markdown import build_markdown
+
+HEADINGS = ("Långtidsarbetslöshet 25-64 år (%)", "Nettokostnad arbetsmarknadsåtgärder (kr/inv)")
+
+
+def _spread(low: float, high: float, n: int, decimals: int) -> list[float]:
+    return [round(low + (high - low) * i / max(n - 1, 1), decimals) for i in range(n)]
+
+
+def sample_distribution() -> pd.DataFrame:
+    """Every kommun's 2021 value for the sample frame's KPIs, placing Östersund where the frame ranks it.
+
+    N03926 (lower is better): 96 kommuner below Östersund's 2,9 and 193 above → 97 av 290.
+    N40011 (lower is better): 200 below 1 612 and 86 above → 201 av 287.
+    """
+    rows = []
+    layout = {"N03926": (2.9, _spread(1.0, 2.8, 96, 1) + _spread(3.0, 6.0, 193, 1)),
+              "N40011": (1612.0, _spread(500, 1600, 200, 0) + _spread(1620, 3000, 86, 0))}  # fmt: skip
+    for kpi, (own, others) in layout.items():
+        rows.append((kpi, 2021, "2380", own))
+        rows += [(kpi, 2021, f"K{i:03d}", v) for i, v in enumerate(others)]
+    return pd.DataFrame(rows, columns=["kpi", "year", "unit_id", "value"])
+
+
+def _section(page: str, kpi: str) -> str:
+    match = re.search(rf'<section class="kpi" id="kpi-{kpi}">(.*?)</section>', page, re.DOTALL)
+    assert match, f"no section for {kpi}"
+    return match.group(1)
+
+
+@pytest.fixture(scope="module")
+def page() -> str:
+    frame = sample_frame(with_gender=True)
+    frame["preliminary"] = frame["year"].eq(2021)
+    return build_html(frame, sample_distribution())
+
+
+# --- HTML ------------------------------------------------------------------------------------------
+
+
+def test_html_has_every_kpis_heading_table_and_both_charts(page):
+    for kpi, heading in zip(("N03926", "N40011"), HEADINGS, strict=True):
+        section = _section(page, kpi)
+        assert f"<h2>{heading}</h2>" in section
+        assert f'<table id="table-{kpi}">' in section
+        assert section.count("<svg ") == 2
+        assert '<figure class="line-chart">' in section and '<figure class="strip-chart">' in section
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+
+
+def test_html_table_is_the_audit_layout_with_swedish_numbers(page):
+    section = _section(page, "N40011")
+    rows = re.findall(r'<tr class="([a-z]+)"><th scope="row">([^<]*)</th>', section)
+    assert [r[0] for r in rows] == ["kommun", "alla", "storlek", "grupp", "egen", "riket"]
+    assert "<td>1\u00a0456</td><td>–</td><td>1\u00a0612</td><td>201 av 287, kvartil 3</td>" in section
+    assert "<td>1\u00a0420</td>" in section  # alla kommuner 2021, decimal-free for kr/inv
+    assert '<th scope="col">Rang 2021</th>' in section
+
+
+def test_html_loads_nothing_from_outside(page):
+    for pattern in ('src="http', "src='http", 'href="http', "href='http", "@import", "url(http", "<link",
+                    "<script", "<iframe", "<object", "<img"):  # fmt: skip
+        assert pattern not in page.lower()
+    assert "default-src 'none'" in page  # the CSP forbids every fetch and script
+    # "://" only in the provenance footer and in the (escaped) formula title of the fixture's group.
+    outside_footer = page.split('<footer id="provenance">')[0]
+    leftovers = outside_footer.replace("http://example.invalid", "")
+    assert "://" not in leftovers
+    assert "https://api.kolada.se/v3/data/kpi/" in page.split('<footer id="provenance">')[1]
+
+
+def test_html_svg_ids_are_unique_per_chart(page):
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert len(ids) == len(set(ids))
+    refs = set(re.findall(r"url\(#([^)]+)\)", page)) | set(re.findall(r'href="#([^"]+)"', page))
+    assert refs <= set(ids)
+
+
+def test_html_escapes_every_text_from_the_data():
+    frame = sample_frame()
+    evil = "<script>alert('x')</script> & Co"
+    frame.loc[frame["id"] == "2380", "title"] = evil
+    frame.loc[frame["kpi"] == "N03926", "kpi_label"] = "Rate <b>&</b>"
+    frame.attrs["kommun_title"] = evil
+    frame.attrs["api_url"] = "https://x.invalid/?a=1&b=<2>"
+    page = build_html(frame, sample_distribution())
+    assert "<script" not in page.lower()
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; Co" in page
+    assert "<h2>Rate &lt;b&gt;&amp;&lt;/b&gt; (%)</h2>" in page
+    assert "https://x.invalid/?a=1&amp;b=&lt;2&gt;" in page
+    assert "<b>" not in page
+
+
+def test_html_shows_control_characters_instead_of_emitting_them():
+    frame = sample_frame()
+    frame.loc[frame["id"] == "G2328", "title"] = "Alla\x1b]52;c;x\x07 kommuner"
+    page = build_html(frame, None)
+    assert "\x1b" not in page and "\x07" not in page
+    assert "Alla\\x1b]52;c;x\\x07 kommuner" in page
+
+
+def test_html_summary_sentences_come_from_the_numbers(page):
+    assert (
+        '<p class="summary">Östersund låg bättre till än alla kommuners ovägda medel tre år i rad (2019–2021). '
+        "Rang 97 av 290 år 2021 (kvartil 2). Förändring 2020–2021: −0,2 procentenheter (förbättring).</p>"
+    ) in _section(page, "N03926")
+    assert (
+        '<p class="summary">Inga värden för Östersund 2020. '
+        "Östersund låg sämre till än alla kommuners ovägda medel år 2021. Rang 201 av 287 år 2021 (kvartil 3).</p>"
+    ) in _section(page, "N40011")
+
+
+def test_html_strip_chart_rank_agrees_with_the_table(page):
+    assert "Östersund: 2,9, rang 97 av 290 (kvartil 2)" in _section(page, "N03926")
+    assert "Östersund: 1\u00a0612, rang 201 av 287 (kvartil 3)" in _section(page, "N40011")
+
+
+def test_html_footnotes_mark_preliminary_years_and_differing_means(page):
+    section = _section(page, "N03926")
+    assert '<th scope="col">2021<sup>p</sup></th>' in section
+    assert "<td>2,8<sup>*</sup></td>" in section
+    assert "p = preliminärt värde: Kolada publicerar ännu värdena för 2021 som preliminära." in section
+    assert "eget medel 3,1 (22 kommuner)" in section
+    assert "Källa: Kolada" in section
+
+
+def test_html_marks_single_preliminary_and_revised_cells():
+    frame = sample_frame()
+    frame["preliminary"] = frame["year"].eq(2021) & frame["id"].eq("0000")
+    frame["revised"] = frame["year"].eq(2020) & frame["id"].eq("2380")
+    section = _section(build_html(frame, None), "N03926")
+    assert '<th scope="col">2021</th>' in section
+    assert "<td>2,7<sup>p</sup></td>" in section  # Riket 2021 only
+    assert "<td>3,1<sup>†</sup></td>" in section
+    assert "† = reviderat av Kolada" in section
+
+
+def test_html_provenance_names_sources_api_fetch_range_and_version(page):
+    footer = page.split('<footer id="provenance">')[1]
+    assert "<h2>Källor och metod</h2>" in footer
+    assert "egen bearbetning av data från Kolada" in footer and "Källa: Kolada" in footer
+    assert "<dt>Hämtat från Kolada</dt><dd>2026-03-21T08:00:00+00:00 – 2026-03-23T08:02:00+00:00</dd>" in footer
+    assert "<dt>kpijmf-version</dt><dd>0.1.0</dd>" in footer
+    assert "<dt>Skapad</dt><dd>2026-03-24T09:30:00+01:00</dd>" in footer
+
+
+def test_html_in_english_has_english_headings_labels_and_summaries():
+    page = build_html(sample_frame(), sample_distribution(), lang="en")
+    assert '<html lang="en">' in page
+    english = ("Sources and method", "Rank 2021", "Change 2020–2021", "Contents", "Fetched from Kolada",
+               "A lower value is better.", "97 of 290, quartile 2", "Source: Kolada",
+               "Östersund was better than the unweighted mean of all municipalities for three years")  # fmt: skip
+    for words in english:
+        assert words in page
+    for swedish in ("Källor och metod", "Rang 2021", "Förändring", "Innehåll", "Lägre värde", " av 290",
+                    "kvartil", "Inga värden", "låg bättre", "Källa: Kolada (", "egen bearbetning"):  # fmt: skip
+        assert swedish not in page
+    assert "<td>1,456</td>" in page
+
+
+def test_html_without_distribution_leaves_strip_charts_out():
+    page = build_html(sample_frame(), None)
+    assert page.count('<figure class="line-chart">') == 2
+    assert '<figure class="strip-chart">' not in page
+
+
+def test_html_of_an_empty_frame_still_has_provenance():
+    frame = sample_frame().iloc[0:0]
+    frame.attrs = sample_frame().attrs
+    page = build_html(frame, None)
+    assert "Inga värden att visa." in page and "Källor och metod" in page
+
+
+def test_unknown_language_is_a_usage_error():
+    with pytest.raises(UsageError, match="language"):
+        build_html(sample_frame(), None, lang="de")
+
+
+def test_inline_svg_prefixes_ids_and_drops_prolog():
+    svg = (b'<?xml version="1.0"?>\n<!DOCTYPE svg>\n<svg xmlns="http://www.w3.org/2000/svg" '
+           b'xmlns:xlink="http://www.w3.org/1999/xlink" width="10pt"><metadata>x</metadata><defs>'
+           b'<clipPath id="p1"/><path id="m1"/></defs><g clip-path="url(#p1)"><use xlink:href="#m1"/>'
+           b'<text>id="fake" &amp; url(#p1)</text></g></svg>')  # fmt: skip
+    out = inline_svg(svg, "c-", 'A "chart"')
+    assert out.startswith('<svg role="img" aria-label="A &quot;chart&quot;" width="10pt">')
+    assert 'id="c-p1"' in out and "url(#c-p1)" in out and 'xlink:href="#c-m1"' in out
+    assert '<text>id="fake" &amp; url(#p1)</text>' in out  # text content untouched
+    assert "metadata" not in out and "http" not in out
+
+
+# --- Markdown --------------------------------------------------------------------------------------
+
+
+def test_markdown_writes_pngs_beside_and_links_them_relatively(tmp_path: Path):
+    frame = sample_frame()
+    frame["preliminary"] = frame["year"].eq(2021)
+    md = build_markdown(frame, sample_distribution(), chart_dir=tmp_path, chart_prefix="rapport")
+    (tmp_path / "rapport.md").write_text(md, encoding="utf-8")
+    names = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert names == ["rapport-N03926-line.png", "rapport-N03926-strip.png",
+                     "rapport-N40011-line.png", "rapport-N40011-strip.png"]  # fmt: skip
+    for name in names:
+        assert (tmp_path / name).read_bytes().startswith(b"\x89PNG")
+        assert f"]({name})" in md
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    assert sorted(links) == names and not any("/" in link for link in links)
+    assert not list(tmp_path.glob(".*.tmp"))  # written atomically, no temp files left
+    assert "## Långtidsarbetslöshet 25-64 år (%)" in md
+    assert "| **Östersund** | 2,6 | 3,1 | 2,9 | 97 av 290, kvartil 2 | −0,2 |" in md
+    assert "| Nyckeltal | 2019 | 2020 | 2021 (p) | Rang 2021 | Förändring 2020–2021 |" in md
+    assert "2,8\\*" in md
+    assert "## Källor och metod" in md
+
+
+def test_markdown_in_english(tmp_path: Path):
+    md = build_markdown(sample_frame(), None, lang="en", chart_dir=tmp_path, chart_prefix="report")
+    assert "## Sources and method" in md and "| Indicator | 2019 | 2020 | 2021 | Rank 2021 |" in md
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["report-N03926-line.png", "report-N40011-line.png"]
+
+
+# --- summary sentences -----------------------------------------------------------------------------
+
+
+def _facts(values: dict[int, float | None], alla: dict[int, float | None]) -> list[YearFacts]:
+    return [YearFacts(year=y, value=v, alla=alla.get(y)) for y, v in values.items()]
+
+
+def test_summary_three_years_below_alla_is_better_when_lower_is_better():
+    facts = _facts({2019: 2.6, 2020: 3.1, 2021: 2.9}, {2019: 2.9, 2020: 3.4, 2021: 3.2})
+    text = summary(facts, kommun="Östersund", direction="lower", decimals=1, unit="%")
+    assert text == "Östersund låg bättre till än alla kommuners ovägda medel tre år i rad (2019–2021)."
+    assert summary(facts, kommun="Östersund", direction="higher", decimals=1).startswith(
+        "Östersund låg sämre till än alla kommuners ovägda medel tre år i rad (2019–2021)"
+    )
+    assert summary(facts, kommun="Östersund", direction="neutral", decimals=1).startswith(
+        "Östersund låg lägre än alla kommuners ovägda medel tre år i rad (2019–2021)"
+    )
+
+
+def test_summary_rank_and_change_sentences():
+    facts = [
+        YearFacts(2020, 3.0, 3.4),
+        YearFacts(2021, 3.2, 3.4, rank=10, rank_of=17, quartile=3, change=0.2000000000000002),
+    ]
+    text = summary(facts, kommun="Östersund", direction="lower", decimals=1, unit="%")
+    assert text == (
+        "Östersund låg bättre till än alla kommuners ovägda medel två år i rad (2020–2021). "
+        "Rang 10 av 17 år 2021 (kvartil 3). Förändring 2020–2021: +0,2 procentenheter (försämring)."
+    )
+    text = summary(facts, kommun="Östersund", direction="neutral", decimals=0, unit="kr/inv")
+    assert text.endswith("Förändring 2020–2021: 0 kr/inv.")
+    counted = [YearFacts(2020, 1255, 1408), YearFacts(2021, 1119, 1380, change=-136.0)]
+    text = summary(counted, kommun="Östersund", direction="neutral", decimals=0, unit="antal")
+    assert text.endswith("Förändring 2020–2021: \u2212136.")
+    text = summary(counted, kommun="Östersund", direction="neutral", decimals=0, unit="antal", lang="en")
+    assert text.endswith("Change 2020–2021: \u2212136.")
+
+
+def test_summary_streak_broken_by_a_gap_counts_only_after_it():
+    facts = _facts({2018: 2.0, 2019: 2.0, 2020: None, 2021: 2.0, 2022: 2.0},
+                   {2018: 3.0, 2019: 3.0, 2020: 3.0, 2021: 3.0, 2022: 3.0})  # fmt: skip
+    assert summary(facts, kommun="Östersund", direction="higher", decimals=1) == (
+        "Inga värden för Östersund 2020. Östersund låg sämre till än alla kommuners ovägda medel två år i rad "
+        "(2021–2022)."
+    )
+    facts = _facts({2020: 2.0, 2021: 2.0}, {2020: None, 2021: 3.0})
+    assert summary(facts, kommun="Östersund", direction="higher", decimals=1) == (
+        "Östersund låg sämre till än alla kommuners ovägda medel år 2021; alla kommuners medel saknas för 2020."
+    )
+
+
+def test_summary_streak_ends_where_the_relation_changes_or_years_skip():
+    facts = _facts({2019: 4.0, 2020: 2.0, 2021: 2.0}, {2019: 3.0, 2020: 3.0, 2021: 3.0})
+    assert "två år i rad (2020–2021)" in summary(facts, kommun="Ö", direction="lower", decimals=1)
+    facts = _facts({2015: 2.0, 2019: 2.0, 2021: 2.0}, {2015: 3.0, 2019: 3.0, 2021: 3.0})
+    assert summary(facts, kommun="Ö", direction="lower", decimals=1) == (
+        "Ö låg bättre till än alla kommuners ovägda medel år 2021."
+    )
+    years = range(2008, 2022)
+    facts = _facts({y: 2.0 for y in years}, {y: 3.0 for y in years})
+    assert "14 år i rad (2008–2021)" in summary(facts, kommun="Ö", direction="lower", decimals=1)
+    assert "for 14 years running (2008–2021)" in summary(facts, kommun="Ö", direction="lower", decimals=1, lang="en")
+
+
+def test_summary_same_level_when_the_printed_numbers_agree():
+    facts = _facts({2021: 3.04}, {2021: 2.96})
+    assert summary(facts, kommun="Ö", direction="lower", decimals=1) == (
+        "Ö låg på samma nivå som alla kommuners ovägda medel år 2021."
+    )
+
+
+def test_summary_without_data_says_so():
+    facts = _facts({2019: None, 2020: None, 2021: None}, {})
+    assert summary(facts, kommun="Östersund", direction="lower", decimals=1) == ("Inga värden för Östersund 2019–2021.")
+    facts = _facts({2019: 2.0, 2020: 2.0, 2021: None}, {2019: 3.0, 2020: 3.0})
+    assert summary(facts, kommun="Östersund", direction="lower", decimals=1) == (
+        "Inga värden för Östersund 2021. Östersund låg bättre till än alla kommuners ovägda medel två år i rad "
+        "(2019–2020)."
+    )
+    assert summary(facts, kommun="Östersund", direction="lower", decimals=1, lang="en") == (
+        "No values for Östersund in 2021. Östersund was better than the unweighted mean of all municipalities "
+        "for two years running (2019–2020)."
+    )
+
+
+def test_numbers_and_spans_per_language():
+    assert format_number(1456.25, 1, "sv") == "1\u00a0456,3"
+    assert format_number(1456.25, 1, "en") == "1,456.3"
+    assert format_number(-0.2, 1, "en", signed=True) == "\u22120.2"
+    assert span_text([2021, 2019, 2020]) == "2019–2021" and span_text([2019, 2021]) == "2019, 2021"
+
+
+def _with_target() -> pd.DataFrame:
+    from kpijmf.compare import apply_targets
+    from kpijmf.targets import Target
+
+    frame = sample_frame()
+    kommun_id = frame.loc[frame.role == "kommun", "id"].iloc[0]
+    marked = apply_targets(frame, [Target("N03926", kommun_id, 3.0, "<=")], kommun_id)
+    marked.attrs = frame.attrs
+    return marked
+
+
+def test_report_marks_the_target_in_table_summary_and_chart():
+    html = build_html(_with_target(), sample_distribution())
+    plain = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    assert "Målvärde ≤ 3,0" in plain
+    assert "Målvärdet ≤ 3,0: uppfylldes" in plain
+    assert 'id="series-target' in html or "series-target" in html
+
+
+def test_english_report_translates_the_target_row():
+    plain = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", build_html(_with_target(), None, lang="en")))
+    assert "Target ≤ 3.0" in plain
+    assert "uppfyllt" not in plain and "Målvärde" not in plain
