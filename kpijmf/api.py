@@ -223,6 +223,12 @@ class Workspace:
         frame.attrs.update(self._provenance(unit, selection, chosen, peer_list, frame))
         return frame
 
+    def distribution(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Every kommun's value (gender T) for the KPIs and years of a comparison: where the kommun sits."""
+        kpis = list(dict.fromkeys(frame["kpi"]))
+        years = sorted({int(y) for y in frame["year"]})
+        return self.store.observations(kpis, years, self.catalog().kommun_ids, genders=["T"])
+
     def refresh(
         self, *, set_name: str | None = None, kpi_ids: Sequence[str] = (), kommuner: Sequence[str] = ()
     ) -> FetchResult:

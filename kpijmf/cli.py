@@ -10,6 +10,21 @@ from typing import Annotated
 import typer
 
 from kpijmf import __version__
+from kpijmf.cli_lookup import cache_app, kommun_app, kpi_app, sets_app
+from kpijmf.cli_options import (
+    KommunOpt,
+    KpiOpt,
+    LastOpt,
+    OfflineOpt,
+    PeersOpt,
+    Quiet,
+    SetOpt,
+    TargetsOpt,
+    YearsOpt,
+    parse_year_choice,
+    workspace,
+)
+from kpijmf.cli_report import plot, report
 from kpijmf.errors import KpijmfError, UsageError
 from kpijmf.parsing import parse_years, split_list
 from kpijmf.talk import Talk
@@ -26,28 +41,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-kommun_app = typer.Typer(help="Find kommuner and their peer groups.", no_args_is_help=True)
-kpi_app = typer.Typer(help="Find KPIs in Kolada's catalogue.", no_args_is_help=True)
-sets_app = typer.Typer(help="KPI sets: built-in lists of KPIs with labels, units and directions.", no_args_is_help=True)
-cache_app = typer.Typer(help="The local store (one SQLite file).", no_args_is_help=True)
 app.add_typer(kommun_app, name="kommun")
 app.add_typer(kpi_app, name="kpi")
 app.add_typer(sets_app, name="sets")
 app.add_typer(cache_app, name="cache")
-
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr; no progress or summary.")]
-KpiOpt = Annotated[
-    list[str] | None,
-    typer.Option("--kpi", metavar="ID", help="KPI id; repeat or comma-separate (N03926,N40011).", show_default=False),
-]
-SetOpt = Annotated[
-    str | None,
-    typer.Option("--set", metavar="NAME|PATH", help="KPI set: a built-in name or a .toml path.", show_default=False),
-]
-YearsOpt = Annotated[
-    str | None,
-    typer.Option("--years", metavar="YEARS", help="One year (2021) or a range (2019-2021).", show_default=False),
-]
 
 
 def _version(value: bool) -> None:
@@ -63,16 +60,6 @@ def _root(
     ] = False,
 ) -> None:
     """Swedish municipal labour-market KPIs from Kolada: fetch, store locally, compare a kommun with its peers."""
-
-
-def _workspace(talk: Talk, *, offline: bool = False, command: str = "fetch", progress=None):
-    from kpijmf.api import Workspace
-
-    return Workspace(offline=offline, progress=progress, on_message=talk.warn, command=command)
-
-
-def _years(text: str | None) -> list[int] | None:
-    return parse_years(text) if text else None
 
 
 # -- fetch -------------------------------------------------------------------------------------------
@@ -101,9 +88,9 @@ def fetch(
     Example: kpijmf fetch --kpi N03926,N40011 --years 2015-2024 --kommun Östersund
     """
     talk = Talk(quiet=quiet)
-    year_list = _years(years)
-    with talk.progress("Hämtar från Kolada") as progress, _workspace(talk, progress=progress) as workspace:
-        result = workspace.fetch(
+    year_list = parse_years(years) if years else None
+    with talk.progress("Hämtar från Kolada") as progress, workspace(talk, progress=progress) as space:
+        result = space.fetch(
             split_list(kpi), set_name=set_name, kommuner=split_list(kommun), years=year_list, refresh=refresh
         )
     if result.cells == 0:
@@ -140,24 +127,12 @@ def _genders(choice: str) -> tuple[list[str], bool]:
 
 @app.command()
 def compare(
-    kommun: Annotated[
-        str, typer.Option("--kommun", metavar="ID|NAME", help="Kommun id or name (2380, Östersund, ostersund).")
-    ],
+    kommun: KommunOpt,
     set_name: SetOpt = None,
     kpi: KpiOpt = None,
     years: YearsOpt = None,
-    last: Annotated[
-        int | None, typer.Option("--last", metavar="N", min=1, max=30, help="The N latest years with data (default 4).")
-    ] = None,
-    peers: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--peers",
-            metavar="PEERS",
-            help="alla,storlek,kommungrupp,lan,liknande,riket (default: all), group ids, or kommuner (own group).",
-            show_default=False,
-        ),
-    ] = None,
+    last: LastOpt = None,
+    peers: PeersOpt = None,
     gender: Annotated[
         str, typer.Option("--gender", metavar="T|K|M|all", help="T, K, M, or all (with the K-M gap).")
     ] = "T",
@@ -176,10 +151,11 @@ def compare(
         typer.Option("--output", "-o", metavar="PATH", help="File to write, or - for stdout.", show_default=False),
     ] = None,
     wide: Annotated[bool, typer.Option("--wide", help="CSV in the audit layout (years as columns).")] = False,
-    offline: Annotated[bool, typer.Option("--offline", help="Never touch the network; say what is missing.")] = False,
+    offline: OfflineOpt = False,
     show_revisions: Annotated[
         bool, typer.Option("--show-revisions", help="Mark values Kolada revised since an earlier fetch (†).")
     ] = False,
+    targets: TargetsOpt = None,
     quiet: Quiet = False,
 ) -> None:
     """Compare a kommun with alla kommuner, its size class, SKR kommungrupp, county, liknande kommuner and Riket.
@@ -189,14 +165,12 @@ def compare(
     talk = Talk(quiet=quiet)
     chosen = _choose_format(fmt, output)
     genders, gap = _genders(gender)
-    year_list = _years(years)
-    if year_list and last:
-        raise UsageError("give either --years or --last, not both")
+    year_list, last = parse_year_choice(years, last)
     with (
         talk.progress("Hämtar från Kolada") as progress,
-        _workspace(talk, offline=offline, command="compare", progress=progress) as workspace,
+        workspace(talk, offline, "compare", progress) as space,
     ):
-        frame = workspace.compare(
+        frame = space.compare(
             kommun,
             set_name=set_name,
             kpi_ids=split_list(kpi),
@@ -206,6 +180,7 @@ def compare(
             genders=genders,
             gap=gap,
             show_revisions=show_revisions,
+            targets_file=targets,
         )
     _emit(frame, chosen, output, wide, talk)
 
@@ -254,8 +229,8 @@ def refresh(
     Example: kpijmf refresh --set arbetsmarknad --kommun 2380
     """
     talk = Talk(quiet=quiet)
-    with talk.progress("Uppdaterar") as progress, _workspace(talk, command="refresh", progress=progress) as workspace:
-        result = workspace.refresh(set_name=set_name, kpi_ids=split_list(kpi), kommuner=split_list(kommun))
+    with talk.progress("Uppdaterar") as progress, workspace(talk, command="refresh", progress=progress) as space:
+        result = space.refresh(set_name=set_name, kpi_ids=split_list(kpi), kommuner=split_list(kommun))
     talk.say(_summary("refreshed:", result))
 
 
@@ -284,8 +259,8 @@ def revisions(
     if fmt not in ("table", "csv"):
         raise UsageError(f"unknown format {fmt!r}: choose table or csv")
     day = parse_date(since) if since else None
-    with _workspace(talk, offline=True, command="revisions") as workspace:
-        rows = workspace.revisions(since=day, kommuner=split_list(kommun))
+    with workspace(talk, offline=True, command="revisions") as space:
+        rows = space.revisions(since=day, kommuner=split_list(kommun))
     from kpijmf.export import revisions_csv, write_output
 
     if fmt == "csv" or (output and output != "-"):
@@ -316,8 +291,8 @@ def run(
 
     talk = Talk(quiet=quiet)
     spec = load_run_file(path)
-    with talk.progress("Kör") as progress, _workspace(talk, command="run", progress=progress) as workspace:
-        report = execute(spec, workspace, on_written=lambda target: talk.say(f"wrote {target}"))
+    with talk.progress("Kör") as progress, workspace(talk, command="run", progress=progress) as space:
+        report = execute(spec, space, on_written=lambda target: talk.say(f"wrote {target}"))
     if report.refresh is not None:
         talk.say(_summary("refreshed:", report.refresh))
     for label, exc in report.failures:
@@ -326,215 +301,8 @@ def run(
         raise typer.Exit(report.exit_code)
 
 
-# -- discovery ---------------------------------------------------------------------------------------
-
-
-@kommun_app.command("search")
-def kommun_search(
-    text: Annotated[str, typer.Argument(help="Part of a name or id, without case or diacritics.")],
-    quiet: Quiet = False,
-) -> None:
-    """List kommuner whose name or id contains TEXT.
-
-    Example: kpijmf kommun search ostersund
-    """
-    talk = Talk(quiet=quiet)
-    with _workspace(talk, command="kommun") as workspace:
-        found = workspace.catalog().search_kommuner(text)
-    if not found:
-        from kpijmf.errors import NotFoundError
-
-        raise NotFoundError(f"no kommun matches {text!r}")
-    for unit in found:
-        typer.echo(f"{unit.id}\t{unit.title}")
-
-
-@kommun_app.command("show")
-def kommun_show(
-    kommun: Annotated[str, typer.Argument(help="Kommun id or name.")],
-    quiet: Quiet = False,
-) -> None:
-    """Show a kommun and its peer groups by role, with ids and member counts.
-
-    Example: kpijmf kommun show Östersund
-    """
-    talk = Talk(quiet=quiet)
-    with _workspace(talk, command="kommun") as workspace:
-        catalog = workspace.catalog()
-        unit = catalog.find_kommun(kommun)
-        peers, warnings = catalog.resolve_peers(unit)
-    for warning in warnings:
-        talk.warn(warning)
-    typer.echo(f"{unit.id}\t{unit.title}")
-    for peer in peers:
-        members = f"{len(peer.members)} kommuner" if peer.members else "viktat riksvärde"
-        typer.echo(f"  {peer.role:<12}{peer.id:<9}{peer.title} ({members})")
-
-
-@kpi_app.command("search")
-def kpi_search(
-    text: Annotated[str, typer.Argument(help="Words in the KPI's id, title or description.")],
-    limit: Annotated[int, typer.Option("--limit", metavar="N", min=1, help="Show at most this many.")] = 30,
-    quiet: Quiet = False,
-) -> None:
-    """List KPIs whose id, title (first) or description contains TEXT.
-
-    Example: kpijmf kpi search långtidsarbetslös
-    """
-    from kpijmf.api import is_discontinued
-
-    talk = Talk(quiet=quiet)
-    with _workspace(talk, command="kpi") as workspace:
-        found = workspace.catalog().search_kpis(text)
-    if not found:
-        from kpijmf.errors import NotFoundError
-
-        raise NotFoundError(f"no KPI matches {text!r}")
-    for kpi in found[:limit]:
-        mark = "  [upphört]" if is_discontinued(kpi) else ""
-        typer.echo(f"{kpi['id']}\t{kpi['title']}{mark}")
-    if len(found) > limit:
-        talk.say(f"… and {len(found) - limit} more (use --limit)")
-
-
-@kpi_app.command("show")
-def kpi_show(
-    kpi_id: Annotated[str, typer.Argument(metavar="ID", help="KPI id, e.g. N03926.")],
-    quiet: Quiet = False,
-) -> None:
-    """Show a KPI: title, description, unit, gender split, discontinued marker, successor hint.
-
-    Example: kpijmf kpi show N03926
-    """
-    from kpijmf.api import is_discontinued, unit_of
-    from kpijmf.errors import NotFoundError
-    from kpijmf.kpisets import successors
-
-    talk = Talk(quiet=quiet)
-    follow = successors()
-    with _workspace(talk, command="kpi") as workspace:
-        catalog = workspace.catalog()
-        try:
-            kpi = catalog.find_kpi(kpi_id)
-        except NotFoundError as exc:
-            successor = follow.get(kpi_id.strip().upper())
-            if successor:
-                raise NotFoundError(f"{exc}; its successor is {successor} (kpijmf kpi show {successor})") from None
-            raise
-    lines = [
-        f"{kpi['id']}  {kpi['title']}",
-        f"enhet: {unit_of(kpi['title']) or '–'}   könsuppdelad: {'ja' if kpi.get('is_divided_by_gender') else 'nej'}"
-        f"   kommuntyp: {kpi.get('municipality_type') or '–'}   område: {kpi.get('operating_area') or '–'}",
-        f"publicerad: {kpi.get('publication_date') or '–'}   period: {kpi.get('publ_period') or '–'}"
-        + (f"   preliminär publicering: {kpi['prel_publication_date']}" if kpi.get("prel_publication_date") else ""),
-    ]
-    if is_discontinued(kpi):
-        lines.append("UPPHÖRD SERIE: Kolada uppdaterar den inte längre.")
-    if kpi["id"] in follow:
-        lines.append(f"efterföljare: {follow[kpi['id']]}")
-    lines += ["", kpi.get("description") or ""]
-    typer.echo("\n".join(lines).rstrip())
-
-
-# -- sets --------------------------------------------------------------------------------------------
-
-
-@sets_app.command("list")
-def sets_list() -> None:
-    """List the built-in KPI sets.
-
-    Example: kpijmf sets list
-    """
-    from kpijmf.kpisets import list_builtin_sets, load_set
-
-    for name in list_builtin_sets():
-        kpi_set = load_set(name)
-        typer.echo(f"{name}\t{len(kpi_set.kpis)} KPIs\t{kpi_set.title}")
-
-
-@sets_app.command("show")
-def sets_show(name: Annotated[str, typer.Argument(help="A built-in set name or a .toml path.")]) -> None:
-    """Show the KPIs of a set with label, unit and direction.
-
-    Example: kpijmf sets show arbetsmarknad
-    """
-    from kpijmf.kpisets import load_set
-
-    kpi_set = load_set(name)
-    typer.echo(f"{kpi_set.name}: {kpi_set.title} ({kpi_set.source})")
-    for spec in kpi_set.kpis:
-        note = f"  – {spec.note}" if spec.note else ""
-        typer.echo(f"  {spec.id}  {spec.label} [{spec.unit or '–'}, {spec.direction}]{note}")
-
-
-@sets_app.command("validate")
-def sets_validate(path: Annotated[Path, typer.Argument(help="A KPI-set .toml file.")]) -> None:
-    """Check a KPI-set file; print every problem as file: key: message (exit 5 if any).
-
-    Example: kpijmf sets validate my_set.toml
-    """
-    from kpijmf.errors import InvalidFileError, NotFoundError
-    from kpijmf.kpisets import validate_file
-
-    if not path.exists():
-        raise NotFoundError(f"no such file: {path}")
-    problems = validate_file(path)
-    if problems:
-        for problem in problems:
-            typer.echo(problem, err=True)
-        raise InvalidFileError(problems)
-    typer.echo(f"{path}: ok")
-
-
-# -- cache -------------------------------------------------------------------------------------------
-
-
-@cache_app.command("path")
-def cache_path() -> None:
-    """Print the store file's path.
-
-    Example: kpijmf cache path
-    """
-    from kpijmf.config import load_settings
-
-    typer.echo(str(load_settings().store_path))
-
-
-@cache_app.command("info")
-def cache_info() -> None:
-    """Show what the store holds: counts, sizes, last fetch.
-
-    Example: kpijmf cache info
-    """
-    from kpijmf.config import load_settings
-    from kpijmf.store import Store
-
-    settings = load_settings()
-    with Store.open(settings.store_path, create=False) as store:
-        info = store.info()
-    typer.echo(f"store: {info['path']} ({info['bytes'] / 1e6:.1f} MB, schema {info['schema_version']})")
-    typer.echo(f"metadata fetched: {info['metadata_fetched_at'] or 'never'}")
-    for table, count in info["counts"].items():
-        typer.echo(f"{table}: {count:,}")
-    last = info["last_fetch"]
-    typer.echo(f"last fetch: {last['finished_at']} ({last['command']})" if last else "last fetch: never")
-
-
-@cache_app.command("clear")
-def cache_clear(quiet: Quiet = False) -> None:
-    """Delete the store (it can always be fetched again); works on a corrupt file too.
-
-    Example: kpijmf cache clear
-    """
-    from kpijmf.config import load_settings
-    from kpijmf.lock import store_lock
-    from kpijmf.store import remove_store_files
-
-    talk = Talk(quiet=quiet)
-    settings = load_settings()
-    with store_lock(settings.resolved_cache_dir, "cache clear", settings.lock_timeout, talk.warn):
-        removed = remove_store_files(settings.store_path)
-    talk.say(f"removed {', '.join(map(str, removed))}" if removed else f"no store at {settings.store_path}")
+app.command()(plot)
+app.command()(report)
 
 
 # -- entry point -------------------------------------------------------------------------------------

@@ -1,0 +1,224 @@
+"""The discovery and housekeeping commands: `kpijmf kommun`, `kpi`, `sets` and `cache`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kpijmf.cli_options import Quiet, workspace
+from kpijmf.talk import Talk, printable
+
+kommun_app = typer.Typer(help="Find kommuner and their peer groups.", no_args_is_help=True)
+kpi_app = typer.Typer(help="Find KPIs in Kolada's catalogue.", no_args_is_help=True)
+sets_app = typer.Typer(help="KPI sets: built-in lists of KPIs with labels, units and directions.", no_args_is_help=True)
+cache_app = typer.Typer(help="The local store (one SQLite file).", no_args_is_help=True)
+
+
+@kommun_app.command("search")
+def kommun_search(
+    text: Annotated[str, typer.Argument(help="Part of a name or id, without case or diacritics.")],
+    quiet: Quiet = False,
+) -> None:
+    """List kommuner whose name or id contains TEXT.
+
+    Example: kpijmf kommun search ostersund
+    """
+    talk = Talk(quiet=quiet)
+    with workspace(talk, command="kommun") as space:
+        found = space.catalog().search_kommuner(text)
+    if not found:
+        from kpijmf.errors import NotFoundError
+
+        raise NotFoundError(f"no kommun matches {text!r}")
+    for unit in found:
+        typer.echo(printable(f"{unit.id}\t{unit.title}"))
+
+
+@kommun_app.command("show")
+def kommun_show(
+    kommun: Annotated[str, typer.Argument(help="Kommun id or name.")],
+    quiet: Quiet = False,
+) -> None:
+    """Show a kommun and its peer groups by role, with ids and member counts.
+
+    Example: kpijmf kommun show Östersund
+    """
+    talk = Talk(quiet=quiet)
+    with workspace(talk, command="kommun") as space:
+        catalog = space.catalog()
+        unit = catalog.find_kommun(kommun)
+        peers, warnings = catalog.resolve_peers(unit)
+    for warning in warnings:
+        talk.warn(warning)
+    typer.echo(printable(f"{unit.id}\t{unit.title}"))
+    for peer in peers:
+        members = f"{len(peer.members)} kommuner" if peer.members else "viktat riksvärde"
+        typer.echo(printable(f"  {peer.role:<12}{peer.id:<9}{peer.title} ({members})"))
+
+
+@kpi_app.command("search")
+def kpi_search(
+    text: Annotated[str, typer.Argument(help="Words in the KPI's id, title or description.")],
+    limit: Annotated[int, typer.Option("--limit", metavar="N", min=1, help="Show at most this many.")] = 30,
+    quiet: Quiet = False,
+) -> None:
+    """List KPIs whose id, title (first) or description contains TEXT.
+
+    Example: kpijmf kpi search långtidsarbetslös
+    """
+    from kpijmf.api import is_discontinued
+
+    talk = Talk(quiet=quiet)
+    with workspace(talk, command="kpi") as space:
+        found = space.catalog().search_kpis(text)
+    if not found:
+        from kpijmf.errors import NotFoundError
+
+        raise NotFoundError(f"no KPI matches {text!r}")
+    for kpi in found[:limit]:
+        mark = "  [upphört]" if is_discontinued(kpi) else ""
+        typer.echo(printable(f"{kpi['id']}\t{kpi['title']}{mark}"))
+    if len(found) > limit:
+        talk.say(f"… and {len(found) - limit} more (use --limit)")
+
+
+@kpi_app.command("show")
+def kpi_show(
+    kpi_id: Annotated[str, typer.Argument(metavar="ID", help="KPI id, e.g. N03926.")],
+    quiet: Quiet = False,
+) -> None:
+    """Show a KPI: title, description, unit, gender split, discontinued marker, successor hint.
+
+    Example: kpijmf kpi show N03926
+    """
+    from kpijmf.api import is_discontinued, unit_of
+    from kpijmf.errors import NotFoundError
+    from kpijmf.kpisets import successors
+
+    talk = Talk(quiet=quiet)
+    follow = successors()
+    with workspace(talk, command="kpi") as space:
+        catalog = space.catalog()
+        try:
+            kpi = catalog.find_kpi(kpi_id)
+        except NotFoundError as exc:
+            successor = follow.get(kpi_id.strip().upper())
+            if successor:
+                raise NotFoundError(f"{exc}; its successor is {successor} (kpijmf kpi show {successor})") from None
+            raise
+    lines = [
+        f"{kpi['id']}  {kpi['title']}",
+        f"enhet: {unit_of(kpi['title']) or '–'}   könsuppdelad: {'ja' if kpi.get('is_divided_by_gender') else 'nej'}"
+        f"   kommuntyp: {kpi.get('municipality_type') or '–'}   område: {kpi.get('operating_area') or '–'}",
+        f"publicerad: {kpi.get('publication_date') or '–'}   period: {kpi.get('publ_period') or '–'}"
+        + (f"   preliminär publicering: {kpi['prel_publication_date']}" if kpi.get("prel_publication_date") else ""),
+    ]
+    if is_discontinued(kpi):
+        lines.append("UPPHÖRD SERIE: Kolada uppdaterar den inte längre.")
+    if kpi["id"] in follow:
+        lines.append(f"efterföljare: {follow[kpi['id']]}")
+    lines += ["", kpi.get("description") or ""]
+    typer.echo(printable("\n".join(lines).rstrip()))
+
+
+# -- sets --------------------------------------------------------------------------------------------
+
+
+@sets_app.command("list")
+def sets_list() -> None:
+    """List the built-in KPI sets.
+
+    Example: kpijmf sets list
+    """
+    from kpijmf.kpisets import list_builtin_sets, load_set
+
+    for name in list_builtin_sets():
+        kpi_set = load_set(name)
+        typer.echo(printable(f"{name}\t{len(kpi_set.kpis)} KPIs\t{kpi_set.title}"))
+
+
+@sets_app.command("show")
+def sets_show(name: Annotated[str, typer.Argument(help="A built-in set name or a .toml path.")]) -> None:
+    """Show the KPIs of a set with label, unit and direction.
+
+    Example: kpijmf sets show arbetsmarknad
+    """
+    from kpijmf.kpisets import load_set
+
+    kpi_set = load_set(name)
+    typer.echo(printable(f"{kpi_set.name}: {kpi_set.title} ({kpi_set.source})"))
+    for spec in kpi_set.kpis:
+        note = f"  – {spec.note}" if spec.note else ""
+        typer.echo(printable(f"  {spec.id}  {spec.label} [{spec.unit or '–'}, {spec.direction}]{note}"))
+
+
+@sets_app.command("validate")
+def sets_validate(path: Annotated[Path, typer.Argument(help="A KPI-set .toml file.")]) -> None:
+    """Check a KPI-set file; print every problem as file: key: message (exit 5 if any).
+
+    Example: kpijmf sets validate my_set.toml
+    """
+    from kpijmf.errors import InvalidFileError, NotFoundError
+    from kpijmf.kpisets import validate_file
+
+    if not path.exists():
+        raise NotFoundError(f"no such file: {path}")
+    problems = validate_file(path)
+    if problems:
+        for problem in problems:
+            typer.echo(printable(problem), err=True)
+        raise InvalidFileError(problems)
+    typer.echo(f"{path}: ok")
+
+
+# -- cache -------------------------------------------------------------------------------------------
+
+
+@cache_app.command("path")
+def cache_path() -> None:
+    """Print the store file's path.
+
+    Example: kpijmf cache path
+    """
+    from kpijmf.config import load_settings
+
+    typer.echo(str(load_settings().store_path))
+
+
+@cache_app.command("info")
+def cache_info() -> None:
+    """Show what the store holds: counts, sizes, last fetch.
+
+    Example: kpijmf cache info
+    """
+    from kpijmf.config import load_settings
+    from kpijmf.store import Store
+
+    settings = load_settings()
+    with Store.open(settings.store_path, create=False) as store:
+        info = store.info()
+    typer.echo(f"store: {info['path']} ({info['bytes'] / 1e6:.1f} MB, schema {info['schema_version']})")
+    typer.echo(f"metadata fetched: {info['metadata_fetched_at'] or 'never'}")
+    for table, count in info["counts"].items():
+        typer.echo(f"{table}: {count:,}")
+    last = info["last_fetch"]
+    typer.echo(f"last fetch: {last['finished_at']} ({last['command']})" if last else "last fetch: never")
+
+
+@cache_app.command("clear")
+def cache_clear(quiet: Quiet = False) -> None:
+    """Delete the store (it can always be fetched again); works on a corrupt file too.
+
+    Example: kpijmf cache clear
+    """
+    from kpijmf.config import load_settings
+    from kpijmf.lock import store_lock
+    from kpijmf.store import remove_store_files
+
+    talk = Talk(quiet=quiet)
+    settings = load_settings()
+    with store_lock(settings.resolved_cache_dir, "cache clear", settings.lock_timeout, talk.warn):
+        removed = remove_store_files(settings.store_path)
+    talk.say(f"removed {', '.join(map(str, removed))}" if removed else f"no store at {settings.store_path}")

@@ -1,0 +1,66 @@
+"""Options and helpers shared by the `kpijmf` commands (cli.py, cli_lookup.py, cli_report.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from kpijmf.errors import UsageError
+from kpijmf.parsing import parse_years
+from kpijmf.talk import Talk
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kpijmf.api import Workspace
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr; no progress or summary.")]
+KommunOpt = Annotated[
+    str, typer.Option("--kommun", metavar="ID|NAME", help="Kommun id or name (2380, Östersund, ostersund).")
+]
+KpiOpt = Annotated[
+    list[str] | None,
+    typer.Option("--kpi", metavar="ID", help="KPI id; repeat or comma-separate (N03926,N40011).", show_default=False),
+]
+SetOpt = Annotated[
+    str | None,
+    typer.Option("--set", metavar="NAME|PATH", help="KPI set: a built-in name or a .toml path.", show_default=False),
+]
+YearsOpt = Annotated[
+    str | None,
+    typer.Option("--years", metavar="YEARS", help="One year (2021) or a range (2019-2021).", show_default=False),
+]
+LastOpt = Annotated[
+    int | None, typer.Option("--last", metavar="N", min=1, max=30, help="The N latest years with data (default 4).")
+]
+PeersOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--peers",
+        metavar="PEERS",
+        help="alla,storlek,kommungrupp,lan,liknande,riket (default: all), group ids, or kommuner (own group).",
+        show_default=False,
+    ),
+]
+OfflineOpt = Annotated[bool, typer.Option("--offline", help="Never touch the network; say what is missing.")]
+TargetsOpt = Annotated[
+    str | None,
+    typer.Option("--targets", metavar="FILE", help="Målvärden ([[target]] tables) beside the set's own."),
+]
+
+
+def workspace(
+    talk: Talk, offline: bool = False, command: str = "fetch", progress: Callable[[int, int], None] | None = None
+) -> Workspace:
+    """The library's Workspace, with warnings going to stderr."""
+    from kpijmf.api import Workspace
+
+    return Workspace(offline=offline, progress=progress, on_message=talk.warn, command=command)
+
+
+def parse_year_choice(years: str | None, last: int | None) -> tuple[list[int] | None, int | None]:
+    """--years or --last (not both)."""
+    year_list = parse_years(years) if years else None
+    if year_list and last:
+        raise UsageError("give either --years or --last, not both")
+    return year_list, last
