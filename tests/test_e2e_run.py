@@ -98,7 +98,7 @@ def test_run_killed_midway_leaves_store_and_previous_outputs_intact(emulator, wo
     assert run_kpijmf(["run", str(workdir / "kpijmf.toml")], env).code == 0
     before_files, before_store = outputs(workdir), store_digest(workdir / "store")
     emulator.universe.mutate_fraction(0.2, date.today(), seed=9)
-    emulator.latency = 0.3
+    emulator.latency = 2.0  # the refresh's first request takes 2 s: the kill lands inside it
     process = subprocess.Popen([str(ENTRY_POINT), "run", str(workdir / "kpijmf.toml")], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     time.sleep(1.0)
@@ -111,14 +111,16 @@ def test_run_killed_midway_leaves_store_and_previous_outputs_intact(emulator, wo
 
 
 def test_second_run_waits_for_the_lock_then_gives_up_clearly(emulator, workdir, env):
-    emulator.latency = 0.4
+    assert run_kpijmf(["run", str(workdir / "kpijmf.toml")], env).code == 0  # metadata and data stored
+    emulator.universe.mutate_fraction(0.05, date.today(), seed=4)
+    emulator.latency = 2.0  # the first run's refresh holds the store's lock for over 2 s
     first = subprocess.Popen([str(ENTRY_POINT), "run", str(workdir / "kpijmf.toml")], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    time.sleep(0.8)  # the first holds the store's lock while it fetches
+    time.sleep(0.8)
     second = run_kpijmf(["run", str(workdir / "kpijmf.toml")], {**env, "KPIJMF_LOCK_TIMEOUT": "0.5"})
     _, first_err = first.communicate(timeout=120)
     assert first.returncode == 0, first_err
-    assert second.code == 7
+    assert second.code == 7, second.stderr
     assert "waiting up to 0.5 s for pid" in second.stderr
     assert "still in use by pid" in second.stderr and "KPIJMF_LOCK_TIMEOUT" in second.stderr
     assert "Traceback" not in second.stderr and "database is locked" not in second.stderr
