@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from kpijmf.errors import NotFoundError, UsageError
 
@@ -35,8 +36,9 @@ def preliminary_year(kpi: dict, today: date) -> int | None:
     return int(period)
 
 
+@lru_cache(maxsize=16384)
 def normalize(text: str) -> str:
-    """Casefold, strip diacritics and collapse spaces: 'Östersund ' -> 'ostersund'."""
+    """Casefold, strip diacritics and collapse spaces: 'Östersund ' -> 'ostersund'. Cached: titles recur."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(plain.split())

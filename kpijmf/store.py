@@ -389,7 +389,8 @@ class Store:
             if stamped is not None
             else "fetched_at"
         )
-        sql = f"SELECT kpi, year, unit_id, gender, value, count, status, {stamp} FROM observation"
+        status = "''" if stamped is not None else "status"  # compare never shows status: skip reading it
+        sql = f"SELECT kpi, year, unit_id, gender, value, count, {status}, {stamp} FROM observation"
         clauses, params = [f"kpi IN ({_marks(kpis)})"], [*(stamped or ()), *kpis]
         if genders is not None:
             clauses.append(f"gender IN ({_marks(genders)})")
