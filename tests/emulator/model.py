@@ -40,6 +40,8 @@ class Universe:
     values: dict[CellKey, Cell] = field(default_factory=dict)
     group_overrides: dict[OverrideKey, float] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
+    # The server's cache of encoded rows (routes._row), checked against each cell's content on every use.
+    encoded: dict[CellKey, tuple] = field(default_factory=dict, repr=False, compare=False)
 
     # ---- reading ------------------------------------------------------------------------------
 

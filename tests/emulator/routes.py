@@ -90,12 +90,7 @@ def _data_page(rows: list[dict], next_url: str | None, previous_url: str | None)
     rng = random.random
     parts = []
     for row in rows:
-        entries = [
-            f'{{"gender":"{e["gender"]}","count":{e["count"]},"status":{_text(e["status"])},'
-            f'"value":{"null" if e["value"] is None else repr(float(e["value"]))},'
-            f'"isdeleted":{"true" if e["isdeleted"] else "false"}}}'
-            for e in row["values"]
-        ]
+        entries = row["entries"]
         order = _ORDERS[len(entries)]
         picked = order[int(rng() * len(order))]
         parts.append(
@@ -104,6 +99,15 @@ def _data_page(rows: list[dict], next_url: str | None, previous_url: str | None)
         )
     tail = json.dumps({"count": len(rows), "next_url": next_url, "previous_url": previous_url}, ensure_ascii=False)
     return ('{"values":[' + ",".join(parts) + "]," + tail[1:]).encode("utf-8")
+
+
+def _encoded(gender: str, count: int, status: str, value: float | None, deleted: bool) -> str:
+    """One gender entry as JSON text."""
+    shown = "null" if value is None else repr(float(value))
+    return (
+        f'{{"gender":"{gender}","count":{count},"status":{_text(status)},"value":{shown},'
+        f'"isdeleted":{"true" if deleted else "false"}}}'
+    )
 
 
 def _text(value: str) -> str:
@@ -160,19 +164,21 @@ def _data_items(u: Universe, args: list[str], query: dict[str, str]) -> list[dic
     return rows
 
 
-def _entry(gender: str, count: int, status: str, value: float | None, deleted: bool) -> dict:
-    return {"gender": gender, "count": count, "status": status, "value": value, "isdeleted": deleted}
-
-
 def _row(u: Universe, kpi: str, unit: str, year: int, since: date | None) -> dict | None:
     cell = u.values.get((kpi, unit, year))
     if cell is None or (cell.deleted and since is None) or (since is not None and cell.updated < since):
         return None
-    if cell.deleted:
-        entries = [_entry(g, 1, cell.status, None, True) for g in cell.genders]
-    else:
-        entries = [_entry(g, 1, cell.status, v, False) for g, v in cell.genders.items()]
-    return {"kpi": kpi, "municipality": unit, "period": year, "values": entries}
+    # Encoding is cached per cell and checked against the cell's current content, so mutations are seen.
+    signature = (tuple(cell.genders.items()), cell.status, cell.deleted)
+    cached = u.encoded.get((kpi, unit, year))
+    if cached is None or cached[0] != signature:
+        if cell.deleted:
+            entries = [_encoded(g, 1, cell.status, None, True) for g in cell.genders]
+        else:
+            entries = [_encoded(g, 1, cell.status, v, False) for g, v in cell.genders.items()]
+        cached = (signature, entries)
+        u.encoded[(kpi, unit, year)] = cached
+    return {"kpi": kpi, "municipality": unit, "period": year, "entries": cached[1]}
 
 
 def _group_row(u: Universe, kpi: str, group: str, year: int, since: date | None) -> dict | None:
@@ -191,8 +197,8 @@ def _group_row(u: Universe, kpi: str, group: str, year: int, since: date | None)
         override = u.group_overrides.get((kpi, group, year, gender))
         if values or override is not None:
             value = override if override is not None else sum(values) / len(values)
-            entries.append(_entry(gender, len(values), "", value, False))
-    return {"kpi": kpi, "municipality": group, "period": year, "values": entries} if entries else None
+            entries.append(_encoded(gender, len(values), "", value, False))
+    return {"kpi": kpi, "municipality": group, "period": year, "entries": entries} if entries else None
 
 
 # ---- parameters -----------------------------------------------------------------------------------
