@@ -126,3 +126,22 @@ def test_unknown_group_id_is_not_found(catalog):
 def test_kpi_search_finds_title_before_description(catalog):
     assert [k["id"] for k in catalog.search_kpis("arbets")] == ["N03926", "N40011"]
     assert [k["id"] for k in catalog.search_kpis("sysselsattning")] == ["N40011"]
+
+
+@pytest.mark.parametrize(
+    ("today", "expected"),
+    [
+        ("2026-03-30", None),  # before the preliminary publication: nothing published for 2025 yet
+        ("2026-03-31", 2025),  # preliminary figures for 2025 are out
+        ("2026-08-27", 2025),
+        ("2026-08-28", None),  # final figures published
+    ],
+)
+def test_preliminary_year_between_preliminary_and_final_publication(today, expected):
+    from datetime import date
+
+    from kpijmf.catalog import preliminary_year
+
+    kpi = {"prel_publication_date": "2026-03-31", "publication_date": "2026-08-28", "publ_period": "2025"}
+    assert preliminary_year(kpi, date.fromisoformat(today)) == expected
+    assert preliminary_year({"publ_period": "2025"}, date.fromisoformat(today)) is None
