@@ -147,12 +147,10 @@ class Workspace:
         """`kpijmf fetch`: store values for every kommun, Riket and the kommuner's peer groups."""
         if self.offline:
             raise UsageError("fetch cannot run --offline")
-        metadata_fetched = self.syncer.ensure_metadata(refresh=refresh)
-        catalog = self.catalog()
+        catalog = self.catalog(refresh=refresh)
         selection = self.select_kpis(set_name, kpi_ids)
         units = self.units_for([catalog.find_kommun(k) for k in kommuner])
         result = self.syncer.fetch(selection.ids, units, years or default_fetch_years(), refresh=refresh)
-        result.metadata_fetched = metadata_fetched
         result.requests, result.data_requests, result.bytes = self.syncer.totals()
         return result
 

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kpijmf.errors import StoreBusyError, StoreError
-from kpijmf.writer import Cell, DataWriter, FetchLogEntry, WriteSummary
+from kpijmf.parsing import FIRST_YEAR
+from kpijmf.writer import Cell, DataWriter, FetchLogEntry, WriteSummary, qmarks
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -25,7 +26,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from kpijmf.client import DataRecord
 
 SCHEMA_VERSION = 1
-FIRST_YEAR = 1990  # Kolada has nothing older
 BUSY_TIMEOUT_MS = 30_000
 
 _SCHEMA = """
@@ -313,8 +313,8 @@ class Store:
         if not kpis or not years or not units:
             return 0
         sql = (
-            f"SELECT COUNT(*) FROM coverage WHERE kpi IN ({_marks(kpis)}) AND year IN ({_marks(years)}) "
-            f"AND +unit_id IN ({_marks(units)})"
+            f"SELECT COUNT(*) FROM coverage WHERE kpi IN ({qmarks(kpis)}) AND year IN ({qmarks(years)}) "
+            f"AND +unit_id IN ({qmarks(units)})"
         )
         params: list[Any] = [*kpis, *years, *units]
         if fetched_after is not None:
@@ -326,7 +326,7 @@ class Store:
         """The (kpi, year, unit) cells already fetched (optionally: fetched at or after a timestamp)."""
         if not kpis or not years:
             return set()
-        sql = f"SELECT kpi, year, unit_id FROM coverage WHERE kpi IN ({_marks(kpis)}) AND year IN ({_marks(years)})"
+        sql = f"SELECT kpi, year, unit_id FROM coverage WHERE kpi IN ({qmarks(kpis)}) AND year IN ({qmarks(years)})"
         params: list[Any] = [*kpis, *years]
         if fetched_after is not None:
             sql += " AND fetched_at >= ?"
@@ -385,21 +385,21 @@ class Store:
 
         # fetched_at is a long string per row: read it only for the units the caller shows (`stamped`).
         stamp = (
-            f"CASE WHEN unit_id IN ({_marks(stamped)}) THEN fetched_at ELSE '' END"
+            f"CASE WHEN unit_id IN ({qmarks(stamped)}) THEN fetched_at ELSE '' END"
             if stamped is not None
             else "fetched_at"
         )
         status = "''" if stamped is not None else "status"  # compare never shows status: skip reading it
         sql = f"SELECT kpi, year, unit_id, gender, value, count, {status}, {stamp} FROM observation"
-        clauses, params = [f"kpi IN ({_marks(kpis)})"], [*(stamped or ()), *kpis]
+        clauses, params = [f"kpi IN ({qmarks(kpis)})"], [*(stamped or ()), *kpis]
         if genders is not None:
-            clauses.append(f"gender IN ({_marks(genders)})")
+            clauses.append(f"gender IN ({qmarks(genders)})")
             params.extend(genders)
         if years is not None:
-            clauses.append(f"year IN ({_marks(years)})")
+            clauses.append(f"year IN ({qmarks(years)})")
             params.extend(years)
         if units is not None:  # "+": filter, don't seek — one range scan per kpi and year is faster
-            clauses.append(f"+unit_id IN ({_marks(units)})")
+            clauses.append(f"+unit_id IN ({qmarks(units)})")
             params.extend(units)
         rows = self._query(f"{sql} WHERE {' AND '.join(clauses)}", params) if kpis else []
         columns = ["kpi", "year", "unit_id", "gender", "value", "count", "status", "fetched_at"]
@@ -416,7 +416,7 @@ class Store:
         found: list[int] = []
         if not kpis:
             return found
-        sql = f"SELECT 1 FROM observation WHERE kpi IN ({_marks(kpis)}) AND year = ? AND value IS NOT NULL LIMIT 1"
+        sql = f"SELECT 1 FROM observation WHERE kpi IN ({qmarks(kpis)}) AND year = ? AND value IS NOT NULL LIMIT 1"
         for year in range(newest, FIRST_YEAR - 1, -1):
             if self._query(sql, [*kpis, year]):
                 found.append(year)
@@ -433,7 +433,7 @@ class Store:
             clauses.append("seen_at >= ?")
             params.append(since)
         if units:
-            clauses.append(f"unit_id IN ({_marks(units)})")
+            clauses.append(f"unit_id IN ({qmarks(units)})")
             params.extend(units)
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
@@ -459,10 +459,6 @@ class Store:
     def integrity_ok(self) -> bool:
         """PRAGMA integrity_check says ok."""
         return self._query("PRAGMA integrity_check")[0][0] == "ok"
-
-
-def _marks(items: Sequence[Any]) -> str:
-    return ",".join("?" * len(items))
 
 
 def remove_store_files(path: Path) -> list[Path]:

@@ -8,12 +8,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from kpijmf.config import Settings
 from kpijmf.lock import store_lock
+from kpijmf.parsing import default_fetch_years
 from kpijmf.store import Cell, FetchLogEntry, Store, parse_timestamp, utc_now
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,8 +35,6 @@ class FetchResult:
     data_requests: int = 0
     bytes: int = 0
     seconds: float = 0.0
-    metadata_fetched: bool = False
-    warnings: list[str] = field(default_factory=list)
 
 
 class Syncer:
@@ -138,7 +137,7 @@ class Syncer:
             missing = self.missing_cells(kpis, units, years, refresh=refresh, fresh_only=fresh_only)
             if not missing:
                 return result
-            before = self._counters()
+            before = self.totals()
             scope: list[Cell] = []
             plans = plan_requests(missing)
             done_batches = 0
@@ -162,7 +161,7 @@ class Syncer:
                     )
                     scope.extend((k, y, u) for k in plan_kpis for y in plan_years for u in plan_units)
                     done_batches += _batches((plan_kpis, plan_units, plan_years))
-                after = self._counters()
+                after = self.totals()
                 log = FetchLogEntry(
                     started_at=started_at,
                     command=self.command,
@@ -191,7 +190,7 @@ class Syncer:
         started, started_at = time.monotonic(), utc_now()
         result = FetchResult()
         with self._lock():
-            before = self._counters()
+            before = self.totals()
             jobs = self._refresh_jobs(kpis, units)
             fetched = []
             for number, (job_kpis, job_units, job_years, last) in enumerate(jobs, start=1):
@@ -228,7 +227,7 @@ class Syncer:
                     result.removed += part.removed
                     result.cells += len(scope)
                 self.store.mark_refreshed(sorted({k for job in jobs for k in job[0]}), started_at[:10])
-            after = self._counters()
+            after = self.totals()
         result.requests, result.data_requests, result.bytes = (a - b for a, b in zip(after, before, strict=True))
         result.seconds = time.monotonic() - started
         return result
@@ -246,12 +245,12 @@ class Syncer:
             last = self.store.last_refresh(kpi)
             if not years or all_units - kpi_units:
                 last = None  # nothing (or not every unit) fetched before: fetch the whole product
-            key = (last, tuple(sorted(all_units)), tuple(sorted(years) or _fallback_years()))
+            key = (last, tuple(sorted(all_units)), tuple(sorted(years) or default_fetch_years()))
             groups.setdefault(key, []).append(kpi)
         return [(group_kpis, list(u), list(y), last) for (last, u, y), group_kpis in groups.items() if u]
 
     def _log(self, started_at: str, kpis: Sequence[str], from_date: str | None) -> FetchLogEntry:
-        requests, _, size = self._counters()
+        requests, _, size = self.totals()
         return FetchLogEntry(started_at, self.command, list(kpis), 0, [], from_date, requests, size)
 
     def missing_cells(
@@ -269,9 +268,6 @@ class Syncer:
 
     def totals(self) -> tuple[int, int, int]:
         """Requests, data requests and bytes over this syncer's life (0s when no client was needed)."""
-        return self._counters()
-
-    def _counters(self) -> tuple[int, int, int]:
         if self._client is None:
             return (0, 0, 0)
         s = self._client.stats
@@ -280,12 +276,6 @@ class Syncer:
 
 def _date(day: str) -> date:
     return date.fromisoformat(day[:10])
-
-
-def _fallback_years() -> list[int]:
-    from kpijmf.parsing import default_fetch_years
-
-    return default_fetch_years()
 
 
 def plan_requests(missing: Iterable[Cell]) -> list[tuple[list[str], list[str], list[int]]]:

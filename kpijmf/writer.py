@@ -44,7 +44,8 @@ class FetchLogEntry:
     bytes: int
 
 
-def _marks(items: Sequence[Any]) -> str:
+def qmarks(items: Sequence[Any]) -> str:
+    """ "?,?,?" for an SQL IN list of these items."""
     return ",".join("?" * len(items))
 
 
@@ -76,7 +77,7 @@ class DataWriter:
         kpis, years, units = (sorted({k[i] for k in wanted}) for i in (0, 1, 2))
         rows = self._conn.execute(
             "SELECT kpi, year, unit_id, gender, value, fetched_at FROM observation "
-            f"WHERE kpi IN ({_marks(kpis)}) AND year IN ({_marks(years)}) AND unit_id IN ({_marks(units)})",
+            f"WHERE kpi IN ({qmarks(kpis)}) AND year IN ({qmarks(years)}) AND unit_id IN ({qmarks(units)})",
             [*kpis, *years, *units],
         )
         return {(k, y, u, g): (v, f) for k, y, u, g, v, f in rows if (k, y, u, g) in wanted}
@@ -136,7 +137,7 @@ class DataWriter:
                 cell
                 for cell in self._conn.execute(
                     "SELECT kpi, year, unit_id FROM coverage "
-                    f"WHERE kpi IN ({_marks(kpis)}) AND year IN ({_marks(years)})",
+                    f"WHERE kpi IN ({qmarks(kpis)}) AND year IN ({qmarks(years)})",
                     [*kpis, *years],
                 )
                 if cell in scope
@@ -145,7 +146,7 @@ class DataWriter:
                 (k, y, u, g): (v, f)
                 for k, y, u, g, v, f in self._conn.execute(
                     "SELECT kpi, year, unit_id, gender, value, fetched_at FROM observation "
-                    f"WHERE kpi IN ({_marks(kpis)}) AND year IN ({_marks(years)})",
+                    f"WHERE kpi IN ({qmarks(kpis)}) AND year IN ({qmarks(years)})",
                     [*kpis, *years],
                 )
                 if (k, y, u) in before and (k, y, u, g) not in self._seen
