@@ -150,7 +150,7 @@ class KoladaClient:
         """Values for every kpi × unit × year (all years when `years` is None), one record per gender.
 
         `on_batch` gets each batch's records in the caller's thread as soon as it completes, so the caller
-        can store them while the other batches are still on the wire."""
+        can store them while the other batches are still on the wire; the records are then not returned."""
         params: dict[str, Any] = {"per_page": PER_PAGE}
         if from_date is not None:
             params["from_date"] = from_date.isoformat()
@@ -187,9 +187,10 @@ class KoladaClient:
                 for index, (path, params) in enumerate(chains)
             }
             for done, future in enumerate(as_completed(futures), start=1):
-                results[futures[future]] = future.result()
                 if on_batch is not None:
-                    on_batch(results[futures[future]])
+                    on_batch(future.result())  # handed over, not kept: the caller stores it
+                else:
+                    results[futures[future]] = future.result()
                 if progress is not None:
                     progress(done, len(chains))
         except BaseException:
