@@ -45,61 +45,70 @@ def means_differ(published: float, computed: float) -> bool:
     return abs(published - computed) > max(0.05, 0.001 * abs(published))
 
 
-def _ranks(kommun_values: pd.DataFrame, directions: dict[str, str]) -> pd.DataFrame:
-    """Rank every kommun with a value per kpi/year/gender; 1 = best (highest unless lower is better)."""
-    groups = kommun_values.groupby(_KEY, sort=False)["value"]
-    lower_first = groups.rank(method="min", ascending=True)
-    higher_first = groups.rank(method="min", ascending=False)
-    lower = kommun_values["kpi"].map(directions).eq("lower")
-    ranked = kommun_values[[*_KEY, "unit_id"]].copy()
-    ranked["rank"] = lower_first.where(lower, higher_first)
-    ranked["rank_of"] = groups.transform("count").astype("float64")
-    ranked["quartile"] = np.ceil(4 * ranked["rank"] / ranked["rank_of"])
-    return ranked
+class _Held:
+    """The observations as matrices: one row per kpi × year × gender, one column per unit (kommun, group, Riket).
+
+    Every lookup the comparison makes is then an array index, and ranks and member means are row-wise numpy."""
+
+    def __init__(self, observations: pd.DataFrame) -> None:
+        kpi_codes, kpis = pd.factorize(observations["kpi"])
+        year_codes, years = pd.factorize(observations["year"])
+        gender_codes, genders = pd.factorize(observations["gender"])
+        unit_codes, units = pd.factorize(observations["unit_id"])
+        self.rows = {
+            (kpi, int(year), gender): (k * len(years) + y) * len(genders) + g
+            for k, kpi in enumerate(kpis)
+            for y, year in enumerate(years)
+            for g, gender in enumerate(genders)
+        }
+        self.row_kpis = [kpi for kpi, _, _ in self.rows]
+        self.columns = {unit: c for c, unit in enumerate(units)}
+        shape = (len(self.rows), len(units))
+        at = ((kpi_codes * len(years) + year_codes) * len(genders) + gender_codes, unit_codes)
+        self.value = np.full(shape, np.nan)
+        self.value[at] = observations["value"].to_numpy(dtype="float64", na_value=np.nan)
+        self.count = np.full(shape, np.nan)
+        self.count[at] = observations["count"].to_numpy(dtype="float64", na_value=np.nan)
+        self.fetched_at = np.full(shape, "", dtype=object)
+        self.fetched_at[at] = observations["fetched_at"].fillna("").to_numpy(dtype=object)
+
+    def column(self, unit_ids: Sequence[str]) -> list[int]:
+        """The matrix columns of those units that have any observation (each once)."""
+        return [self.columns[u] for u in dict.fromkeys(unit_ids) if u in self.columns]
+
+    def unit_values(self, unit_id: str) -> np.ndarray:
+        """One unit's values per row (NaN where it has none)."""
+        c = self.columns.get(unit_id)
+        return self.value[:, c] if c is not None else np.full(len(self.rows), np.nan)
 
 
-def _computed_means(kommun_values: pd.DataFrame, peers: Sequence[Peer]) -> pd.DataFrame:
-    """kpijmf's own unweighted mean of the member values it holds, per peer/kpi/year/gender."""
-    pairs = [(p.id, m) for p in peers if p.members for m in p.members]
-    columns = ["id", *_KEY, "computed_mean", "computed_count"]
-    if not pairs:
-        empty = pd.DataFrame({c: pd.Series(dtype="float64" if c.startswith("computed") else "object") for c in columns})
-        empty["year"] = empty["year"].astype("int64")
-        return empty
-    members = pd.DataFrame(pairs, columns=["id", "unit_id"])
-    joined = members.merge(kommun_values[[*_KEY, "unit_id", "value"]], on="unit_id")
-    stats = joined.groupby(["id", *_KEY])["value"].agg(computed_mean="mean", computed_count="count").reset_index()
-    stats["computed_count"] = stats["computed_count"].astype("float64")
-    return stats[columns]
+def _ranks(held: _Held, kommun_values: np.ndarray, own: np.ndarray, directions: dict[str, str]) -> np.ndarray:
+    """Rows of (rank, rank_of, quartile) of `own` among every kommun with a value; NaN where `own` has none.
+
+    1 = best (highest unless lower is better); ties share the best rank, as pandas' rank(method="min")."""
+    lower = np.array([directions.get(kpi) == "lower" for kpi in held.row_kpis], dtype=bool)[:, None]
+    mine = own[:, None]
+    rank = np.where(lower, kommun_values < mine, kommun_values > mine).sum(axis=1) + 1.0
+    of = (~np.isnan(kommun_values)).sum(axis=1).astype("float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ranks = np.column_stack([rank, of, np.ceil(4 * rank / of)])
+    ranks[np.isnan(own)] = np.nan
+    return ranks
 
 
-def _grid(kommun: Unit, peers: Sequence[Peer], kpis: Sequence[KpiInfo], years: Sequence[int], genders: Sequence[str]):
-    rows = []
-    units = [("kommun", kommun.id, kommun.title), *((p.role, p.id, p.title) for p in peers)]
-    for info in kpis:
-        kpi_genders = [g for g in genders if info.divided_by_gender or g == "T"] or ["T"]
-        for gender in kpi_genders:
-            for role, unit_id, title in units:
-                for year in years:
-                    rows.append((info.id, int(year), gender, unit_id, title, role))
-    return pd.DataFrame(rows, columns=["kpi", "year", "gender", "id", "title", "role"])
+def _member_means(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """kpijmf's own unweighted mean of the member values it holds, and how many, per row (NaN where none)."""
+    count = (~np.isnan(values)).sum(axis=1).astype("float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nansum(values, axis=1) / count
+    count[count == 0] = np.nan
+    return mean, count
 
 
-def _gap_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """Women minus men for each unit and year where both exist (kpijmf's own processing)."""
-    women = frame[frame["gender"] == "K"].set_index(["kpi", "year", "id"])
-    men = frame[frame["gender"] == "M"].set_index(["kpi", "year", "id"])
-    common = women.index.intersection(men.index)
-    if common.empty:
-        return frame.iloc[0:0]
-    gap = women.loc[common].copy()
-    gap["value"] = women.loc[common, "value"] - men.loc[common, "value"]
-    gap["gender"] = GAP
-    for column in ("count", "computed_mean", "computed_count", "rank", "rank_of", "quartile", "diff_alla"):
-        gap[column] = math.nan
-    gap["mean_differs"] = False
-    gap["fetched_at"] = ""
-    return gap.reset_index()
+def _kpi_genders(info: KpiInfo, genders: Sequence[str]) -> list[str]:
+    order = ["T", "K", "M"]
+    chosen = {g for g in genders if info.divided_by_gender or g == "T"} or {"T"}
+    return sorted(chosen, key=order.index)
 
 
 def build_comparison(
@@ -116,64 +125,92 @@ def build_comparison(
     """The comparison frame (columns `COLUMNS`) for one kommun against its peers.
 
     `observations` is the store's tidy frame (kpi, year, unit_id, gender, value, count, status, fetched_at);
-    it must hold every kommun's values for ranks and recomputed means to be right.
+    it must hold every kommun's values for ranks and recomputed means to be right. One row per kpi × gender ×
+    unit × year, in that order: the kommun first, then the peers as given; a K-M row follows when `gap` is set.
     """
-    obs = observations[observations["kpi"].isin([k.id for k in kpis]) & observations["year"].isin(list(years))]
-    all_kommuner = set(kommun_ids)
-    kommun_values = obs[obs["unit_id"].isin(all_kommuner) & obs["value"].notna()]
+    held = _Held(observations)
+    kommun_set = set(kommun_ids)
+    kommun_values = held.value[:, held.column([u for u in held.columns if u in kommun_set])]
     directions = {k.id: k.direction for k in kpis}
+    ranks = _ranks(held, kommun_values, held.unit_values(kommun.id), directions)
+    alla = held.unit_values(ALLA_ID)
+    means = {
+        p.id: _member_means(held.value[:, held.column([m for m in p.members if m in kommun_set])])
+        for p in peers
+        if p.members
+    }
+    units = [("kommun", kommun.id, kommun.title), *((p.role, p.id, p.title) for p in peers)]
+    years = [int(y) for y in years]
+    no_rank = (math.nan, math.nan, math.nan)
 
-    frame = _grid(kommun, peers, kpis, years, genders)
-    published = obs.rename(columns={"unit_id": "id"})[[*_KEY, "id", "value", "count", "fetched_at"]]
-    frame = frame.merge(published, on=[*_KEY, "id"], how="left")
-
-    means = _computed_means(kommun_values, peers)
-    frame = frame.merge(means, on=["id", *_KEY], how="left")
-    custom = frame["role"].eq("egen")
-    if custom.any():
-        frame.loc[custom, "value"] = frame.loc[custom, "computed_mean"]
-        frame.loc[custom, "count"] = frame.loc[custom, "computed_count"]
-    differs = [means_differ(v, c) for v, c in zip(frame["value"], frame["computed_mean"], strict=True)]
-    frame["mean_differs"] = pd.Series(differs, index=frame.index, dtype=bool) & ~custom
-
-    ranks = _ranks(kommun_values, directions)
-    ranks = ranks[ranks["unit_id"] == kommun.id].rename(columns={"unit_id": "id"})
-    frame = frame.merge(ranks, on=[*_KEY, "id"], how="left")
-
-    alla = obs[obs["unit_id"] == ALLA_ID][[*_KEY, "value"]].rename(columns={"value": "alla_value"})
-    frame = frame.merge(alla, on=_KEY, how="left")
-    frame["diff_alla"] = frame["value"] - frame["alla_value"]
-
-    previous = frame[["kpi", "year", "gender", "id", "value"]].copy()
-    previous["year"] = previous["year"] + 1
-    frame = frame.merge(previous.rename(columns={"value": "prev_value"}), on=[*_KEY, "id"], how="left")
-    frame["change_prev"] = frame["value"] - frame["prev_value"]
-
-    if gap and {"K", "M"} <= set(genders):
-        frame = pd.concat([frame, _gap_rows(frame)], ignore_index=True)
-
-    info = {k.id: k for k in kpis}
-    frame["kpi_title"] = frame["kpi"].map(lambda k: info[k].title)
-    frame["kpi_label"] = frame["kpi"].map(lambda k: info[k].label)
-    frame["kpi_unit"] = frame["kpi"].map(lambda k: info[k].unit)
-    frame["direction"] = frame["kpi"].map(directions)
-    own = frame["role"].eq("egen") | frame["gender"].eq(GAP)
-    frame["source"] = [SOURCE_OWN if o else SOURCE_KOLADA for o in own]
-    frame["fetched_at"] = frame["fetched_at"].fillna("")
-    frame["mean_differs"] = frame["mean_differs"].fillna(False).astype(bool)
+    rows: list[tuple] = []
+    for info in kpis:
+        kpi_genders = _kpi_genders(info, genders)
+        for gender in kpi_genders:
+            for role, unit_id, title in units:
+                c = held.columns.get(unit_id)
+                for year in years:
+                    r = held.rows.get((info.id, year, gender))
+                    value = count = computed = computed_count = math.nan
+                    fetched_at = ""
+                    if r is not None and c is not None:
+                        value, count, fetched_at = held.value[r, c], held.count[r, c], held.fetched_at[r, c]
+                    if r is not None and unit_id in means:
+                        computed, computed_count = means[unit_id][0][r], means[unit_id][1][r]
+                    if role == "egen":
+                        value, count = computed, computed_count
+                    rank = ranks[r] if r is not None and role == "kommun" else no_rank
+                    diff = value - alla[r] if r is not None else math.nan
+                    differs = role != "egen" and means_differ(value, computed)
+                    source = SOURCE_OWN if role == "egen" else SOURCE_KOLADA
+                    rows.append((info.id, year, gender, unit_id, title, role, value, count, computed, computed_count,
+                                 differs, *rank, diff, source, fetched_at))  # fmt: skip
+        if gap and {"K", "M"} <= set(kpi_genders):
+            rows.extend(_gap_rows(rows, info.id, len(units), len(years)))
+    columns = [
+        "kpi", "year", "gender", "id", "title", "role", "value", "count", "computed_mean", "computed_count",
+        "mean_differs", "rank", "rank_of", "quartile", "diff_alla", "source", "fetched_at",
+    ]  # fmt: skip
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    frame["year"] = frame["year"].astype("int64")
+    frame["mean_differs"] = frame["mean_differs"].astype(bool)
     for column in ("value", "count", "computed_mean", "computed_count", "rank", "rank_of", "quartile", "diff_alla"):
         frame[column] = frame[column].astype("float64")
+    frame["change_prev"] = _changes(frame, years)
+    info = {k.id: k for k in kpis}
+    frame["kpi_title"] = [info[k].title for k in frame["kpi"]]
+    frame["kpi_label"] = [info[k].label for k in frame["kpi"]]
+    frame["kpi_unit"] = [info[k].unit for k in frame["kpi"]]
+    frame["direction"] = [info[k].direction for k in frame["kpi"]]
+    return frame[COLUMNS]
 
-    role_order = {"kommun": 0}
-    unit_order = {unit_id: i for i, unit_id in enumerate([kommun.id, *(p.id for p in peers)])}
-    gender_order = {g: i for i, g in enumerate(["T", "K", "M", GAP])}
-    kpi_order = {k.id: i for i, k in enumerate(kpis)}
-    frame["_k"] = frame["kpi"].map(kpi_order)
-    frame["_g"] = frame["gender"].map(gender_order)
-    frame["_u"] = frame["id"].map(unit_order)
-    frame["_r"] = frame["role"].map(role_order).fillna(1)
-    frame = frame.sort_values(["_k", "_g", "_r", "_u", "year"], kind="stable")
-    return frame[COLUMNS].reset_index(drop=True)
+
+def _gap_rows(rows: list[tuple], kpi: str, n_units: int, n_years: int) -> list[tuple]:
+    """Women minus men for each unit and year (kpijmf's own processing), from the K and M rows just built.
+
+    The rows of one KPI are ordered gender (T, K, M) × unit × year, so K and M are the last two blocks."""
+    block = n_units * n_years
+    women, men = rows[len(rows) - 2 * block : len(rows) - block], rows[len(rows) - block :]
+    gaps = []
+    for w, m in zip(women, men, strict=True):
+        _, year, _, unit_id, title, role, value, *_ = w
+        nan = math.nan
+        gaps.append((kpi, year, GAP, unit_id, title, role, value - m[6], nan, nan, nan, False, nan, nan, nan, nan,
+                     SOURCE_OWN, ""))  # fmt: skip
+    return gaps
+
+
+def _changes(frame: pd.DataFrame, years: Sequence[int]) -> list[float]:
+    """Each row's change since the previous year, where that year is part of the comparison."""
+    value = {
+        (k, g, u, y): v
+        for k, g, u, y, v in zip(frame["kpi"], frame["gender"], frame["id"], frame["year"], frame["value"], strict=True)
+    }
+    shown = set(years)
+    return [
+        v - value.get((k, g, u, y - 1), math.nan) if y - 1 in shown else math.nan
+        for k, g, u, y, v in zip(frame["kpi"], frame["gender"], frame["id"], frame["year"], frame["value"], strict=True)
+    ]
 
 
 def kpis_with_data(frame: pd.DataFrame) -> list[str]:

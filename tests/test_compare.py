@@ -1,6 +1,7 @@
 """The comparison frame, checked against hand-computed numbers."""
 
 import math
+import random
 
 import pandas as pd
 import pytest
@@ -141,3 +142,53 @@ def test_comparison_without_any_peer_still_ranks_the_kommun():
     frame = build(peers=[])
     assert set(frame.id) == {A}
     assert row(frame, "X", A, 2021)["rank"] == 2
+
+
+def test_no_values_at_all_gives_the_grid_with_every_value_missing():
+    frame = build_comparison(OBSERVATIONS.iloc[0:0], kommun=Unit(A, "Aby", "K"), peers=PEERS, kpis=KPIS,
+                             years=[2020, 2021], kommun_ids=KOMMUNER)  # fmt: skip
+    assert len(frame) == 20
+    assert frame["value"].isna().all() and frame["rank"].isna().all() and frame["computed_mean"].isna().all()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_ranks_and_means_agree_with_a_plain_groupby_on_random_data(seed):
+    """Random values with ties and holes, every kommun in turn: pandas' own rank(method="min") and mean()."""
+    rng = random.Random(seed)
+    units = [f"{i:04d}" for i in range(30)]
+    group = Peer("storlek", "G9", "Grupp", tuple(units[::3]))
+    rows = [
+        (kpi, year, unit, "T", rng.choice([None, float(rng.randint(1, 6)), rng.uniform(0, 9)]), 1)
+        for kpi in ("X", "Y")
+        for year in (2020, 2021)
+        for unit in units
+        if rng.random() > 0.1
+    ]
+    observations = obs(rows)
+    present = observations.dropna(subset=["value"])
+    for unit in units[:8]:
+        frame = build_comparison(observations, kommun=Unit(unit, unit, "K"), peers=[group], kpis=KPIS,
+                                 years=[2020, 2021], kommun_ids=units)  # fmt: skip
+        for (kpi, year), values in present.groupby(["kpi", "year"]):
+            ranks = values.set_index("unit_id")["value"].rank(method="min", ascending=kpi == "X")
+            got = row(frame, kpi, unit, year)
+            if unit in ranks.index:
+                assert (got["rank"], got["rank_of"]) == (ranks[unit], len(ranks))
+                assert got["quartile"] == math.ceil(4 * ranks[unit] / len(ranks))
+            else:
+                assert math.isnan(got["rank"]) and math.isnan(got["rank_of"])
+            members = values[values["unit_id"].isin(group.members)]["value"]
+            mean = row(frame, kpi, "G9", year)
+            assert mean["computed_count"] == len(members)
+            assert mean["computed_mean"] == pytest.approx(members.mean())
+
+
+def test_gap_change_is_the_change_of_the_gap_not_of_womens_values():
+    extra = obs([("X", 2020, A, "K", 2.0, 1), ("X", 2020, A, "M", 2.5, 1)])
+    frame = build_comparison(pd.concat([OBSERVATIONS, extra], ignore_index=True), kommun=Unit(A, "Aby", "K"),
+                             peers=[], kpis=KPIS, years=[2020, 2021], kommun_ids=KOMMUNER, genders=["T", "K", "M"],
+                             gap=True)  # fmt: skip
+    assert row(frame, "X", A, 2020, "K-M")["value"] == pytest.approx(-0.5)
+    assert row(frame, "X", A, 2021, "K-M")["change_prev"] == pytest.approx(1.0 - -0.5)
+    assert row(frame, "X", A, 2021, "K")["change_prev"] == pytest.approx(1.5)
+    assert list(frame[frame.kpi == "X"].gender.drop_duplicates()) == ["T", "K", "M", "K-M"]
