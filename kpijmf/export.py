@@ -11,6 +11,7 @@ import contextlib
 import csv
 import io
 import json
+import math
 import os
 import secrets
 import stat
@@ -92,18 +93,36 @@ def _csv_cell(value: Any, decimal: str) -> str:
     return neutralise_formula(v).replace("\r\n", "\n").replace("\r", "\n")
 
 
+def _float_text(value: float, decimal: str) -> str:
+    """`_csv_cell` for a float, without its type dispatch: the same text, faster for whole float columns."""
+    if not math.isfinite(value):
+        return ""
+    x = round(value, 6) + 0.0  # + 0.0 turns -0.0 into 0.0
+    if x.is_integer() and abs(x) < 2**53:
+        return str(int(x))
+    s = repr(x)  # the shortest text that reads back as x, as numpy's positional format: but for e-notation
+    if "e" in s or s.endswith(".0"):  # and whole numbers beyond 2**53
+        return _number_text(x, decimal)
+    return s.replace(".", decimal) if decimal != "." else s
+
+
+def _csv_column(column: pd.Series, decimal: str) -> list[str]:
+    """One column's CSV cells, dispatching on its dtype once instead of on every cell."""
+    if column.dtype.kind == "f":
+        return [_float_text(v, decimal) for v in column.tolist()]
+    return [_csv_cell(v, decimal) for v in column.tolist()]
+
+
 def _records(frame: pd.DataFrame) -> tuple[list[str], list[tuple]]:
     return [str(c) for c in frame.columns], list(frame.itertuples(index=False, name=None))
 
 
 def _csv_text(frame: pd.DataFrame, *, wide: bool, sep: str, decimal: str, newline: str) -> str:
     table = wide_frame(frame) if wide else frame
-    header, rows = _records(table)
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=sep, lineterminator=newline, quoting=csv.QUOTE_MINIMAL)
-    writer.writerow([neutralise_formula(h) for h in header])
-    for row in rows:
-        writer.writerow([_csv_cell(v, decimal) for v in row])
+    writer.writerow([neutralise_formula(str(h)) for h in table.columns])
+    writer.writerows(zip(*(_csv_column(table.iloc[:, i], decimal) for i in range(table.shape[1])), strict=True))
     return buf.getvalue()
 
 

@@ -494,3 +494,12 @@ def test_write_output_keeps_the_mode_of_the_file_it_replaces(tmp_path):
     target.chmod(0o640)
     write_output(b"new", str(target))
     assert stat.S_IMODE(target.stat().st_mode) == 0o640
+
+
+@pytest.mark.parametrize("decimal", [".", ","])
+def test_float_columns_are_written_as_single_cells_would_be(decimal):
+    """The column-wise fast path for floats gives the text of the general cell writer, e-notation cases included."""
+    values = [0.1 + 0.2, -0.0, 3.0, 2.5e-5, 1e-7, 123456.789, 1e17, 2**53 + 2.0, -1.23456789, float("nan"),
+              float("inf"), 4.1e-4, 1 / 3, -2.675, 1e16 + 0.5]  # fmt: skip
+    for value in values:
+        assert export._float_text(value, decimal) == export._csv_cell(value, decimal), value
