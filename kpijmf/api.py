@@ -181,8 +181,11 @@ class Workspace:
         for warning in warnings:
             self.on_message(warning)
         units = list(dict.fromkeys([*catalog.kommun_ids, RIKET_ID, ALLA_ID, *(p.id for p in peer_list if p.published)]))
-        chosen = list(years) if years else self._default_years(selection.ids, units, last or DEFAULT_LAST)
-        self._ensure_data(selection.ids, units, chosen)
+        if years:
+            chosen = list(years)
+            self._ensure_data(selection.ids, units, chosen)
+        else:
+            chosen = self._default_years(selection.ids, units, last or DEFAULT_LAST)
         shown = [unit.id, *(p.id for p in peer_list)]
         observations = self.store.observations(
             selection.ids, chosen, units, genders=sorted(set(genders) | {"T"}), stamped=shown
@@ -281,11 +284,15 @@ class Workspace:
         return mine
 
     def _default_years(self, kpis: Sequence[str], units: Sequence[str], last: int) -> list[int]:
-        if not self.offline:
-            self.syncer.fetch(kpis, units, default_fetch_years(), fresh_only=False)
+        """The `last` latest years with data, their values ensured (fetched, or checked when offline)."""
+        fetched = [] if self.offline else default_fetch_years()
+        if fetched:
+            self.syncer.fetch(kpis, units, fetched, fresh_only=False)
         years = self.store.years_with_data(kpis, last, date.today().year)
         if not years:
             raise StoreError("the store has no values for these KPIs; run `kpijmf fetch` first")
+        if not set(years) <= set(fetched):  # older years than the fetch window, or offline
+            self._ensure_data(kpis, units, years)
         return years
 
     def _ensure_data(self, kpis: Sequence[str], units: Sequence[str], years: Sequence[int]) -> None:
