@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 from pathlib import Path
@@ -308,11 +309,31 @@ app.command()(report)
 # -- entry point -------------------------------------------------------------------------------------
 
 
+def _command_name(info: typer.models.CommandInfo) -> str:
+    return info.name or info.callback.__name__.replace("_", "-")
+
+
+def narrowed_app(argv: list[str]) -> typer.Typer:
+    """The app with only the command that `argv` runs: Typer builds every registered command's options at start-up,
+    a cost each run would pay for commands it never uses. The root takes flags only, so the first word names it.
+
+    Any other argv (no command, an unknown one) gets the whole app, for the root help and "No such command"."""
+    name = next((arg for arg in argv if not arg.startswith("-")), None)
+    commands = [c for c in app.registered_commands if _command_name(c) == name]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if not commands and not groups:
+        return app
+    narrowed = copy.copy(app)
+    narrowed.registered_commands, narrowed.registered_groups = commands, groups
+    return narrowed
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; expected errors become one stderr line and a documented exit code."""
     talk = Talk()
+    args = sys.argv[1:] if argv is None else argv
     try:
-        code = app(args=argv, prog_name="kpijmf", standalone_mode=False)
+        code = narrowed_app(args)(args=args, prog_name="kpijmf", standalone_mode=False)
     except KpijmfError as exc:
         talk.error(str(exc))
         sys.exit(exc.exit_code)
@@ -328,6 +349,9 @@ def main(argv: list[str] | None = None) -> None:
         if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
             raise
         context = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `kpijmf` or `kpijmf kommun`: the help, as it is
+            sys.stderr.write(exc.format_message() + "\n")
+            sys.exit(exc.exit_code)
         where = f" (see `{context.command_path} --help`)" if context is not None else ""
         talk.error(f"{exc.format_message()}{where}")
         sys.exit(exc.exit_code)
