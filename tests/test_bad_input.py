@@ -28,8 +28,7 @@ FILES = {
     "types.toml": 'name = 5\n[[kpi]]\nid = "N03926"\nlabel = 7\nunit = "%"\ndirection = "up"\n',
     "unknown.toml": 'name = "x"\ncolour = "red"\n[[kpi]]\nid = "N03926"\nlabel = "A"\nunit = "%"\n'
     'direction = "lower"\nwibble = 1\n',
-    "dups.toml": 'name = "x"\n'
-    + '[[kpi]]\nid = "N03926"\nlabel = "A"\nunit = "%"\ndirection = "lower"\n' * 2,
+    "dups.toml": 'name = "x"\n' + '[[kpi]]\nid = "N03926"\nlabel = "A"\nunit = "%"\ndirection = "lower"\n' * 2,
     "run_syntax.toml": 'kommuner = ["2380"\n',
     "run_types.toml": 'kommuner = 2380\nyears = ["2019"]\nrefresh = "yes"\n[[output]]\nformat = "pdf"\npath = 5\n',
     "run_unknown.toml": 'kommuner = ["2380"]\ncolour = "red"\n[[output]]\nformat = "csv"\npath = "out.csv"\nmode = 1\n',

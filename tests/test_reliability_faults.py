@@ -173,9 +173,7 @@ for _command in COMMANDS:
     CASES[f"unreachable-{_command}"] = Case(_command, env=GIVING_UP, api_url=UNREACHABLE)
 for _command in ("fetch", "compare"):  # the second batch fails after the first one was stored
     CASES[f"late-{_command}"] = Case(_command, Fault("503"), None, GIVING_UP, path=LATE_BATCH)
-CASES["empty-fetch"] = Case(
-    "fetch", Fault("empty"), None, followups=(tuple(COMMANDS["fetch"]), tuple(OFFLINE_COMPARE))
-)
+CASES["empty-fetch"] = Case("fetch", Fault("empty"), None, followups=(tuple(COMMANDS["fetch"]), tuple(OFFLINE_COMPARE)))
 CASES["empty-compare"] = Case("compare", Fault("empty"), None)
 CASES["empty-refresh"] = Case("refresh", Fault("empty"), None)
 for _id in ("503", "html"):
