@@ -289,6 +289,53 @@ def test_isdeleted_entries_come_back_marked_deleted():
     assert [(r.gender, r.deleted) for r in records] == [("T", True), ("K", False)]
 
 
+def test_usual_and_unusual_rows_give_the_same_records():
+    """The fast path for rows of the usual types agrees with the careful one, and steps aside for the rest."""
+    import random
+
+    from kpijmf.client_parse import _row_records, records
+
+    rng = random.Random(7)
+    choices = {
+        "value": [1.5, None, 2, -0.0, 1e300],
+        "count": [1, 0, None, "x"],
+        "status": ["", "Preliminärt", None, 5],
+        "isdeleted": [False, True, None, "no"],
+    }
+    rows = []
+    for _ in range(400):
+        genders = rng.sample(["T", "K", "M", "X"], rng.randint(0, 3))
+        entries = []
+        for gender in genders:
+            item = {"gender": gender}
+            for field, options in choices.items():
+                if rng.random() < 0.8:
+                    item[field] = rng.choice(options)
+            entries.append(item)
+        rows.append({"kpi": "N1", "municipality": "2380", "period": rng.choice([2021, "2021"]), "values": entries})
+    for item in rows:
+        try:
+            careful = list(_row_records(item))
+        except (TypeError, ValueError):
+            with pytest.raises(ApiBodyError):
+                records("u", [item])
+        else:
+            assert records("u", [item]) == careful
+    careful_rows = [item for item in rows if _careful_only(item)]
+    assert 20 < len(careful_rows) < 390  # both paths were taken
+    assert records("u", [item for item in rows if item not in careful_rows]) == [
+        r for item in rows if item not in careful_rows for r in _row_records(item)
+    ]
+
+
+def _careful_only(item: dict) -> bool:
+    """A row the fast path hands to `_row_records`: a str period, or an entry field of another type."""
+    usual = {"value": (float, int, type(None)), "count": (int, type(None)), "status": (str,), "isdeleted": (bool,)}
+    return type(item["period"]) is not int or any(
+        field in entry and type(entry[field]) not in types for entry in item["values"] for field, types in usual.items()
+    )
+
+
 def test_status_none_becomes_empty_string():
     item = {"gender": "T", "count": 1, "status": None, "value": 1}
     client, _ = make_client(lambda request: envelope([row("N1", "2380", 2021, item)]))
