@@ -175,7 +175,10 @@ class KoladaClient:
         progress: Callable[[int, int], None] | None = None,
         on_batch: Callable[[list[T]], None] | None = None,
     ) -> list[T]:
-        """Run each (path, params) page chain, at most `concurrency` at once; results in chain order."""
+        """Run each (path, params) page chain, at most `concurrency` at once; results in chain order.
+
+        The pool's threads only fetch and decode pages, so each is free for its next request at once;
+        `parse` turns a chain's pages into items here, in the caller's thread, as each chain completes."""
         if not chains:
             return []
         stop = threading.Event()
@@ -183,14 +186,14 @@ class KoladaClient:
         pool = ThreadPoolExecutor(max_workers=min(self._concurrency, len(chains)), thread_name_prefix="kolada")
         try:
             futures = {
-                pool.submit(self._fetch_chain, path, params, parse, stop): index
-                for index, (path, params) in enumerate(chains)
+                pool.submit(self._fetch_chain, path, params, stop): index for index, (path, params) in enumerate(chains)
             }
             for done, future in enumerate(as_completed(futures), start=1):
+                items = [item for shown, values in future.result() for item in parse(shown, values)]
                 if on_batch is not None:
-                    on_batch(future.result())  # handed over, not kept: the caller stores it
+                    on_batch(items)  # handed over, not kept: the caller stores it
                 else:
-                    results[futures[future]] = future.result()
+                    results[futures[future]] = items
                 if progress is not None:
                     progress(done, len(chains))
         except BaseException:
@@ -200,19 +203,17 @@ class KoladaClient:
             pool.shutdown(wait=True, cancel_futures=True)
         return [item for result in results for item in result]
 
-    def _fetch_chain(
-        self, path: str, params: dict[str, Any], parse: Callable[[str, list], list[T]], stop: threading.Event
-    ) -> list[T]:
-        """Fetch one route and every page after it by following next_url until null."""
+    def _fetch_chain(self, path: str, params: dict[str, Any], stop: threading.Event) -> list[tuple[str, list]]:
+        """Fetch one route and every page after it by following next_url until null: (shown URL, values)s."""
         url = f"{self.base_url}{path}?{urlencode(params)}"
         seen = {url}
-        items: list[T] = []
+        pages: list[tuple[str, list]] = []
         while True:
             page = self._get_json(url, stop)
-            items.extend(parse(shown_url(url), page["values"]))
+            pages.append((shown_url(url), page["values"]))
             next_url = page.get("next_url")
             if next_url is None or next_url == "":
-                return items
+                return pages
             if not isinstance(next_url, str):
                 shown = shown_url(url)
                 raise ApiBodyError(f"unexpected response shape from {shown}: next_url is not a string", shown)
