@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from kpijmf.errors import StoreBusyError, StoreError
 from kpijmf.parsing import FIRST_YEAR
-from kpijmf.writer import Cell, DataWriter, FetchLogEntry, WriteSummary, qmarks
+from kpijmf.writer import Block, Cell, DataWriter, FetchLogEntry, WriteSummary, qmarks
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -336,22 +336,22 @@ class Store:
     def write_data(
         self,
         records: Iterable[DataRecord],
-        scope: Iterable[Cell],
+        blocks: Sequence[Block],
         fetched_at: str,
         log: FetchLogEntry,
         *,
         incremental: bool = False,
     ) -> WriteSummary:
-        """Store one complete fetch in one transaction, keeping revisions (see DataWriter)."""
+        """Store one complete fetch of the blocks' cells in one transaction, keeping revisions (see DataWriter)."""
         with self.writer(fetched_at, incremental=incremental) as writer:
             writer.add(records)
-            return writer.finish(scope, log)
+            return writer.finish(blocks, log)
 
     @contextmanager
-    def writer(self, fetched_at: str, *, incremental: bool = False) -> Iterator[DataWriter]:
+    def writer(self, fetched_at: str, *, incremental: bool = False, first: bool = False) -> Iterator[DataWriter]:
         """A DataWriter inside one transaction: everything it wrote commits together, or nothing does."""
         with self._transaction() as conn:
-            yield DataWriter(conn, fetched_at, incremental=incremental)
+            yield DataWriter(conn, fetched_at, incremental=incremental, first=first)
 
     def mark_refreshed(self, kpis: Sequence[str], day: str) -> None:
         """Remember the date of the last successful refresh of these KPIs (for `from_date`)."""

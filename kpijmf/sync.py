@@ -16,6 +16,7 @@ from kpijmf.config import Settings
 from kpijmf.lock import store_lock
 from kpijmf.parsing import default_fetch_years
 from kpijmf.store import Cell, FetchLogEntry, Store, parse_timestamp, utc_now
+from kpijmf.writer import Block, cell_count
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpijmf.client import KoladaClient
@@ -134,17 +135,22 @@ class Syncer:
         started, started_at = time.monotonic(), utc_now()
         result = FetchResult()
         with self._lock():
-            missing = self.missing_cells(kpis, units, years, refresh=refresh, fresh_only=fresh_only)
-            if not missing:
+            # First fetch of these cells: the whole product is missing, no need to list it cell by cell.
+            first = not refresh and self.store.count_covered(kpis, years, units) == 0
+            if first:
+                product = (sorted(set(kpis)), sorted(set(units)), sorted(set(years)))
+                plans = [product] if all(product) else []
+            else:
+                plans = plan_requests(self.missing_cells(kpis, units, years, refresh=refresh, fresh_only=fresh_only))
+            if not plans:
                 return result
             before = self.totals()
-            scope: list[Cell] = []
-            plans = plan_requests(missing)
+            blocks: list[Block] = []
             done_batches = 0
             total_batches = sum(_batches(p) for p in plans)
             # One transaction for the whole fetch; each batch is written as it arrives, while the others are
             # still on the wire. Any failure rolls everything back.
-            with self.store.atomic(), self.store.writer(utc_now()) as writer:
+            with self.store.atomic(), self.store.writer(utc_now(), first=first) as writer:
                 for plan_kpis, plan_units, plan_years in plans:
                     offset = done_batches
 
@@ -159,7 +165,7 @@ class Syncer:
                         progress=report,
                         on_batch=lambda batch: writer.add([r for r in batch if not r.deleted]),
                     )
-                    scope.extend((k, y, u) for k in plan_kpis for y in plan_years for u in plan_units)
+                    blocks.append(Block(plan_kpis, plan_years, plan_units))
                     done_batches += _batches((plan_kpis, plan_units, plan_years))
                 after = self.totals()
                 log = FetchLogEntry(
@@ -172,10 +178,10 @@ class Syncer:
                     requests=after[0] - before[0],
                     bytes=after[2] - before[2],
                 )
-                summary = writer.finish(scope, log)
-                self.store.mark_refreshed(sorted({c[0] for c in scope}), started_at[:10])
+                summary = writer.finish(blocks, log)
+                self.store.mark_refreshed(sorted({k for b in blocks for k in b.kpis}), started_at[:10])
         result.rows, result.changed, result.removed = summary.rows, summary.changed, summary.removed
-        result.cells = len(scope)
+        result.cells = cell_count(blocks)
         result.requests, result.data_requests, result.bytes = (a - b for a, b in zip(after, before, strict=True))
         result.seconds = time.monotonic() - started
         return result
@@ -196,8 +202,8 @@ class Syncer:
             for number, (job_kpis, job_units, job_years, last) in enumerate(jobs, start=1):
                 if last is None:
                     records = self.client.data(job_kpis, job_units, job_years)
-                    scope = [(k, y, u) for k in job_kpis for y in job_years for u in job_units]
-                    fetched.append(([r for r in records if not r.deleted], scope, None))
+                    blocks = [Block(job_kpis, job_years, job_units)]
+                    fetched.append(([r for r in records if not r.deleted], blocks, None))
                 else:
                     # The stored years, plus any newer year Kolada may have published since.
                     asked = sorted(set(job_years) | set(range(max(job_years) + 1, date.today().year + 1)))
@@ -207,25 +213,23 @@ class Syncer:
                         if r.year in asked
                     ]
                     seen = {(r.kpi, r.year) for r in records}
-                    scope = [
-                        (k, y, u)
+                    blocks = [
+                        Block([k], sorted(set(job_years) | {y for kk, y in seen if kk == k}), job_units)
                         for k in job_kpis
-                        for y in sorted(set(job_years) | {y for kk, y in seen if kk == k})
-                        for u in job_units
                     ]
-                    fetched.append((records, scope, last))
+                    fetched.append((records, blocks, last))
                 if self.progress is not None:
                     self.progress(number, len(jobs))
             with self.store.atomic():
-                for records, scope, last in fetched:
-                    kpi_ids = sorted({c[0] for c in scope})
+                for records, blocks, last in fetched:
+                    kpi_ids = sorted({k for b in blocks for k in b.kpis})
                     part = self.store.write_data(
-                        records, scope, utc_now(), self._log(started_at, kpi_ids, last), incremental=last is not None
+                        records, blocks, utc_now(), self._log(started_at, kpi_ids, last), incremental=last is not None
                     )
                     result.rows += part.rows
                     result.changed += part.changed
                     result.removed += part.removed
-                    result.cells += len(scope)
+                    result.cells += cell_count(blocks)
                 self.store.mark_refreshed(sorted({k for job in jobs for k in job[0]}), started_at[:10])
             after = self.totals()
         result.requests, result.data_requests, result.bytes = (a - b for a, b in zip(after, before, strict=True))

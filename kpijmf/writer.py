@@ -7,16 +7,18 @@ exception before the transaction commits leaves the store exactly as it was.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpijmf.client import DataRecord
 
 Cell = tuple[str, int, str]  # kpi, year, unit_id
 Key = tuple[str, int, str, str]  # kpi, year, unit_id, gender
+_INSERT = "INSERT OR REPLACE INTO observation VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 # Published values are rounded by Kolada; differences below this are not revisions.
 VALUE_TOLERANCE = 1e-9
 
@@ -44,6 +46,19 @@ class FetchLogEntry:
     bytes: int
 
 
+class Block(NamedTuple):
+    """The cells kpis × years × units that one fetch request plan (or refresh job) covers."""
+
+    kpis: Sequence[str]
+    years: Sequence[int]
+    units: Sequence[str]
+
+
+def cell_count(blocks: Iterable[Block]) -> int:
+    """How many (kpi, year, unit) cells the blocks cover (blocks of one write do not overlap)."""
+    return sum(len(b.kpis) * len(b.years) * len(b.units) for b in blocks)
+
+
 def qmarks(items: Sequence[Any]) -> str:
     """ "?,?,?" for an SQL IN list of these items."""
     return ",".join("?" * len(items))
@@ -60,12 +75,17 @@ class DataWriter:
 
     Full mode: the records are the whole truth for every scope cell, so a stored value the records lack is
     removed. Incremental mode (`from_date`): only the records' keys change; `deleted` records remove values.
+    First mode (a full fetch of cells none of which was fetched before): there is nothing stored to compare
+    with or remove, since values are only ever stored for covered cells, so values are just inserted.
     """
 
-    def __init__(self, conn: sqlite3.Connection, fetched_at: str, *, incremental: bool = False) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, fetched_at: str, *, incremental: bool = False, first: bool = False
+    ) -> None:
         self._conn = conn
         self._fetched_at = fetched_at
         self._incremental = incremental
+        self._first = first and not incremental
         self._seen: set[Key] = set()
         self._rows = self._changed = self._removed = 0
 
@@ -93,7 +113,12 @@ class DataWriter:
                 new.pop(key, None)
             else:
                 new[key] = rec
-                deleted.discard(key)
+                if deleted:
+                    deleted.discard(key)
+        self._rows += len(new)
+        if self._first:
+            self._insert(new.values())
+            return
         if not self._incremental:
             deleted.clear()  # a full fetch never carries withdrawals; absent values are settled in finish()
         old = self._old(new.keys() | deleted)
@@ -104,14 +129,16 @@ class DataWriter:
         ]
         self._changed += len(revisions)
         self._remove([key for key in deleted if key in old], old)
-        fetched_at = self._fetched_at
-        self._conn.executemany(  # in primary-key order: B-tree appends instead of scattered page splits
-            "INSERT OR REPLACE INTO observation VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            sorted((r.kpi, r.year, r.unit_id, r.gender, r.value, r.count, r.status, fetched_at) for r in new.values()),
-        )
+        self._insert(new.values())
         self._record(revisions)
         self._seen.update(new)
-        self._rows += len(new)
+
+    def _insert(self, records: Iterable[DataRecord]) -> None:
+        # In arrival order: sorting into key order first cost more than the B-tree locality it bought.
+        fetched_at = self._fetched_at
+        self._conn.executemany(
+            _INSERT, ((r.kpi, r.year, r.unit_id, r.gender, r.value, r.count, r.status, fetched_at) for r in records)
+        )
 
     def _remove(self, keys: list[Key], old: dict[Key, tuple[float | None, str]]) -> None:
         self._conn.executemany(
@@ -127,34 +154,17 @@ class DataWriter:
             revisions,
         )
 
-    def finish(self, scope: Iterable[Cell], log: FetchLogEntry) -> WriteSummary:
-        """Mark the scope fetched, remove (full mode) stored values the fetch no longer has, log the fetch."""
-        scope = set(scope)
-        kpis, years = sorted({c[0] for c in scope}), sorted({c[1] for c in scope})
-        if not self._incremental and scope:
-            # Values are only ever stored for covered cells, so only cells covered before can lose one.
-            before = {
-                cell
-                for cell in self._conn.execute(
-                    "SELECT kpi, year, unit_id FROM coverage "
-                    f"WHERE kpi IN ({qmarks(kpis)}) AND year IN ({qmarks(years)})",
-                    [*kpis, *years],
-                )
-                if cell in scope
-            }
-            old = {
-                (k, y, u, g): (v, f)
-                for k, y, u, g, v, f in self._conn.execute(
-                    "SELECT kpi, year, unit_id, gender, value, fetched_at FROM observation "
-                    f"WHERE kpi IN ({qmarks(kpis)}) AND year IN ({qmarks(years)})",
-                    [*kpis, *years],
-                )
-                if (k, y, u) in before and (k, y, u, g) not in self._seen
-            } if before else {}  # fmt: skip
-            self._remove(sorted(old), old)
-        self._conn.executemany(
-            "INSERT OR REPLACE INTO coverage VALUES (?, ?, ?, ?)", sorted((*cell, self._fetched_at) for cell in scope)
-        )
+    def finish(self, blocks: Sequence[Block], log: FetchLogEntry) -> WriteSummary:
+        """Mark the blocks' cells fetched, remove (full mode) stored values the fetch no longer has, log it."""
+        blocks = [b for b in blocks if b.kpis and b.years and b.units]
+        if not self._incremental and not self._first and blocks:
+            self._remove_absent(blocks)
+        for block in blocks:  # the cross product is made by SQLite: one statement, not a row per cell
+            self._conn.execute(
+                "INSERT OR REPLACE INTO coverage SELECT k.value, y.value, u.value, ? "
+                "FROM json_each(?) AS k, json_each(?) AS y, json_each(?) AS u",
+                (self._fetched_at, *(json.dumps(sorted(set(ids))) for ids in block)),
+            )
         self._conn.execute(
             "INSERT INTO fetch_log (started_at, finished_at, command, kpis, units, years, from_date, "
             "requests, bytes, rows, revisions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -165,3 +175,34 @@ class DataWriter:
             ),
         )  # fmt: skip
         return WriteSummary(rows=self._rows, changed=self._changed, removed=self._removed)
+
+    def _remove_absent(self, blocks: Sequence[Block]) -> None:
+        """Remove stored values of cells fetched before whose value this fetch did not bring."""
+        kpis = sorted({k for b in blocks for k in b.kpis})
+        years = sorted({y for b in blocks for y in b.years})
+        sets = [(set(b.kpis), set(b.years), set(b.units)) for b in blocks]
+
+        def in_scope(kpi: str, year: int, unit: str) -> bool:
+            return any(kpi in ks and year in ys and unit in us for ks, ys, us in sets)
+
+        # Values are only ever stored for covered cells, so only cells covered before can lose one.
+        before = {
+            cell
+            for cell in self._conn.execute(
+                f"SELECT kpi, year, unit_id FROM coverage WHERE kpi IN ({qmarks(kpis)}) AND year IN ({qmarks(years)})",
+                [*kpis, *years],
+            )
+            if in_scope(*cell)
+        }
+        if not before:
+            return
+        old = {
+            (k, y, u, g): (v, f)
+            for k, y, u, g, v, f in self._conn.execute(
+                "SELECT kpi, year, unit_id, gender, value, fetched_at FROM observation "
+                f"WHERE kpi IN ({qmarks(kpis)}) AND year IN ({qmarks(years)})",
+                [*kpis, *years],
+            )
+            if (k, y, u) in before and (k, y, u, g) not in self._seen
+        }
+        self._remove(sorted(old), old)

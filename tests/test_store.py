@@ -7,9 +7,10 @@ import pytest
 from kpijmf.client import DataRecord
 from kpijmf.errors import StoreError
 from kpijmf.store import SCHEMA_VERSION, FetchLogEntry, Store, remove_store_files
+from kpijmf.writer import Block
 
 LOG = FetchLogEntry("2026-11-23T10:00:00Z", "fetch", ["N03926"], 2, [2020, 2021], None, 1, 100)
-SCOPE = [("N03926", y, u) for y in (2020, 2021) for u in ("2380", "2480")]
+SCOPE = [Block(["N03926"], [2020, 2021], ["2380", "2480"])]
 
 
 def rec(unit, year, value, gender="T", deleted=False):
@@ -51,7 +52,9 @@ def test_metadata_round_trip(store):
 def test_null_value_is_stored_as_missing_and_cells_are_covered(store):
     store.write_data(FIRST, SCOPE, "2026-11-23T10:00:00Z", LOG)
     assert values(store)[("2480", 2021, "T")] is None
-    assert store.covered_cells(["N03926"], [2020, 2021]) == set(SCOPE)
+    assert store.covered_cells(["N03926"], [2020, 2021]) == {
+        ("N03926", y, u) for y in (2020, 2021) for u in ("2380", "2480")
+    }
 
 
 def test_full_rewrite_keeps_changed_and_removed_values_as_revisions(store):
@@ -62,6 +65,22 @@ def test_full_rewrite_keeps_changed_and_removed_values_as_revisions(store):
     revisions = {(r["unit_id"], r["year"]): (r["old_value"], r["new_value"], r["kind"]) for r in store.revisions()}
     assert revisions == {("2380", 2021): (3.2, 3.4, "changed"), ("2480", 2020): (2.0, None, "removed")}
     assert ("2480", 2020, "T") not in values(store)
+
+
+def test_first_write_inserts_last_of_duplicates_and_covers_every_block_cell(store):
+    blocks = [Block(["N03926"], [2020], ["2380", "2480"]), Block(["N03926", "N03927"], [2021], ["2380"])]
+    records = [*FIRST, rec("2380", 2020, 3.5), rec("2480", 2020, 9.0, deleted=True)]
+    with store.atomic(), store.writer("2026-11-23T10:00:00Z", first=True) as writer:
+        writer.add(records[:3])
+        writer.add(records[3:])
+        summary = writer.finish(blocks, LOG)
+    assert values(store)[("2380", 2020, "T")] == 3.5
+    assert values(store)[("2480", 2020, "T")] == 2.0  # a full fetch carries no withdrawals: ignored
+    assert (summary.changed, summary.removed) == (0, 0)
+    assert store.covered_cells(["N03926", "N03927"], [2020, 2021]) == {
+        ("N03926", 2020, "2380"), ("N03926", 2020, "2480"), ("N03926", 2021, "2380"), ("N03927", 2021, "2380")
+    }  # fmt: skip
+    assert store.revisions() == []
 
 
 def test_incremental_write_touches_only_given_keys_and_deletes_withdrawn(store):
