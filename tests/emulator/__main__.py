@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--universe", choices=("small", "full"), default="small")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds to wait before each answer")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds from each request to its answer")
     parser.add_argument("--kommuner", type=int, default=290, help="kommuner in the full universe")
     parser.add_argument("--seed", type=int, default=7, help="seed of the full universe")
     args = parser.parse_args(argv)

@@ -19,8 +19,8 @@ HOST = "127.0.0.1"
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One request as served. Times are time.monotonic(): arrival, and when the answer was ready to send
-    (it is logged just before sending, so a client holding its answer always finds the record)."""
+    """One request as served. Times are time.monotonic(): arrival, when the answer was made, and when it was
+    sent after the latency wait (logged just before sending, so a client holding its answer finds the record)."""
 
     method: str
     path: str
@@ -29,6 +29,7 @@ class RequestRecord:
     body_bytes: int
     started: float
     finished: float
+    made: float = 0.0
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -185,19 +186,22 @@ class EmulatorServer:
         parts = urlsplit(handler.path)
         path = unquote(parts.path)
         pairs = parse_qsl(parts.query, keep_blank_values=True)
-        if self.latency > 0:
-            time.sleep(self.latency)
         fault = self._faults.take(path)
-        if fault is not None and fault.delay > 0:
-            time.sleep(fault.delay)
         normal = None
         if fault is None or fault.kind in NEEDS_NORMAL:
             next_base = "" if self.relative_next_url else f"http://{HOST}:{handler.server.server_address[1]}"
             normal = route(self.universe, path, pairs, next_base, self.page_cap)
+        # Latency is the time from the request to its answer, the answer's making included (as on a real
+        # server, whose work is part of the delay a client sees); a longer making delays the answer further.
+        made = time.monotonic()
+        if self.latency > made - started:
+            time.sleep(self.latency - (made - started))
+        if fault is not None and fault.delay > 0:
+            time.sleep(fault.delay)
         response = normal if fault is None else fault_response(fault, normal)
         assert response is not None
         body = response.body if response.drop_after is None else response.body[: response.drop_after]
-        record = RequestRecord("GET", path, dict(pairs), response.status, len(body), started, time.monotonic())
+        record = RequestRecord("GET", path, dict(pairs), response.status, len(body), started, time.monotonic(), made)
         with self._log_lock:
             self._requests.append(record)
             self._bytes_sent += len(body)
