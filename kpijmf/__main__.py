@@ -1,6 +1,6 @@
 """`python -m kpijmf` runs the command-line interface."""
 
-from kpijmf.cli import main
+from kpijmf.cli import entry
 
 if __name__ == "__main__":
-    main()
+    entry()
