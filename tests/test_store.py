@@ -83,6 +83,17 @@ def test_first_write_inserts_last_of_duplicates_and_covers_every_block_cell(stor
     assert store.revisions() == []
 
 
+def test_writes_of_more_rows_than_one_statement_takes_store_every_row(store):
+    units = [f"{n:04d}" for n in range(1, 126)]  # 250 values: two statements of 100 rows and one of 50
+    records = [rec(u, y, float(n)) for n, (u, y) in enumerate((u, y) for u in units for y in (2020, 2021))]
+    for first in (True, False):
+        with store.atomic(), store.writer("2026-11-23T10:00:00Z", first=first) as writer:
+            writer.add(records)
+            summary = writer.finish([Block(["N03926"], [2020, 2021], units)], LOG)
+        assert summary.rows == 250
+        assert len(values(store)) == 250 and values(store)[("0125", 2021, "T")] == 249.0
+
+
 def test_incremental_write_touches_only_given_keys_and_deletes_withdrawn(store):
     store.write_data(FIRST, SCOPE, "2026-11-23T10:00:00Z", LOG)
     changes = [rec("2380", 2021, 3.3), rec("2480", 2020, None, deleted=True)]
