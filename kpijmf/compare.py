@@ -1,6 +1,8 @@
 """Tidy observations -> the comparison frame: kommun vs peers, published and recomputed means, ranks, trends.
 
-Pure pandas, no I/O. One row per kpi × unit × year × gender; reshaping to the audit layout happens at the edge.
+In memory, no I/O and no SQL: the tidy frame becomes one value matrix (pandas factorize, numpy), from which
+ranks and kpijmf's own means are row-wise numpy and each comparison row is an index lookup. One row per
+kpi × unit × year × gender; reshaping to the audit layout happens at the edge.
 """
 
 from __future__ import annotations
