@@ -7,6 +7,7 @@ exception before the transaction commits leaves the store exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sqlite3
@@ -65,6 +66,17 @@ class Block(NamedTuple):
 def cell_count(blocks: Iterable[Block]) -> int:
     """How many (kpi, year, unit) cells the blocks cover (blocks of one write do not overlap)."""
     return sum(len(b.kpis) * len(b.years) * len(b.units) for b in blocks)
+
+
+@functools.cache
+def sqlite_has_json() -> bool:
+    """True when this SQLite has json_each (built in since 3.38; an option before)."""
+    try:
+        with contextlib.closing(sqlite3.connect(":memory:")) as conn:
+            conn.execute("SELECT value FROM json_each('[1]')").fetchall()
+    except sqlite3.OperationalError:
+        return False
+    return True
 
 
 def qmarks(items: Sequence[Any]) -> str:
@@ -174,12 +186,8 @@ class DataWriter:
         blocks = [b for b in blocks if b.kpis and b.years and b.units]
         if not self._incremental and not self._first and blocks:
             self._remove_absent(blocks)
-        for block in blocks:  # the cross product is made by SQLite: one statement, not a row per cell
-            self._conn.execute(
-                "INSERT OR REPLACE INTO coverage SELECT k.value, y.value, u.value, ? "
-                "FROM json_each(?) AS k, json_each(?) AS y, json_each(?) AS u",
-                (self._fetched_at, *(json.dumps(sorted(set(ids))) for ids in block)),
-            )
+        for block in blocks:
+            self._cover(block)
         self._conn.execute(
             "INSERT INTO fetch_log (started_at, finished_at, command, kpis, units, years, from_date, "
             "requests, bytes, rows, revisions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -190,6 +198,23 @@ class DataWriter:
             ),
         )  # fmt: skip
         return WriteSummary(rows=self._rows, changed=self._changed, removed=self._removed)
+
+    def _cover(self, block: Block) -> None:
+        """Mark every cell of the block fetched now: a cross product SQLite makes from three JSON lists (one
+        statement, not a row per cell), or row by row where SQLite lacks its JSON functions (before 3.38,
+        unless built with them)."""
+        kpis, years, units = (sorted(set(ids)) for ids in block)
+        if sqlite_has_json():
+            self._conn.execute(
+                "INSERT OR REPLACE INTO coverage SELECT k.value, y.value, u.value, ? "
+                "FROM json_each(?) AS k, json_each(?) AS y, json_each(?) AS u",
+                (self._fetched_at, json.dumps(kpis), json.dumps(years), json.dumps(units)),
+            )
+        else:
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO coverage VALUES (?, ?, ?, ?)",
+                ((k, y, u, self._fetched_at) for k in kpis for y in years for u in units),
+            )
 
     def _remove_absent(self, blocks: Sequence[Block]) -> None:
         """Remove stored values of cells fetched before whose value this fetch did not bring."""
