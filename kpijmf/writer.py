@@ -22,12 +22,6 @@ Cell = tuple[str, int, str]  # kpi, year, unit_id
 Key = tuple[str, int, str, str]  # kpi, year, unit_id, gender
 _COLUMNS = 8  # of the observation table
 _ROWS_PER_INSERT = 100  # 800 parameters: below 999, the limit of SQLite builds before 3.32
-
-
-@functools.lru_cache(maxsize=4)
-def _insert_sql(rows: int) -> str:
-    """INSERT OR REPLACE of `rows` observation rows in one statement."""
-    return "INSERT OR REPLACE INTO observation VALUES " + ",".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
 # Published values are rounded by Kolada; differences below this are not revisions.
 VALUE_TOLERANCE = 1e-9
 
@@ -77,6 +71,12 @@ def sqlite_has_json() -> bool:
     except sqlite3.OperationalError:
         return False
     return True
+
+
+@functools.lru_cache(maxsize=4)
+def _insert_sql(rows: int) -> str:
+    """INSERT OR REPLACE of `rows` observation rows in one statement."""
+    return "INSERT OR REPLACE INTO observation VALUES " + ",".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
 
 
 def qmarks(items: Sequence[Any]) -> str:
