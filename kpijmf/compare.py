@@ -25,7 +25,12 @@ COLUMNS = [
     "value", "count", "computed_mean", "computed_count", "mean_differs", "rank", "rank_of", "quartile",
     "diff_alla", "change_prev", "source", "fetched_at",
 ]  # fmt: skip
-_KEY = ["kpi", "year", "gender"]
+# The fields of each row as build_comparison makes it (the KPI's own columns are added to the frame after).
+_ROW = [
+    "kpi", "year", "gender", "id", "title", "role", "value", "count", "computed_mean", "computed_count",
+    "mean_differs", "rank", "rank_of", "quartile", "diff_alla", "source", "fetched_at",
+]  # fmt: skip
+_VALUE = _ROW.index("value")
 
 
 @dataclass(frozen=True)
@@ -132,7 +137,7 @@ def build_comparison(
     """
     held = _Held(observations)
     kommun_set = set(kommun_ids)
-    kommun_values = held.value[:, held.column([u for u in held.columns if u in kommun_set])]
+    kommun_values = held.value[:, [c for unit_id, c in held.columns.items() if unit_id in kommun_set]]
     directions = {k.id: k.direction for k in kpis}
     ranks = _ranks(held, kommun_values, held.unit_values(kommun.id), directions)
     alla = held.unit_values(ALLA_ID)
@@ -169,11 +174,7 @@ def build_comparison(
                                  differs, *rank, diff, source, fetched_at))  # fmt: skip
         if gap and {"K", "M"} <= set(kpi_genders):
             rows.extend(_gap_rows(rows, info.id, len(units), len(years)))
-    columns = [
-        "kpi", "year", "gender", "id", "title", "role", "value", "count", "computed_mean", "computed_count",
-        "mean_differs", "rank", "rank_of", "quartile", "diff_alla", "source", "fetched_at",
-    ]  # fmt: skip
-    frame = pd.DataFrame.from_records(rows, columns=columns)
+    frame = pd.DataFrame.from_records(rows, columns=_ROW)
     frame["year"] = frame["year"].astype("int64")
     frame["mean_differs"] = frame["mean_differs"].astype(bool)
     for column in ("value", "count", "computed_mean", "computed_count", "rank", "rank_of", "quartile", "diff_alla"):
@@ -194,11 +195,11 @@ def _gap_rows(rows: list[tuple], kpi: str, n_units: int, n_years: int) -> list[t
     block = n_units * n_years
     women, men = rows[len(rows) - 2 * block : len(rows) - block], rows[len(rows) - block :]
     gaps = []
+    nan = math.nan
     for w, m in zip(women, men, strict=True):
-        _, year, _, unit_id, title, role, value, *_ = w
-        nan = math.nan
-        gaps.append((kpi, year, GAP, unit_id, title, role, value - m[6], nan, nan, nan, False, nan, nan, nan, nan,
-                     SOURCE_OWN, ""))  # fmt: skip
+        _, year, _, unit_id, title, role = w[:6]
+        gaps.append((kpi, year, GAP, unit_id, title, role, w[_VALUE] - m[_VALUE], nan, nan, nan, False,
+                     nan, nan, nan, nan, SOURCE_OWN, ""))  # fmt: skip
     return gaps
 
 
