@@ -137,13 +137,7 @@ class Syncer:
         started, started_at = time.monotonic(), utc_now()
         result = FetchResult()
         with self._lock(), paused_gc():
-            # First fetch of these cells: the whole product is missing, no need to list it cell by cell.
-            first = not refresh and self.store.count_covered(kpis, years, units) == 0
-            if first:
-                product = (sorted(set(kpis)), sorted(set(units)), sorted(set(years)))
-                plans = [product] if all(product) else []
-            else:
-                plans = plan_requests(self.missing_cells(kpis, units, years, refresh=refresh, fresh_only=fresh_only))
+            plans, first = self._plan(kpis, units, years, refresh=refresh, fresh_only=fresh_only)
             if not plans:
                 return result
             before = self.totals()
@@ -258,6 +252,23 @@ class Syncer:
     def _log(self, started_at: str, kpis: Sequence[str], from_date: str | None) -> FetchLogEntry:
         requests, _, size = self.totals()
         return FetchLogEntry(started_at, self.command, list(kpis), 0, [], from_date, requests, size)
+
+    def _plan(
+        self, kpis: Sequence[str], units: Sequence[str], years: Sequence[int], *, refresh: bool, fresh_only: bool
+    ) -> tuple[list[tuple[list[str], list[str], list[int]]], bool]:
+        """Request plans for the cells the store lacks, and whether none of them was ever fetched (a first fetch:
+        the whole product, not listed cell by cell). The usual warm case, everything stored, costs one COUNT."""
+        product = (sorted(set(kpis)), sorted(set(units)), sorted(set(years)))
+        if not all(product):
+            return [], False
+        if not refresh:
+            after = self._stale_before() if fresh_only else None
+            fresh = self.store.count_covered(kpis, years, units, after)
+            if fresh == len(product[0]) * len(product[1]) * len(product[2]):
+                return [], False
+            if fresh == 0 and (after is None or self.store.count_covered(kpis, years, units) == 0):
+                return [product], True
+        return plan_requests(self.missing_cells(kpis, units, years, refresh=refresh, fresh_only=fresh_only)), False
 
     def missing_cells(
         self, kpis: Sequence[str], units: Sequence[str], years: Sequence[int], *, refresh: bool, fresh_only: bool
