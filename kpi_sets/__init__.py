@@ -1,1 +1,1 @@
-"""Built-in KPI sets shipped with kpijmf; installed as the package ``kpijmf.kpi_sets`` (see kpijmf.kpisets)."""
+"""Built-in KPI sets shipped with kpijmf; installed as the package ``kpijmf.kpi_sets`` (see kpijmf.domain.kpisets)."""

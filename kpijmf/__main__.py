@@ -1,6 +1,6 @@
 """`python -m kpijmf` runs the command-line interface."""
 
-from kpijmf.cli import entry
+from kpijmf.cli.app import entry
 
 if __name__ == "__main__":
     entry()

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kpijmf.catalog import ALLA_ID, Peer, Unit
-from kpijmf.targets import Target
+from kpijmf.domain.catalog import ALLA_ID, Peer, Unit
+from kpijmf.domain.targets import Target
 
 SOURCE_KOLADA = "Källa: Kolada"
 SOURCE_OWN = "egen bearbetning av data från Kolada"

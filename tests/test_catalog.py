@@ -2,7 +2,7 @@
 
 import pytest
 
-from kpijmf.catalog import Catalog, normalize
+from kpijmf.domain.catalog import Catalog, normalize
 from kpijmf.errors import NotFoundError, UsageError
 
 MUNICIPALITIES = [
@@ -140,7 +140,7 @@ def test_kpi_search_finds_title_before_description(catalog):
 def test_preliminary_year_between_preliminary_and_final_publication(today, expected):
     from datetime import date
 
-    from kpijmf.catalog import preliminary_year
+    from kpijmf.domain.catalog import preliminary_year
 
     kpi = {"prel_publication_date": "2026-03-31", "publication_date": "2026-08-28", "publ_period": "2025"}
     assert preliminary_year(kpi, date.fromisoformat(today)) == expected

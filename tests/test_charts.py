@@ -15,7 +15,7 @@ from tests.comparison_fixture import sample_frame
 
 pytest.importorskip("matplotlib")
 
-from kpijmf.charts import kommun_rank, line_chart, quartile_boundaries, short_title, strip_chart
+from kpijmf.output.charts import kommun_rank, line_chart, quartile_boundaries, short_title, strip_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}"

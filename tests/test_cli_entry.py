@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import typer.main
 
-from kpijmf import cli
+from kpijmf.cli import app as cli
 
 
 def _all_commands() -> list[list[str]]:

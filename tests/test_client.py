@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from kpijmf import __version__
-from kpijmf.client import ClientStats, DataRecord, KoladaClient, RequestEvent
 from kpijmf.errors import ApiBodyError, ApiStatusError, ApiTimeoutError, ApiUnreachableError
+from kpijmf.kolada.client import ClientStats, DataRecord, KoladaClient, RequestEvent
 
 BASE = "https://kolada.test/v3"
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -293,7 +293,7 @@ def test_usual_and_unusual_rows_give_the_same_records():
     """The fast path for rows of the usual types agrees with the careful one, and steps aside for the rest."""
     import random
 
-    from kpijmf.client_parse import _row_records, records
+    from kpijmf.kolada.parse import _row_records, records
 
     rng = random.Random(7)
     choices = {

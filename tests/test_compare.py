@@ -6,8 +6,8 @@ import random
 import pandas as pd
 import pytest
 
-from kpijmf.catalog import Peer, Unit
 from kpijmf.compare import COLUMNS, SOURCE_KOLADA, SOURCE_OWN, KpiInfo, build_comparison, means_differ
+from kpijmf.domain.catalog import Peer, Unit
 
 A, B, C, D, E = "1001", "1002", "1003", "1004", "1005"
 KOMMUNER = [A, B, C, D, E]

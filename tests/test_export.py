@@ -11,9 +11,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from kpijmf import export
+from kpijmf.output import files as export
 from kpijmf.errors import OutputError, UsageError
-from kpijmf.export import (
+from kpijmf.output.files import (
     FORMATS,
     neutralise_formula,
     render_bytes,
@@ -24,7 +24,7 @@ from kpijmf.export import (
     to_xlsx,
     write_output,
 )
-from kpijmf.layout import format_sv, wide_frame
+from kpijmf.output.layout import format_sv, wide_frame
 from tests.comparison_fixture import COLUMNS, FORMULA_TITLE, MARKUP_TITLE, SIZE_TITLE, sample_frame
 
 NBSP = "\u00a0"

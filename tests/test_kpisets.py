@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kpijmf.errors import InvalidFileError, NotFoundError, UsageError
-from kpijmf.kpisets import (
+from kpijmf.domain.kpisets import (
     DEFAULT_SET,
     KpiSet,
     KpiSpec,
@@ -18,6 +17,7 @@ from kpijmf.kpisets import (
     parse_set,
     validate_file,
 )
+from kpijmf.errors import InvalidFileError, NotFoundError, UsageError
 
 AUDIT_IDS = [
     "N40011", "U40800", "U40811", "N03932", "N03926", "N03927", "N02797", "U40455",

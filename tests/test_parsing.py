@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
+from kpijmf.domain.parsing import default_fetch_years, parse_years, split_list
 from kpijmf.errors import UsageError
-from kpijmf.parsing import default_fetch_years, parse_years, split_list
 
 TODAY = date(2026, 11, 23)
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kpijmf.kpisets import list_builtin_sets
+from kpijmf.domain.kpisets import list_builtin_sets
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

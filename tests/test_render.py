@@ -7,7 +7,7 @@ import io
 import pytest
 from rich.console import Console
 
-from kpijmf.render import change_text, render_table
+from kpijmf.output.terminal import change_text, render_table
 from tests.comparison_fixture import MARKUP_TITLE, SIZE_TITLE, sample_frame
 
 NBSP = "\u00a0"

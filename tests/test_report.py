@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 
 from kpijmf.errors import UsageError
-from kpijmf.report_text import YearFacts, format_number, span_text, summary
+from kpijmf.output.words import YearFacts, format_number, span_text, summary
 from tests.comparison_fixture import sample_frame
 
 pytest.importorskip("matplotlib")
 
-from kpijmf.report import build_html, inline_svg
-from kpijmf.report_markdown import build_markdown
+from kpijmf.output.html import build_html, inline_svg
+from kpijmf.output.markdown import build_markdown
 
 HEADINGS = ("Långtidsarbetslöshet 25-64 år (%)", "Nettokostnad arbetsmarknadsåtgärder (kr/inv)")
 
@@ -329,7 +329,7 @@ def test_numbers_and_spans_per_language():
 
 def _with_target() -> pd.DataFrame:
     from kpijmf.compare import apply_targets
-    from kpijmf.targets import Target
+    from kpijmf.domain.targets import Target
 
     frame = sample_frame()
     kommun_id = frame.loc[frame.role == "kommun", "id"].iloc[0]

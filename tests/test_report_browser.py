@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not on PAT
 pytest.importorskip("matplotlib")
 Image = pytest.importorskip("PIL.Image")  # Pillow comes with matplotlib
 
-from kpijmf.report import CSP, build_html  # noqa: E402
+from kpijmf.output.html import CSP, build_html  # noqa: E402
 from tests.test_report import sample_distribution  # noqa: E402
 
 PROBE = """

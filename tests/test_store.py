@@ -4,10 +4,10 @@ import sqlite3
 
 import pytest
 
-from kpijmf.client import DataRecord
 from kpijmf.errors import StoreError
-from kpijmf.store import SCHEMA_VERSION, FetchLogEntry, Store, remove_store_files
-from kpijmf.writer import Block
+from kpijmf.kolada.client import DataRecord
+from kpijmf.store.db import SCHEMA_VERSION, FetchLogEntry, Store, remove_store_files
+from kpijmf.store.writer import Block
 
 LOG = FetchLogEntry("2026-11-23T10:00:00Z", "fetch", ["N03926"], 2, [2020, 2021], None, 1, 100)
 SCOPE = [Block(["N03926"], [2020, 2021], ["2380", "2480"])]
@@ -69,7 +69,7 @@ def test_full_rewrite_keeps_changed_and_removed_values_as_revisions(store):
 
 @pytest.mark.parametrize("json_each", [True, False], ids=["json_each", "row by row"])
 def test_first_write_inserts_last_of_duplicates_and_covers_every_block_cell(store, monkeypatch, json_each):
-    monkeypatch.setattr("kpijmf.writer.sqlite_has_json", lambda: json_each)
+    monkeypatch.setattr("kpijmf.store.writer.sqlite_has_json", lambda: json_each)
     blocks = [Block(["N03926"], [2020], ["2380", "2480"]), Block(["N03926", "N03927"], [2021], ["2380"])]
     records = [*FIRST, rec("2380", 2020, 3.5), rec("2480", 2020, 9.0, deleted=True)]
     with store.atomic(), store.writer("2026-11-23T10:00:00Z", first=True) as writer:

@@ -7,10 +7,10 @@ import gc
 import httpx
 import pytest
 
-from kpijmf.client import KoladaClient
 from kpijmf.config import Settings
-from kpijmf.store import Store
-from kpijmf.sync import Syncer, paused_gc, plan_requests
+from kpijmf.kolada.client import KoladaClient
+from kpijmf.service.sync import Syncer, paused_gc, plan_requests
+from kpijmf.store.db import Store
 from tests.test_client import entry, envelope, route_ids, row
 
 

@@ -8,11 +8,11 @@ import math
 import pandas as pd
 import pytest
 
-from kpijmf.catalog import Unit
 from kpijmf.compare import KpiInfo, apply_targets, build_comparison
+from kpijmf.domain.catalog import Unit
+from kpijmf.domain.kpisets import KpiSpec, parse_set
+from kpijmf.domain.targets import MET, NO_DATA, NOT_MET, Target, parse_targets
 from kpijmf.errors import InvalidFileError
-from kpijmf.kpisets import KpiSpec, parse_set
-from kpijmf.targets import MET, NO_DATA, NOT_MET, Target, parse_targets
 from tests.support import kpijmf_env, run_kpijmf
 
 SPECS = {

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kpijmf.domain.parsing import parse_years
 from kpijmf.errors import InvalidFileError, NotFoundError, UsageError
-from kpijmf.parsing import parse_years
 
 OUTPUT_FORMATS = ("csv", "excel", "xlsx", "json", "md", "table")
 _TOP_KEYS = {"kommuner", "sets", "years", "last", "peers", "gender", "refresh", "output"}

@@ -1,7 +1,7 @@
 """The comparison frame as files: CSV (plain and Swedish Excel), XLSX, JSON and Markdown, written atomically.
 
 Long outputs (CSV, Excel CSV, JSON, the XLSX "Data" sheet) carry the frame's columns unchanged; the audit
-layout (wide CSV, XLSX KPI sheets, Markdown) comes from `kpijmf.layout.wide_frame`. Every text cell that
+layout (wide CSV, XLSX KPI sheets, Markdown) comes from `kpijmf.output.layout.wide_frame`. Every text cell that
 could reach a spreadsheet goes through `neutralise_formula`.
 """
 
@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kpijmf.errors import OutputError, UsageError
-from kpijmf.layout import (
+from kpijmf.output.layout import (
     CITATION_RULE,
     MEAN_NOTE_INTRO,
     MISSING,
@@ -384,7 +384,7 @@ def to_xlsx(frame: pd.DataFrame) -> bytes:
 def _table_text(frame: pd.DataFrame) -> str:
     from rich.console import Console
 
-    from kpijmf.render import render_table
+    from kpijmf.output.terminal import render_table
 
     console = Console(
         file=io.StringIO(),

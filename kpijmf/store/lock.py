@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from kpijmf.errors import StoreBusyError, StoreError
-from kpijmf.store import utc_now
+from kpijmf.store.db import utc_now
 
 POLL_SECONDS = 0.1
 

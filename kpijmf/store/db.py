@@ -16,14 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kpijmf.domain.parsing import FIRST_YEAR
 from kpijmf.errors import StoreBusyError, StoreError
-from kpijmf.parsing import FIRST_YEAR
-from kpijmf.writer import Block, Cell, DataWriter, FetchLogEntry, WriteSummary, qmarks
+from kpijmf.store.writer import Block, Cell, DataWriter, FetchLogEntry, WriteSummary, qmarks
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from kpijmf.client import DataRecord
+    from kpijmf.kolada.client import DataRecord
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000

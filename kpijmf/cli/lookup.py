@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from kpijmf.cli_options import Quiet, workspace
-from kpijmf.talk import Talk, printable
+from kpijmf.cli.options import Quiet, workspace
+from kpijmf.cli.talk import Talk, printable
 
 kommun_app = typer.Typer(help="Find kommuner and their peer groups.", no_args_is_help=True)
 kpi_app = typer.Typer(help="Find KPIs in Kolada's catalogue.", no_args_is_help=True)
@@ -68,7 +68,7 @@ def kpi_search(
 
     Example: kpijmf kpi search långtidsarbetslös
     """
-    from kpijmf.api import is_discontinued
+    from kpijmf.service.workspace import is_discontinued
 
     talk = Talk(quiet=quiet)
     with workspace(talk, command="kpi") as space:
@@ -93,9 +93,9 @@ def kpi_show(
 
     Example: kpijmf kpi show N03926
     """
-    from kpijmf.api import is_discontinued, unit_of
+    from kpijmf.domain.kpisets import successors
     from kpijmf.errors import NotFoundError
-    from kpijmf.kpisets import successors
+    from kpijmf.service.workspace import is_discontinued, unit_of
 
     talk = Talk(quiet=quiet)
     follow = successors()
@@ -132,7 +132,7 @@ def sets_list() -> None:
 
     Example: kpijmf sets list
     """
-    from kpijmf.kpisets import list_builtin_sets, load_set
+    from kpijmf.domain.kpisets import list_builtin_sets, load_set
 
     for name in list_builtin_sets():
         kpi_set = load_set(name)
@@ -145,7 +145,7 @@ def sets_show(name: Annotated[str, typer.Argument(help="A built-in set name or a
 
     Example: kpijmf sets show arbetsmarknad
     """
-    from kpijmf.kpisets import load_set
+    from kpijmf.domain.kpisets import load_set
 
     kpi_set = load_set(name)
     typer.echo(printable(f"{kpi_set.name}: {kpi_set.title} ({kpi_set.source})"))
@@ -160,8 +160,8 @@ def sets_validate(path: Annotated[Path, typer.Argument(help="A KPI-set .toml fil
 
     Example: kpijmf sets validate my_set.toml
     """
+    from kpijmf.domain.kpisets import validate_file
     from kpijmf.errors import InvalidFileError, NotFoundError
-    from kpijmf.kpisets import validate_file
 
     if not path.exists():
         raise NotFoundError(f"no such file: {path}")
@@ -194,7 +194,7 @@ def cache_info() -> None:
     Example: kpijmf cache info
     """
     from kpijmf.config import load_settings
-    from kpijmf.store import Store
+    from kpijmf.store.db import Store
 
     settings = load_settings()
     with Store.open(settings.store_path, create=False) as store:
@@ -214,8 +214,8 @@ def cache_clear(quiet: Quiet = False) -> None:
     Example: kpijmf cache clear
     """
     from kpijmf.config import load_settings
-    from kpijmf.lock import store_lock
-    from kpijmf.store import remove_store_files
+    from kpijmf.store.db import remove_store_files
+    from kpijmf.store.lock import store_lock
 
     talk = Talk(quiet=quiet)
     settings = load_settings()

@@ -1,10 +1,10 @@
 """The comparison as a report: one self-contained HTML file, or Markdown with PNG charts beside it.
 
-Per KPI: a heading, a summary written from the numbers, the audit-layout table (from `kpijmf.layout.wide_frame`,
+Per KPI: a heading, a summary written from the numbers, the audit-layout table (from `kpijmf.output.layout.wide_frame`,
 numbers by `format_sv`), the line chart and the strip chart; provenance at the end. The HTML loads nothing: the
 CSS is inline, the charts are inline SVG, and a Content-Security-Policy forbids every fetch and every script,
 so the file opens the same offline, from an e-mail or years later. Every text from the data goes through
-`html.escape` (or the Markdown escaper of `kpijmf.export`).
+`html.escape` (or the Markdown escaper of `kpijmf.output.files`).
 """
 
 from __future__ import annotations
@@ -15,10 +15,20 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from kpijmf.charts import line_chart, strip_chart
-from kpijmf.layout import TARGET_ROLE, is_missing, kpi_heading, mean_notes, row_label, source_line, text, wide_frame
-from kpijmf.render import REVISED_MARK, revised_cells
-from kpijmf.report_text import (
+from kpijmf.cli.talk import printable
+from kpijmf.output.charts import line_chart, strip_chart
+from kpijmf.output.layout import (
+    TARGET_ROLE,
+    is_missing,
+    kpi_heading,
+    mean_notes,
+    row_label,
+    source_line,
+    text,
+    wide_frame,
+)
+from kpijmf.output.terminal import REVISED_MARK, revised_cells
+from kpijmf.output.words import (
     REPORT_WORDS,
     SOURCE_LINE_EN,
     YearFacts,
@@ -30,7 +40,6 @@ from kpijmf.report_text import (
     target_sentence,
     target_text_en,
 )
-from kpijmf.talk import printable
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -39,7 +48,7 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'n
 PRELIMINARY_MARK = "p"
 MEAN_MARK = "*"
 
-CSS = resources.files("kpijmf").joinpath("report.css").read_text(encoding="utf-8").strip()
+CSS = resources.files("kpijmf.output").joinpath("report.css").read_text(encoding="utf-8").strip()
 
 
 @dataclass

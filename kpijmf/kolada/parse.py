@@ -1,6 +1,6 @@
 """What Kolada's answers mean: envelopes, error statuses, Retry-After and data rows → DataRecord.
 
-Pure functions of an httpx.Response or decoded JSON, used by `kpijmf.client` (which owns the HTTP).
+Pure functions of an httpx.Response or decoded JSON, used by `kpijmf.kolada.client` (which owns the HTTP).
 """
 
 from __future__ import annotations

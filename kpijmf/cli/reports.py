@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from kpijmf.cli_options import (
+from kpijmf.cli.options import (
     KommunOpt,
     KpiOpt,
     LastOpt,
@@ -20,9 +20,9 @@ from kpijmf.cli_options import (
     parse_year_choice,
     workspace,
 )
+from kpijmf.cli.talk import Talk
+from kpijmf.domain.parsing import split_list
 from kpijmf.errors import UsageError
-from kpijmf.parsing import split_list
-from kpijmf.talk import Talk
 
 LangOpt = Annotated[str, typer.Option("--lang", metavar="sv|en", help="Language of headings and sentences.")]
 _CHART_FORMATS = {".png": "png", ".svg": "svg"}
@@ -62,8 +62,8 @@ def plot(
 
     Example: kpijmf plot --kommun Östersund --kpi U40455 --years 2016-2023 --output u40455.svg
     """
-    from kpijmf.charts import line_chart, strip_chart
-    from kpijmf.export import write_output
+    from kpijmf.output.charts import line_chart, strip_chart
+    from kpijmf.output.files import write_output
 
     talk = Talk(quiet=quiet)
     fmt = _suffix_format(output, _CHART_FORMATS, "charts")
@@ -112,9 +112,9 @@ def report(
 
     Example: kpijmf report --kommun 2380 --years 2019-2021 --output rapport.html
     """
-    from kpijmf.export import write_output
-    from kpijmf.report import build_html
-    from kpijmf.report_markdown import build_markdown
+    from kpijmf.output.files import write_output
+    from kpijmf.output.html import build_html
+    from kpijmf.output.markdown import build_markdown
 
     talk = Talk(quiet=quiet)
     fmt = _suffix_format(output, _REPORT_FORMATS, "reports")

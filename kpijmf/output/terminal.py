@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kpijmf.layout import (
+from kpijmf.cli.talk import printable
+from kpijmf.output.layout import (
     MEAN_NOTE_INTRO,
     MINUS,
     MISSING,
@@ -22,7 +23,6 @@ from kpijmf.layout import (
     source_line,
     wide_frame,
 )
-from kpijmf.talk import printable
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:  # pragma: no cover
-    from kpijmf.client import DataRecord
+    from kpijmf.kolada.client import DataRecord
 
 Cell = tuple[str, int, str]  # kpi, year, unit_id
 Key = tuple[str, int, str, str]  # kpi, year, unit_id, gender

@@ -12,8 +12,8 @@ from typing import Annotated
 import typer
 
 from kpijmf import __version__
-from kpijmf.cli_lookup import cache_app, kommun_app, kpi_app, sets_app
-from kpijmf.cli_options import (
+from kpijmf.cli.lookup import cache_app, kommun_app, kpi_app, sets_app
+from kpijmf.cli.options import (
     KommunOpt,
     KpiOpt,
     LastOpt,
@@ -26,10 +26,10 @@ from kpijmf.cli_options import (
     parse_year_choice,
     workspace,
 )
-from kpijmf.cli_report import plot, report
+from kpijmf.cli.reports import plot, report
+from kpijmf.cli.talk import Talk
+from kpijmf.domain.parsing import parse_years, split_list
 from kpijmf.errors import KpijmfError, UsageError
-from kpijmf.parsing import parse_years, split_list
-from kpijmf.talk import Talk
 
 FORMATS = ("table", "csv", "excel", "xlsx", "json", "md")
 _EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx", ".json": "json", ".md": "md", ".txt": "table"}
@@ -188,12 +188,12 @@ def compare(
 
 
 def _emit(frame, fmt: str, output: str | None, wide: bool, talk: Talk) -> None:
-    from kpijmf.export import render_bytes, write_output
+    from kpijmf.output.files import render_bytes, write_output
 
     if fmt == "table" and (not output or output == "-"):
         from rich.console import Console
 
-        from kpijmf.render import render_table
+        from kpijmf.output.terminal import render_table
 
         render_table(frame, Console(highlight=False))
         return
@@ -255,7 +255,7 @@ def revisions(
 
     Example: kpijmf revisions --since 2026-09-01 --kommun Östersund --format csv -o revisions.csv
     """
-    from kpijmf.parsing import parse_date
+    from kpijmf.domain.parsing import parse_date
 
     talk = Talk(quiet=quiet)
     if fmt not in ("table", "csv"):
@@ -263,14 +263,14 @@ def revisions(
     day = parse_date(since) if since else None
     with workspace(talk, offline=True, command="revisions") as space:
         rows = space.revisions(since=day, kommuner=split_list(kommun))
-    from kpijmf.export import revisions_csv, write_output
+    from kpijmf.output.files import revisions_csv, write_output
 
     if fmt == "csv" or (output and output != "-"):
         write_output(revisions_csv(rows).encode("utf-8"), output)
     else:
         from rich.console import Console
 
-        from kpijmf.render import render_revisions
+        from kpijmf.output.terminal import render_revisions
 
         render_revisions(rows, Console(highlight=False))
     talk.say(f"{len(rows)} revisions" + (f" since {day}" if day else ""))
@@ -288,8 +288,8 @@ def run(
 
     Example: kpijmf run kpijmf.toml --quiet
     """
-    from kpijmf.runfile import load_run_file
-    from kpijmf.runner import execute
+    from kpijmf.domain.runfile import load_run_file
+    from kpijmf.service.runner import execute
 
     talk = Talk(quiet=quiet)
     spec = load_run_file(path)

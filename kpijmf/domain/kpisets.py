@@ -19,7 +19,7 @@ package ``kpijmf.kpi_sets``); a user file is given by its path. The format::
 
 Top level: ``name`` (defaults to the file name without ``.toml``), ``title`` (defaults to the name),
 ``description`` (defaults to ""), at least one ``[[kpi]]`` table and optional ``[[target]]`` tables
-(målvärden, see ``kpijmf.targets``); no other keys.
+(målvärden, see ``kpijmf.domain.targets``); no other keys.
 Each ``[[kpi]]``: ``id`` (required; ``N`` or ``U`` and five digits), ``label`` (required, not empty),
 ``unit`` (required string, may be ""), ``direction`` (required: higher, lower or neutral) and the
 optional ``note`` (string), ``not_comparable_with`` (array of ids) and ``replaces`` (an id).
@@ -48,8 +48,8 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from kpijmf.domain.targets import Target, parse_targets
 from kpijmf.errors import InvalidFileError, NotFoundError, UsageError
-from kpijmf.targets import Target, parse_targets
 
 DEFAULT_SET = "arbetsmarknad"
 DIRECTIONS = ("higher", "lower", "neutral")

@@ -19,10 +19,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from kpijmf.cli.talk import printable
 from kpijmf.errors import NotFoundError, UsageError
-from kpijmf.layout import TARGET_ROLE, decimals_for, is_missing, wide_frame
-from kpijmf.report_text import CHART_WORDS, check_lang, format_number, rank_words
-from kpijmf.talk import printable
+from kpijmf.output.layout import TARGET_ROLE, decimals_for, is_missing, wide_frame
+from kpijmf.output.words import CHART_WORDS, check_lang, format_number, rank_words
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

@@ -1,6 +1,6 @@
 """The words of the report and the charts in Swedish and English, numbers per language, and the summary sentences.
 
-Numbers are rounded once, by `kpijmf.layout.format_sv` (round half up from the shortest decimal form); English
+Numbers are rounded once, by `kpijmf.output.layout.format_sv` (round half up from the shortest decimal form); English
 only swaps the separators, so a value reads the same in both languages. Summaries compare numbers as they are
 printed: a kommun and a mean that both show "3,1" are at the same level, whatever the hidden decimals say.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kpijmf.errors import UsageError
-from kpijmf.layout import CITATION_RULE, MEAN_NOTE_INTRO, MINUS, THIN_GROUP, MeanNote, format_sv, is_missing
+from kpijmf.output.layout import CITATION_RULE, MEAN_NOTE_INTRO, MINUS, THIN_GROUP, MeanNote, format_sv, is_missing
 
 LANGS = ("sv", "en")
 
@@ -230,7 +230,7 @@ def span_text(years: Sequence[int]) -> str:
 
 def mean_note_line(note: MeanNote, decimals: int, lang: str) -> str:
     """'Storlek 2021: Kolada 2,8, eget medel 3,1 (22 kommuner)' in the report's language."""
-    from kpijmf.layout import mean_note_text
+    from kpijmf.output.layout import mean_note_text
 
     if lang == "sv":
         return mean_note_text(note, decimals)

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from kpijmf.cli.talk import Talk
+from kpijmf.domain.parsing import parse_years
 from kpijmf.errors import UsageError
-from kpijmf.parsing import parse_years
-from kpijmf.talk import Talk
 
 if TYPE_CHECKING:  # pragma: no cover
-    from kpijmf.api import Workspace
+    from kpijmf.service.workspace import Workspace
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr; no progress or summary.")]
 KommunOpt = Annotated[
@@ -53,7 +53,7 @@ def workspace(
     talk: Talk, offline: bool = False, command: str = "fetch", progress: Callable[[int, int], None] | None = None
 ) -> Workspace:
     """The library's Workspace, with warnings going to stderr."""
-    from kpijmf.api import Workspace
+    from kpijmf.service.workspace import Workspace
 
     return Workspace(offline=offline, progress=progress, on_message=talk.warn, command=command)
 

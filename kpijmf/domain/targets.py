@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kpijmf.domain.parsing import parse_years
 from kpijmf.errors import InvalidFileError, NotFoundError, UsageError
-from kpijmf.parsing import parse_years
 
 if TYPE_CHECKING:  # pragma: no cover
-    from kpijmf.kpisets import KpiSpec
+    from kpijmf.domain.kpisets import KpiSpec
 
 MET, NOT_MET, NO_DATA = "met", "not met", "no data"
 COMPARISONS = (">=", "<=")

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
 
 from kpijmf import __version__
-from kpijmf.client_parse import (
+from kpijmf.errors import ApiBodyError, ApiTimeoutError, ApiUnreachableError
+from kpijmf.kolada.parse import (
     DataRecord,
     Failure,
     envelope,
@@ -29,7 +30,6 @@ from kpijmf.client_parse import (
     shown_url,
     status_failure,
 )
-from kpijmf.errors import ApiBodyError, ApiTimeoutError, ApiUnreachableError
 
 if TYPE_CHECKING:  # pragma: no cover
     import ssl

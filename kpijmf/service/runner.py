@@ -10,10 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kpijmf.api import Workspace
+from kpijmf.domain.runfile import RunSpec, needs_placeholders
 from kpijmf.errors import InvalidFileError, KpijmfError, OutputError
-from kpijmf.runfile import RunSpec, needs_placeholders
-from kpijmf.sync import FetchResult
+from kpijmf.service.sync import FetchResult
+from kpijmf.service.workspace import Workspace
 
 
 @dataclass
@@ -39,7 +39,7 @@ def _make_folder(folder: Path) -> None:
 
 def execute(spec: RunSpec, workspace: Workspace, on_written: Callable[[Path], None] | None = None) -> RunReport:
     """Refresh, then compare and write each output; failures of single outputs don't stop the others."""
-    from kpijmf.export import render_bytes, write_output
+    from kpijmf.output.files import render_bytes, write_output
 
     problems = needs_placeholders(spec)
     if problems:

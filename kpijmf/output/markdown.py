@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from kpijmf.export import markdown_escape, write_output
-from kpijmf.layout import source_line
-from kpijmf.report import (
+from kpijmf.cli.talk import printable
+from kpijmf.output.files import markdown_escape, write_output
+from kpijmf.output.html import (
     PRELIMINARY_MARK,
     Block,
     build_blocks,
@@ -20,8 +20,8 @@ from kpijmf.report import (
     slug,
     subtitle,
 )
-from kpijmf.report_text import REPORT_WORDS, SOURCE_LINE_EN, check_lang
-from kpijmf.talk import printable
+from kpijmf.output.layout import source_line
+from kpijmf.output.words import REPORT_WORDS, SOURCE_LINE_EN, check_lang
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

@@ -15,13 +15,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from kpijmf.config import Settings
-from kpijmf.lock import store_lock
-from kpijmf.parsing import default_fetch_years
-from kpijmf.store import Cell, FetchLogEntry, Store, parse_timestamp, utc_now
-from kpijmf.writer import Block, cell_count
+from kpijmf.domain.parsing import default_fetch_years
+from kpijmf.store.db import Cell, FetchLogEntry, Store, parse_timestamp, utc_now
+from kpijmf.store.lock import store_lock
+from kpijmf.store.writer import Block, cell_count
 
 if TYPE_CHECKING:  # pragma: no cover
-    from kpijmf.client import KoladaClient
+    from kpijmf.kolada.client import KoladaClient
 
 Progress = Callable[[int, int], None]
 
@@ -65,7 +65,7 @@ class Syncer:
     def client(self) -> KoladaClient:
         """The Kolada client, built on first use from the settings."""
         if self._client is None:
-            from kpijmf.client import KoladaClient
+            from kpijmf.kolada.client import KoladaClient
 
             s = self.settings
             self._client = KoladaClient(
