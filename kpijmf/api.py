@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Settings", "Workspace", "compare", "load_settings", "render_bytes", "write_output"]
 
+
 def compare(
     kommun: str,
     *,

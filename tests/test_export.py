@@ -11,8 +11,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from kpijmf.output import files as export
 from kpijmf.errors import OutputError, UsageError
+from kpijmf.output import files as export
 from kpijmf.output.files import (
     FORMATS,
     neutralise_formula,
