@@ -276,6 +276,67 @@ def test_slow_waits_then_answers_normally(emulator, client):
     assert time.monotonic() - started >= 0.3
 
 
+def test_500_answers_internal_server_error_in_json(emulator, client):
+    emulator.inject(Fault("500"))
+    answer = client.get(f"{emulator.url}/data/kpi/N03926/year/2021")
+    assert answer.status_code == 500 and answer.json() == {"error": "Internal server error"}
+    assert client.get(f"{emulator.url}/data/kpi/N03926/year/2021").status_code == 200
+
+
+def test_outage_resets_new_and_keep_alive_connections_then_recovers(emulator, client):
+    assert client.get(f"{emulator.url}/kpi/N03926").status_code == 200  # leaves a keep-alive connection
+    emulator.start_outage(0.5)
+    assert emulator.in_outage
+    with pytest.raises(httpx.TransportError):
+        client.get(f"{emulator.url}/kpi/N03926")  # on the open connection
+    with httpx.Client(timeout=5, verify=False) as fresh, pytest.raises(httpx.TransportError):
+        fresh.get(f"{emulator.url}/kpi/N03926")  # a new connection, reset right after accept
+    assert emulator.refused == 2
+    assert len(emulator.requests) == 1  # refused requests get no answer and no log entry
+    while emulator.in_outage:
+        time.sleep(0.05)
+    assert client.get(f"{emulator.url}/kpi/N03926").status_code == 200
+
+
+def test_server_built_with_outage_seconds_refuses_from_its_start(client):
+    with EmulatorServer(small_universe(), outage_seconds=0.3) as emu:
+        with pytest.raises(httpx.TransportError):
+            client.get(f"{emu.url}/kpi/N03926")
+        time.sleep(0.35)
+        assert client.get(f"{emu.url}/kpi/N03926").status_code == 200
+        emu.start_outage(30)
+        emu.end_outage()
+        assert client.get(f"{emu.url}/kpi/N03926").status_code == 200
+
+
+def test_periodic_storm_gives_each_request_number_its_first_dividing_fault(emulator, client):
+    emulator.faults.every({3: Fault("429"), 4: Fault("503"), 5: Fault("drop"), 7: Fault("500")})
+    outcomes = []
+    for _ in range(30):
+        try:
+            outcomes.append(client.get(f"{emulator.url}/kpi/N03926").status_code)
+        except httpx.TransportError:
+            outcomes.append("drop")
+    expected = {3: 429, 4: 503, 5: "drop", 7: 500}
+    for n, outcome in enumerate(outcomes, start=1):
+        first = next((expected[d] for d in (3, 4, 5, 7) if n % d == 0), 200)
+        assert outcome == first, f"request {n}"
+    assert outcomes[11] == 429 and outcomes[19] == 503 and outcomes[13] == 500  # 12, 20 and 14: dict order wins
+    emulator.clear_faults()
+    assert [client.get(f"{emulator.url}/kpi").status_code for _ in range(4)] == [200] * 4
+
+
+def test_armed_faults_go_before_the_schedule_and_still_count(emulator, client):
+    emulator.faults.every({2: Fault("503")})
+    emulator.inject(Fault("502"))
+    assert [client.get(f"{emulator.url}/kpi").status_code for _ in range(4)] == [502, 503, 200, 503]
+
+
+def test_schedule_keys_must_be_positive_ints(emulator):
+    with pytest.raises(ValueError, match="positive ints"):
+        emulator.faults.every({0: Fault("503")})
+
+
 def test_unknown_fault_kind_is_refused():
     with pytest.raises(ValueError, match="unknown fault kind"):
         Fault("teapot")
