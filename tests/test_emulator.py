@@ -219,6 +219,25 @@ def test_from_date_returns_changed_and_deleted_cells_only(emulator, client):
     assert all(not e["isdeleted"] for r in rows_of(client, url) for e in r["values"])
 
 
+def test_change_feed_without_groups_leaves_group_rows_out_of_from_date_answers(emulator, client):
+    u = emulator.universe
+    u.change_feed_groups = False
+    u.set_value("N03926", "2380", 2021, "T", 3.5, LATER)
+    changed = rows_of(client, f"{emulator.url}/data/kpi/N03926/year/2021", from_date="2025-06-01")
+    assert [r["municipality"] for r in changed] == ["2380"]
+    asked = f"{emulator.url}/data/kpi/N03926/municipality/G33630,G2328,2380/year/2021"
+    assert [r["municipality"] for r in rows_of(client, asked, from_date="2025-06-01")] == ["2380"]
+    assert [r["municipality"] for r in rows_of(client, asked)] == ["2380", "G2328", "G33630"]  # no from_date
+    assert u.copy().change_feed_groups is False
+
+
+def test_change_feed_with_groups_includes_the_groups_whose_mean_changed(emulator, client):
+    assert emulator.universe.change_feed_groups is True
+    emulator.universe.set_value("N03926", "2380", 2021, "T", 3.5, LATER)
+    asked = f"{emulator.url}/data/kpi/N03926/municipality/G33630,G2328,G33631,2380/year/2021"
+    assert [r["municipality"] for r in rows_of(client, asked, from_date="2025-06-01")] == ["2380", "G2328", "G33630"]
+
+
 # ---- faults -------------------------------------------------------------------------------------
 
 

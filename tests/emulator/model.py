@@ -32,13 +32,18 @@ class Cell:
 
 @dataclass
 class Universe:
-    """Everything the emulator serves. Mutate only through the methods, or hold `lock` while you do."""
+    """Everything the emulator serves. Mutate only through the methods, or hold `lock` while you do.
+
+    `change_feed_groups`: whether a `from_date` answer includes group rows whose mean changed (True) or
+    only kommun and region rows (False); which one Kolada does is not known.
+    """
 
     kpis: dict[str, dict] = field(default_factory=dict)
     municipalities: dict[str, dict] = field(default_factory=dict)
     groups: dict[str, dict] = field(default_factory=dict)
     values: dict[CellKey, Cell] = field(default_factory=dict)
     group_overrides: dict[OverrideKey, float] = field(default_factory=dict)
+    change_feed_groups: bool = True
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
     # The server's cache of encoded rows (routes._row), checked against each cell's content on every use.
     encoded: dict[CellKey, tuple] = field(default_factory=dict, repr=False, compare=False)
@@ -118,6 +123,7 @@ class Universe:
                 groups={k: {**g, "members": [dict(m) for m in g["members"]]} for k, g in self.groups.items()},
                 values={key: Cell(dict(c.genders), c.status, c.updated, c.deleted) for key, c in self.values.items()},
                 group_overrides=dict(self.group_overrides),
+                change_feed_groups=self.change_feed_groups,
             )
 
     # ---- writing ------------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 
 Routes (all paged with page/per_page, at most 25 ids per comma-separated list):
 /v3/kpi[/{ids}][?title=], /v3/municipality[/{ids}][?title=&region_type=K|L],
-/v3/municipality_groups[/{ids}][?title=], /v3/data/kpi/{kpis}/municipality/{ids}[/year/{years}],
-/v3/data/kpi/{kpis}/year/{years}, /v3/data/municipality/{ids}/year/{years},
-/v3/data?kpi_id=&municipality_id=&year=; data routes take from_date=YYYY-MM-DD. /v2/... is 410.
+/v3/municipality_groups[/{ids}][?title=],
+/v3/data/kpi/{kpis}/municipality/{ids}[/year/{years}], /v3/data/kpi/{kpis}/year/{years},
+/v3/data/municipality/{ids}/year/{years}, /v3/data?kpi_id=&municipality_id=&year=; data routes take
+from_date=YYYY-MM-DD (cells updated on or after it, withdrawn ones as isdeleted; group rows whose members
+changed unless `Universe.change_feed_groups` is False). /v2/... is 410.
 """
 
 from __future__ import annotations
@@ -160,6 +162,8 @@ def _data_items(u: Universe, args: list[str], query: dict[str, str]) -> list[Dat
     units = _ids(named["municipality"]) if "municipality" in named else sorted([*u.municipalities, *u.groups])
     years = _years(named["year"]) if "year" in named else None
     since = _date(query["from_date"]) if query.get("from_date") else None
+    if since is not None and not u.change_feed_groups:
+        units = [unit for unit in units if unit not in u.groups]
     rows = []
     for kpi in sorted(set(kpis) & set(u.kpis)):
         for year in sorted(set(years) if years is not None else u.years_of(kpi)):
