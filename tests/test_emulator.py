@@ -238,6 +238,29 @@ def test_change_feed_with_groups_includes_the_groups_whose_mean_changed(emulator
     assert [r["municipality"] for r in rows_of(client, asked, from_date="2025-06-01")] == ["2380", "G2328", "G33630"]
 
 
+# ---- KPI groups ---------------------------------------------------------------------------------
+
+
+def test_kpi_groups_route_lists_pages_and_filters_by_title(emulator, client):
+    groups = rows_of(client, f"{emulator.url}/kpi_groups")
+    assert [g["id"] for g in groups] == ["G2KPI900101", "G2KPI900102", "G2KPI900103", "G2KPI900104"]
+    pages = follow(client, f"{emulator.url}/kpi_groups?per_page=3", emulator.root)
+    assert [p["count"] for p in pages] == [3, 1]
+    assert [g["id"] for p in pages for g in p["values"]] == [g["id"] for g in groups]
+    found = rows_of(client, f"{emulator.url}/kpi_groups", title="EKONOMISKT bistånd")
+    assert [g["title"] for g in found] == ["Öppna jämförelser - Ekonomiskt bistånd"]
+
+
+def test_kpi_groups_by_id_have_members_shaped_like_municipality_group_members(emulator, client):
+    groups = rows_of(client, f"{emulator.url}/kpi_groups/G2KPI900101,G2KPI999999")
+    assert [g["id"] for g in groups] == ["G2KPI900101"]
+    assert set(groups[0]) == {"id", "title", "members"}
+    first = groups[0]["members"][0]
+    assert first == {"member_id": "N40011", "member_title": "Nettokostnad arbetsmarknadsåtgärder, kr/inv"}
+    municipality_member = rows_of(client, f"{emulator.url}/municipality_groups/G2328")[0]["members"][0]
+    assert set(first) == set(municipality_member)
+
+
 # ---- faults -------------------------------------------------------------------------------------
 
 

@@ -43,6 +43,7 @@ class Universe:
     groups: dict[str, dict] = field(default_factory=dict)
     values: dict[CellKey, Cell] = field(default_factory=dict)
     group_overrides: dict[OverrideKey, float] = field(default_factory=dict)
+    kpi_groups: dict[str, dict] = field(default_factory=dict)
     change_feed_groups: bool = True
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
     # The server's cache of encoded rows (routes._row), checked against each cell's content on every use.
@@ -123,6 +124,7 @@ class Universe:
                 groups={k: {**g, "members": [dict(m) for m in g["members"]]} for k, g in self.groups.items()},
                 values={key: Cell(dict(c.genders), c.status, c.updated, c.deleted) for key, c in self.values.items()},
                 group_overrides=dict(self.group_overrides),
+                kpi_groups={k: {**g, "members": [dict(m) for m in g["members"]]} for k, g in self.kpi_groups.items()},
                 change_feed_groups=self.change_feed_groups,
             )
 
@@ -192,6 +194,12 @@ class Universe:
         with self.lock:
             members = [{"member_id": mid, "member_title": self.municipalities[mid]["title"]} for mid in member_ids]
             self.groups[group_id] = {"id": group_id, "title": title, "members": members}
+
+    def add_kpi_group(self, group_id: str, title: str, kpi_ids: Iterable[str]) -> None:
+        """Add (or replace) a KPI group whose members are KPI ids in this universe."""
+        with self.lock:
+            members = [{"member_id": kid, "member_title": self.kpis[kid]["title"]} for kid in kpi_ids]
+            self.kpi_groups[group_id] = {"id": group_id, "title": title, "members": members}
 
 
 def _nudge(old: float, rng: random.Random) -> float:

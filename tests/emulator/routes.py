@@ -2,7 +2,7 @@
 
 Routes (all paged with page/per_page, at most 25 ids per comma-separated list):
 /v3/kpi[/{ids}][?title=], /v3/municipality[/{ids}][?title=&region_type=K|L],
-/v3/municipality_groups[/{ids}][?title=],
+/v3/municipality_groups[/{ids}][?title=], /v3/kpi_groups[/{ids}][?title=],
 /v3/data/kpi/{kpis}/municipality/{ids}[/year/{years}], /v3/data/kpi/{kpis}/year/{years},
 /v3/data/municipality/{ids}/year/{years}, /v3/data?kpi_id=&municipality_id=&year=; data routes take
 from_date=YYYY-MM-DD (cells updated on or after it, withdrawn ones as isdeleted; group rows whose members
@@ -129,8 +129,10 @@ _ORDERS = {n: list(itertools.permutations(range(n))) for n in range(0, 5)}
 
 def _items(u: Universe, rest: list[str], query: dict[str, str]) -> list[dict] | list[DataRow]:
     head, args = rest[0], rest[1:]
-    if head in ("kpi", "municipality", "municipality_groups") and len(args) <= 1:
-        table = {"kpi": u.kpis, "municipality": u.municipalities, "municipality_groups": u.groups}[head]
+    tables = {"kpi": u.kpis, "municipality": u.municipalities, "municipality_groups": u.groups}
+    tables["kpi_groups"] = u.kpi_groups
+    if head in tables and len(args) <= 1:
+        table = tables[head]
         wanted = _ids(args[0]) if args else sorted(table)
         found = [table[i] for i in wanted if i in table]
         if "title" in query:

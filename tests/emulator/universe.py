@@ -10,6 +10,7 @@ from tests.emulator.metadata import (
     COUNTIES,
     DECOY_GROUPS,
     KPI_BY_ID,
+    KPI_GROUPS,
     KPI_SPECS,
     LIKNANDE_AM,
     NAMED_KOMMUNER,
@@ -105,6 +106,7 @@ def small_universe() -> Universe:
     liknande arbetsmarknad G216379 Östersund 2024 (0980 1080 1383 1489 1496 2080 2580, not 2380),
     G199001 Östersund 2022 (older, 2482 instead of 1489), G216333 Umeå 2024; decoys G216500
     "Liknande kommuner IFO, Östersund, 2024" and G114500 "Nätverk Mittsverige (ovägt medel)".
+    KPI groups: the four hand-written `metadata.KPI_GROUPS` (G2KPI900101-G2KPI900104).
     Each call returns a fresh copy.
     """
     return _small_template().copy()
@@ -182,8 +184,11 @@ def _full_template(n_kommuner: int, seed: int) -> Universe:
 
 
 def _add_kpis(u: Universe) -> None:
+    """The 20 KPIs and the hand-written KPI groups over them."""
     for spec in KPI_SPECS:
         u.kpis[spec.id] = spec.as_kolada()
+    for group_id, title, members in KPI_GROUPS:
+        u.add_kpi_group(group_id, title, members)
 
 
 def _add_municipalities(u: Universe, kommuner: list[str], titles: dict[str, str], regions: tuple[str, ...]) -> None:
