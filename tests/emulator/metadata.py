@@ -253,6 +253,13 @@ DECOY_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )  # fmt: skip
 
 
+# Value ranges for the generator of KPI-set KPIs outside the 20 above (only the real universe has them):
+# id -> (low, high, decimals).
+EXTRA_RANGES: dict[str, tuple[float, float, int]] = {
+    "N03935": (1, 12, 1),  # Arbetslösa av befolkningen, 18-24 år, andel (%)
+    "N30005": (2000, 8000, 0),  # Nettokostnad individ- och familjeomsorg, kr/inv
+}
+
 # KPI groups (/v3/kpi_groups): ids and memberships hand-written, not Kolada's; members are among the 20 KPIs,
 # so every universe can serve them. (id, title, member KPI ids)
 KPI_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (

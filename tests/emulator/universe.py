@@ -1,11 +1,12 @@
-"""The two universes the emulator serves: a small hand-written one and a large generated one."""
+"""Two of the universes the emulator serves: a small hand-written one and a large generated one (the real one
+is in real.py)."""
 
 from __future__ import annotations
 
 import random
 from functools import lru_cache
 
-from tests.emulator.generate import draw_series
+from tests.emulator.generate import generate_values
 from tests.emulator.metadata import (
     COUNTIES,
     DECOY_GROUPS,
@@ -236,17 +237,8 @@ def _weighted(rng: random.Random, table: dict[str, tuple[str, int]]) -> str:
 
 
 def _generate_values(u: Universe, seed: str, missing_rate: float) -> None:
-    """Seeded series for every KPI: kommuner and Riket always, regions for type-A KPIs."""
-    kommuner = u.kommun_ids()
-    regions = sorted(m for m, row in u.municipalities.items() if row["type"] == "L" and m != RIKET[0])
-    gaps = random.Random(f"{seed}:missing")
-    for spec in KPI_SPECS:
-        units = [*kommuner, RIKET[0], *(regions if spec.municipality_type == "A" else [])]
-        for unit in units:
-            for year, genders in draw_series(u.kpis[spec.id], spec.years, seed, unit).items():
-                if missing_rate and gaps.random() < missing_rate:
-                    continue
-                u.values[(spec.id, unit, year)] = Cell(genders, updated=BASE_UPDATED)
+    """Seeded series for the 20 KPIs over their years (see generate_values)."""
+    generate_values(u, seed, missing_rate, {spec.id: spec.years for spec in KPI_SPECS})
 
 
 def _apply_hand_table(u: Universe, kpi: str, table: HandTable) -> None:
