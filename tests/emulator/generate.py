@@ -36,11 +36,12 @@ def draw_cell(
     scale = RIKET_COUNT_SCALE if riket and is_count else 1
     level = base / scale if base is not None else rng.uniform(low, high)
     total = _clamp(level * (1 + rng.gauss(0, 0.07)), low, high)
-    genders: dict[str, float | None] = {"T": round(total * scale, decimals)}
+    shown_total = round(total * scale, decimals)
+    genders: dict[str, float | None] = {"T": shown_total}
     if meta["is_divided_by_gender"]:
         if is_count:
             women = round(total * scale * rng.uniform(0.35, 0.55), decimals)
-            genders["K"], genders["M"] = women, round(genders["T"] - women, decimals)
+            genders["K"], genders["M"] = women, round(shown_total - women, decimals)
         else:
             women = _clamp(total * (1 + rng.gauss(0, 0.1)), low, high)
             genders["K"] = round(women, decimals)

@@ -76,8 +76,9 @@ class Universe:
         values = []
         for member in self.member_ids(group):
             found = self.cell(kpi, member, year)
-            if found is not None and found.genders.get(gender) is not None:
-                values.append(found.genders[gender])
+            value = None if found is None else found.genders.get(gender)
+            if value is not None:
+                values.append(value)
         return values
 
     def group_count(self, kpi: str, group: str, year: int, gender: str = "T") -> int:
@@ -183,6 +184,7 @@ class Universe:
             for kpi, unit, year, gender in picked:
                 found = self.values[(kpi, unit, year)]
                 old = found.genders[gender]
+                assert old is not None  # candidates are non-null values
                 new = _nudge(old, rng)
                 found.genders[gender] = new
                 found.updated = updated

@@ -16,7 +16,7 @@ import json
 import random
 from dataclasses import dataclass
 from datetime import date
-from typing import NamedTuple
+from typing import NamedTuple, cast
 from urllib.parse import quote, urlencode
 
 from tests.emulator.model import Universe
@@ -81,7 +81,7 @@ def _dispatch(universe: Universe, path: str, pairs: QueryPairs, next_base: str, 
     next_url = _page_url(next_base, path, pairs, page + 1) if more else None
     previous_url = _page_url(next_base, path, pairs, page - 1) if page > 1 else None
     if parts[1] == "data":
-        return Response(200, _data_page(chunk, next_url, previous_url), JSON_TYPE, ())
+        return Response(200, _data_page(cast(list[DataRow], chunk), next_url, previous_url), JSON_TYPE, ())
     return json_response(
         200, {"values": chunk, "count": len(chunk), "next_url": next_url, "previous_url": previous_url}
     )
@@ -195,7 +195,7 @@ def _row(u: Universe, kpi: str, unit: str, year: int, since: date | None) -> Dat
     return cached[1]
 
 
-def _group_row(u: Universe, kpi: str, group: str, year: int, since: date | None) -> dict | None:
+def _group_row(u: Universe, kpi: str, group: str, year: int, since: date | None) -> DataRow | None:
     # Inlined (the caller holds the lock): the year route computes hundreds of groups per kpi and year.
     cells = [
         found
@@ -207,7 +207,7 @@ def _group_row(u: Universe, kpi: str, group: str, year: int, since: date | None)
     live = [c for c in cells if not c.deleted]
     entries = []
     for gender in u.genders_of(kpi):
-        values = [c.genders[gender] for c in live if c.genders.get(gender) is not None]
+        values = [value for c in live if (value := c.genders.get(gender)) is not None]
         override = u.group_overrides.get((kpi, group, year, gender))
         if values or override is not None:
             value = override if override is not None else sum(values) / len(values)
