@@ -111,8 +111,9 @@ def test_real_universe_kpi_groups_name_real_catalogue_kpis(real_emulator, client
 
 
 def test_real_universe_builds_fast_because_group_means_stay_lazy():
-    started = time.perf_counter()
+    # CPU time of this thread: the build is single-threaded, and wall time swings on a shared machine.
+    started = time.thread_time()
     u = _real_template.__wrapped__(12345)  # uncached: a real build
-    elapsed = time.perf_counter() - started
+    elapsed = time.thread_time() - started
     assert all(unit not in u.groups for (_kpi, unit, _year) in u.values)
-    assert elapsed < 3.0, f"building the real universe took {elapsed:.2f} s"
+    assert elapsed < 3.0, f"building the real universe took {elapsed:.2f} s of CPU"
