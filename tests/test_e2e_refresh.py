@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import pytest
@@ -35,10 +35,18 @@ def refreshed(emulator, tmp_path):
     return {"env": env, "store": store, "before": before, "cold_bytes": cold_bytes, "run": run}
 
 
-def test_refresh_asks_only_for_changes_since_the_last_refresh(emulator, refreshed):
+def test_refresh_asks_for_changes_since_the_day_before_the_last_refresh_then_only_for_aggregates(
+    emulator, refreshed
+):
     data = emulator.data_requests()
     assert data, "refresh made no data requests"
-    assert all(r.query.get("from_date") == date.today().isoformat() for r in data)
+    feed = [r for r in data if "from_date" in r.query]
+    assert feed and all(r.query["from_date"] == (date.today() - timedelta(days=1)).isoformat() for r in feed)
+    means = [r for r in data if "from_date" not in r.query]  # group means the feed did not bring
+    aggregates = set(emulator.universe.groups) | {"0000"}
+    for request in means:
+        units = request.path.split("/municipality/")[1].split("/")[0].split(",")
+        assert set(units) <= aggregates, request.path
     assert sum(r.body_bytes for r in data) < refreshed["cold_bytes"]
 
 
