@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import pytest
@@ -35,10 +35,16 @@ def refreshed(emulator, tmp_path):
     return {"env": env, "store": store, "before": before, "cold_bytes": cold_bytes, "run": run}
 
 
-def test_refresh_asks_only_for_changes_since_the_last_refresh(emulator, refreshed):
+def test_refresh_asks_for_changes_since_the_day_before_the_last_refresh_then_only_for_aggregates(emulator, refreshed):
     data = emulator.data_requests()
     assert data, "refresh made no data requests"
-    assert all(r.query.get("from_date") == date.today().isoformat() for r in data)
+    feed = [r for r in data if "from_date" in r.query]
+    assert feed and all(r.query["from_date"] == (date.today() - timedelta(days=1)).isoformat() for r in feed)
+    means = [r for r in data if "from_date" not in r.query]  # group means the feed did not bring
+    aggregates = set(emulator.universe.groups) | {"0000"}
+    for request in means:
+        units = request.path.split("/municipality/")[1].split("/")[0].split(",")
+        assert set(units) <= aggregates, request.path
     assert sum(r.body_bytes for r in data) < refreshed["cold_bytes"]
 
 
@@ -148,3 +154,25 @@ def test_compare_show_revisions_marks_revised_cells(refreshed):
     shown = {(r.kpi, int(r.year), r.id, r.gender) for r in frame.itertuples()}
     assert marked == changed & shown
     assert marked
+
+
+@pytest.mark.parametrize("feed_groups", [True, False], ids=["feed-with-group-rows", "feed-without-group-rows"])
+def test_compare_after_refresh_equals_a_fresh_fetch_of_the_revised_data(emulator, tmp_path, feed_groups):
+    emulator.universe.change_feed_groups = feed_groups
+    refreshed, fresh = kpijmf_env(emulator.url, tmp_path / "a"), kpijmf_env(emulator.url, tmp_path / "b")
+    assert run_kpijmf(FETCH, refreshed).code == 0
+    changes = emulator.universe.mutate_fraction(0.10, date.today(), seed=11)
+    assert len(changes) > 100
+    assert run_kpijmf(["refresh"], refreshed).code == 0
+    assert run_kpijmf(FETCH, fresh).code == 0
+    compare = ["compare", "--kommun", "2380", "--kpi", ",".join(KPIS), "--years", "2019-2024", "--offline"]
+    tables = []
+    for env in (refreshed, fresh):
+        run = run_kpijmf([*compare, "-f", "csv"], env)
+        assert run.code == 0, run.stderr
+        tables.append(pd.read_csv(io.StringIO(run.stdout), dtype={"id": str}).drop(columns="fetched_at"))
+    after_refresh, after_fresh_fetch = tables
+    assert len(after_refresh) > 100
+    pd.testing.assert_frame_equal(after_refresh, after_fresh_fetch)
+    stored, expected = observations(tmp_path / "a"), observations(tmp_path / "b")
+    assert stored == expected  # every stored value, group and Riket means included

@@ -75,7 +75,7 @@ def test_first_write_inserts_last_of_duplicates_and_covers_every_block_cell(stor
     with store.atomic(), store.writer("2026-11-23T10:00:00Z", first=True) as writer:
         writer.add(records[:3])
         writer.add(records[3:])
-        summary = writer.finish(blocks, LOG)
+        summary = writer.finish(blocks)
     assert values(store)[("2380", 2020, "T")] == 3.5
     assert values(store)[("2480", 2020, "T")] == 2.0  # a full fetch carries no withdrawals: ignored
     assert (summary.changed, summary.removed) == (0, 0)
@@ -91,7 +91,7 @@ def test_writes_of_more_rows_than_one_statement_takes_store_every_row(store):
     for first in (True, False):
         with store.atomic(), store.writer("2026-11-23T10:00:00Z", first=first) as writer:
             writer.add(records)
-            summary = writer.finish([Block(["N03926"], [2020, 2021], units)], LOG)
+            summary = writer.finish([Block(["N03926"], [2020, 2021], units)])
         assert summary.rows == 250
         assert len(values(store)) == 250 and values(store)[("0125", 2021, "T")] == 249.0
 
@@ -105,6 +105,33 @@ def test_incremental_write_touches_only_given_keys_and_deletes_withdrawn(store):
     assert stored[("2380", 2020, "T")] == 3.0
     assert ("2480", 2020, "T") not in stored
     assert len(store.revisions(since="2026-11-24")) == 2
+
+
+def test_values_received_again_unchanged_are_not_revisions_nor_touched(store):
+    store.write_data(FIRST, SCOPE, "2026-11-23T10:00:00Z", LOG)
+    again = [rec("2380", 2020, 3.0 + 1e-12), rec("2480", 2021, None), rec("2380", 2021, 3.4), rec("0180", 2021, 1.0)]
+    with store.writer("2026-11-24T10:00:00Z", incremental=True) as writer:
+        writer.add(again)
+        summary = writer.finish([])
+    assert summary.changed == 1
+    assert writer.touched == {("N03926", 2021, "2380"), ("N03926", 2021, "0180")}  # changed, and appeared
+    assert [(r["unit_id"], r["year"]) for r in store.revisions()] == [("2380", 2021)]
+
+
+def test_observations_stamped_for_some_units_keep_every_status(store):
+    records = [DataRecord("N03926", u, 2020, "T", None, 0, "Missing", False) for u in ("2380", "2480")]
+    store.write_data(records, [Block(["N03926"], [2020], ["2380", "2480"])], "2026-11-23T10:00:00Z", LOG)
+    frame = store.observations(["N03926"], stamped=["2380"]).set_index("unit_id")
+    assert frame["status"].to_dict() == {"2380": "Missing", "2480": "Missing"}
+    assert frame["fetched_at"].to_dict() == {"2380": "2026-11-23T10:00:00Z", "2480": ""}
+
+
+def test_years_with_data_are_the_latest_with_a_value_down_to_the_oldest_stored(store):
+    records = [rec("2380", y, None if y == 2016 else 1.0) for y in (1991, 2015, 2016, 2017)]
+    store.write_data(records, [Block(["N03926"], [1991, 2015, 2016, 2017], ["2380"])], "2026-11-23T10:00:00Z", LOG)
+    assert store.years_with_data(["N03926"], 2, 2026) == [2015, 2017]
+    assert store.years_with_data(["N03926"], 9, 2026) == [1991, 2015, 2017]
+    assert store.years_with_data(["N40011"], 4, 2026) == []
 
 
 def test_failed_write_leaves_previous_content(store):

@@ -151,19 +151,31 @@ class KoladaClient:
 
         `on_batch` gets each batch's records in the caller's thread as soon as it completes, so the caller
         can store them while the other batches are still on the wire; the records are then not returned."""
+        return self.data_many([(kpis, units, years)], from_date=from_date, progress=progress, on_batch=on_batch)
+
+    def data_many(
+        self,
+        products: Sequence[tuple[Sequence[str], Sequence[str], Sequence[int] | None]],
+        *,
+        from_date: date | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        on_batch: Callable[[list[DataRecord]], None] | None = None,
+    ) -> list[DataRecord]:
+        """Values for several kpis × units × years products at once: their batches share one pool (see data)."""
         params: dict[str, Any] = {"per_page": PER_PAGE}
         if from_date is not None:
             params["from_date"] = from_date.isoformat()
-        year_chunks: list[list[str]] | list[None]
-        year_chunks = [None] if years is None else _chunks(_unique(str(int(y)) for y in years))
         chains = []
-        for kpi_chunk, unit_chunk, year_chunk in itertools.product(
-            _chunks(_unique(kpis)), _chunks(_unique(units)), year_chunks
-        ):
-            path = f"/data/kpi/{_join(kpi_chunk)}/municipality/{_join(unit_chunk)}"
-            if year_chunk is not None:
-                path += f"/year/{_join(year_chunk)}"
-            chains.append((path, params))
+        for kpis, units, years in products:
+            year_chunks: list[list[str]] | list[None]
+            year_chunks = [None] if years is None else _chunks(_unique(str(int(y)) for y in years))
+            for kpi_chunk, unit_chunk, year_chunk in itertools.product(
+                _chunks(_unique(kpis)), _chunks(_unique(units)), year_chunks
+            ):
+                path = f"/data/kpi/{_join(kpi_chunk)}/municipality/{_join(unit_chunk)}"
+                if year_chunk is not None:
+                    path += f"/year/{_join(year_chunk)}"
+                chains.append((path, params))
         return self._run_chains(chains, records, progress, on_batch)
 
     # -- batches and pages --------------------------------------------------------------------------

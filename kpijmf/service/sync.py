@@ -1,27 +1,28 @@
 """Bring the store up to date from Kolada: metadata on first need, data for the cells the store lacks.
 
-Network first, then one write transaction: a failure anywhere leaves the store as it was.
+One path for `fetch` and `refresh`: plan (jobs of kpis × units × years) → fetch (batched by the client) →
+write (each batch as it arrives, all in one transaction: a failure anywhere leaves the store as it was).
 """
 
 from __future__ import annotations
 
-import gc
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from kpijmf.config import Settings
+from kpijmf.domain.catalog import RIKET_ID
 from kpijmf.domain.parsing import default_fetch_years
+from kpijmf.kolada.client import MAX_IDS
 from kpijmf.store.db import Cell, FetchLogEntry, Store, parse_timestamp, utc_now
 from kpijmf.store.lock import store_lock
-from kpijmf.store.writer import Block, cell_count
+from kpijmf.store.writer import Block, WriteSummary, cell_count
 
 if TYPE_CHECKING:  # pragma: no cover
-    from kpijmf.kolada.client import KoladaClient
+    from kpijmf.kolada.client import DataRecord, KoladaClient
 
 Progress = Callable[[int, int], None]
 
@@ -104,7 +105,7 @@ class Syncer:
         """Fetch KPI, municipality and group metadata when missing, stale or asked to; True if fetched."""
         if not refresh and not self.metadata_is_stale():
             return False
-        with self._lock(), paused_gc():
+        with self._lock():
             if not refresh and not self.metadata_is_stale():  # another process did it while we waited
                 return False
             client = self.client
@@ -134,108 +135,134 @@ class Syncer:
 
         With `fresh_only`, cells fetched longer ago than KPIJMF_MAX_AGE_DAYS count as lacking.
         """
-        started, started_at = time.monotonic(), utc_now()
-        result = FetchResult()
-        with self._lock(), paused_gc():
-            plans, first = self._plan(kpis, units, years, refresh=refresh, fresh_only=fresh_only)
-            if not plans:
-                return result
-            before = self.totals()
-            blocks: list[Block] = []
-            done_batches = 0
-            total_batches = sum(_batches(p) for p in plans)
-            # One transaction for the whole fetch; each batch is written as it arrives, while the others are
-            # still on the wire. Any failure rolls everything back.
-            with self.store.atomic(), self.store.writer(utc_now(), first=first) as writer:
-                for plan_kpis, plan_units, plan_years in plans:
-                    offset = done_batches
-
-                    def report(done: int, _total: int, offset: int = offset) -> None:
-                        if self.progress is not None:
-                            self.progress(offset + done, total_batches)
-
-                    self.client.data(
-                        plan_kpis,
-                        plan_units,
-                        plan_years,
-                        progress=report,
-                        on_batch=lambda batch: writer.add([r for r in batch if not r.deleted]),
-                    )
-                    blocks.append(Block(plan_kpis, plan_years, plan_units))
-                    done_batches += _batches((plan_kpis, plan_units, plan_years))
-                after = self.totals()
-                log = FetchLogEntry(
-                    started_at=started_at,
-                    command=self.command,
-                    kpis=sorted(set(kpis)),
-                    units=len(set(units)),
-                    years=sorted(set(years)),
-                    from_date=None,
-                    requests=after[0] - before[0],
-                    bytes=after[2] - before[2],
-                )
-                summary = writer.finish(blocks, log)
-                self.store.mark_refreshed(sorted({k for b in blocks for k in b.kpis}), started_at[:10])
-        result.rows, result.changed, result.removed = summary.rows, summary.changed, summary.removed
-        result.cells = cell_count(blocks)
-        result.requests, result.data_requests, result.bytes = (a - b for a, b in zip(after, before, strict=True))
-        result.seconds = time.monotonic() - started
-        return result
+        started = time.monotonic()
+        with self._lock():
+            jobs = self._plan(kpis, units, years, refresh=refresh, fresh_only=fresh_only)
+            if not jobs:
+                return FetchResult()
+            scope = (sorted(set(kpis)), len(set(units)), sorted(set(years)))
+            return self._sync(jobs, scope, started)
 
     def refresh(self, kpis: Sequence[str] | None = None, units: Sequence[str] | None = None) -> FetchResult:
         """Bring stored KPIs up to date: values changed since their last refresh (Kolada's `from_date`),
         withdrawn values removed, newly published years picked up; a full fetch where there was none.
+        Group and Riket values are fetched again wherever a member's value changed, appeared or went.
 
         `kpis`/`units` narrow the refresh to part of the store (and may add units to it). Everything is
-        fetched first and written in one transaction.
+        written in one transaction.
         """
-        started, started_at = time.monotonic(), utc_now()
-        result = FetchResult()
-        with self._lock(), paused_gc():
-            before = self.totals()
+        started = time.monotonic()
+        with self._lock():
             jobs = self._refresh_jobs(kpis, units)
-            fetched = []
-            for number, (job_kpis, job_units, job_years, last) in enumerate(jobs, start=1):
-                if last is None:
-                    records = self.client.data(job_kpis, job_units, job_years)
-                    blocks = [Block(job_kpis, job_years, job_units)]
-                    fetched.append(([r for r in records if not r.deleted], blocks, None))
-                else:
-                    # The stored years, plus any newer year Kolada may have published since.
-                    asked = sorted(set(job_years) | set(range(max(job_years) + 1, date.today().year + 1)))
-                    records = [
-                        r
-                        for r in self.client.data(job_kpis, job_units, asked, from_date=_date(last))
-                        if r.year in asked
-                    ]
-                    seen = {(r.kpi, r.year) for r in records}
-                    blocks = [
-                        Block([k], sorted(set(job_years) | {y for kk, y in seen if kk == k}), job_units)
-                        for k in job_kpis
-                    ]
-                    fetched.append((records, blocks, last))
-                if self.progress is not None:
-                    self.progress(number, len(jobs))
-            with self.store.atomic():
-                for records, blocks, last in fetched:
-                    kpi_ids = sorted({k for b in blocks for k in b.kpis})
-                    part = self.store.write_data(
-                        records, blocks, utc_now(), self._log(started_at, kpi_ids, last), incremental=last is not None
-                    )
-                    result.rows += part.rows
-                    result.changed += part.changed
-                    result.removed += part.removed
-                    result.cells += cell_count(blocks)
-                self.store.mark_refreshed(sorted({k for job in jobs for k in job[0]}), started_at[:10])
+            scope: tuple[list[str], int, list[int]] = (sorted({k for job in jobs for k in job.kpis}), 0, [])
+            return self._sync(jobs, scope, started)
+
+    # -- the one sync path: plan → fetch → write ---------------------------------------------------------
+
+    def _sync(self, jobs: Sequence[Job], scope: tuple[list[str], int, list[int]], started: float) -> FetchResult:
+        """Fetch every job and write it as it arrives, in one transaction (any failure rolls all of it back);
+        then, for the jobs that asked Kolada for changes only, fetch group means again where members changed."""
+        started_at, fetched_at = utc_now(), utc_now()
+        before = self.totals()
+        result = FetchResult()
+        progress = _Progress(self.progress, sum(job.requests() for job in jobs))
+        with self.store.atomic():
+            touched: set[Cell] = set()
+            fed: set[Cell] = set()
+            for together in _rounds(jobs):
+                job_touched, job_fed = self._run(together, fetched_at, result, progress)
+                touched |= job_touched
+                fed |= job_fed
+            regroup = self._group_jobs(touched, fed, {k for job in jobs if job.since is not None for k in job.kpis})
+            if regroup:
+                progress.total += sum(job.requests() for job in regroup)
+                self._run(regroup, fetched_at, result, progress)
             after = self.totals()
+            since = min((job.since for job in jobs if job.since is not None), default=None)
+            kpis, units, years = scope
+            log = FetchLogEntry(
+                started_at=started_at,
+                command=self.command,
+                kpis=kpis,
+                units=units,
+                years=years,
+                from_date=since.isoformat() if since else None,
+                requests=after[0] - before[0],
+                bytes=after[2] - before[2],
+            )
+            self.store.log_fetch(log, fetched_at, WriteSummary(result.rows, result.changed, result.removed))
+            self.store.mark_refreshed(sorted({k for job in jobs for k in job.kpis}), started_at[:10])
         result.requests, result.data_requests, result.bytes = (a - b for a, b in zip(after, before, strict=True))
         result.seconds = time.monotonic() - started
         return result
 
-    def _refresh_jobs(
-        self, kpis: Sequence[str] | None, units: Sequence[str] | None
-    ) -> list[tuple[list[str], list[str], list[int], str | None]]:
-        """Group KPIs that share a last-refresh date, units and years, so each group costs one batched fetch."""
+    def _run(
+        self, jobs: Sequence[Job], fetched_at: str, result: FetchResult, progress: _Progress
+    ) -> tuple[set[Cell], set[Cell]]:
+        """Fetch jobs of one kind (see `_rounds`) at once, writing each batch as it arrives; add to `result`.
+        Returns the cells whose stored value they changed, added or removed, and the cells a feed held."""
+        job = jobs[0]
+        seen: set[Cell] = set()
+        asked = set(job.years)
+        with self.store.writer(fetched_at, incremental=job.since is not None, first=job.first) as writer:
+
+            def write(batch: list[DataRecord]) -> None:
+                if job.since is None:
+                    writer.add([r for r in batch if not r.deleted])
+                else:
+                    batch = [r for r in batch if r.year in asked]
+                    seen.update((r.kpi, r.year, r.unit_id) for r in batch)
+                    writer.add(batch)
+
+            offset = progress.done
+            self.client.data_many(
+                [(j.kpis, j.units, j.years) for j in jobs],
+                from_date=job.since,
+                progress=lambda done, _total: progress(offset + done),
+                on_batch=write,
+            )
+            progress.done = offset + sum(j.requests() for j in jobs)
+            blocks = [block for j in jobs for block in j.blocks(seen)]
+            summary = writer.finish(blocks)
+        result.rows += summary.rows
+        result.changed += summary.changed
+        result.removed += summary.removed
+        result.cells += cell_count(blocks)
+        return writer.touched, seen
+
+    def _group_jobs(self, touched: set[Cell], fed: set[Cell], kpis: set[str]) -> list[Job]:
+        """Full fetches of the group and Riket values stored for every KPI × year (of `kpis`) in which a member's
+        value changed, appeared or was withdrawn: a change feed need not carry the group rows (their means) along.
+
+        Asked for: Riket, and each stored group that holds a changed member (or whose members are unknown), less
+        the group rows the feed itself brought in this refresh (current already)."""
+        members = {g["id"]: set(g["members"]) for g in self.store.groups()}
+
+        def is_aggregate(unit: str) -> bool:
+            return unit == RIKET_ID or unit in members or unit.startswith("G")
+
+        changed: dict[tuple[str, int], set[str]] = {}
+        for k, y, unit in touched:
+            if k in kpis and not is_aggregate(unit):
+                changed.setdefault((k, y), set()).add(unit)
+        if not changed:
+            return []
+        stored = self.store.stored_scope()
+        cells = [
+            (k, y, unit)
+            for (k, y), moved in sorted(changed.items())
+            for unit in sorted(stored.get(k, (set(), set()))[1])
+            if is_aggregate(unit)
+            and (k, y, unit) not in fed
+            and (unit == RIKET_ID or unit not in members or members[unit] & moved)
+        ]
+        return [Job(k, u, y) for k, u, y in plan_requests(cells)]
+
+    def _refresh_jobs(self, kpis: Sequence[str] | None, units: Sequence[str] | None) -> list[Job]:
+        """Group KPIs that share a last-refresh date, units and years, so each group costs one batched fetch.
+
+        A KPI refreshed before asks for the changes since the day before its last refresh (a day of overlap:
+        a value received again unchanged is not a revision), for its stored years and any newer one."""
         stored = self.store.stored_scope()
         wanted = list(kpis) if kpis is not None else sorted(stored)
         groups: dict[tuple, list[str]] = {}
@@ -247,41 +274,56 @@ class Syncer:
                 last = None  # nothing (or not every unit) fetched before: fetch the whole product
             key = (last, tuple(sorted(all_units)), tuple(sorted(years) or default_fetch_years()))
             groups.setdefault(key, []).append(kpi)
-        return [(group_kpis, list(u), list(y), last) for (last, u, y), group_kpis in groups.items() if u]
-
-    def _log(self, started_at: str, kpis: Sequence[str], from_date: str | None) -> FetchLogEntry:
-        requests, _, size = self.totals()
-        return FetchLogEntry(started_at, self.command, list(kpis), 0, [], from_date, requests, size)
+        jobs = []
+        for (last, job_units, job_years), group_kpis in groups.items():
+            if not job_units:
+                continue
+            if last is None:
+                jobs.append(Job(group_kpis, list(job_units), list(job_years)))
+            else:
+                newer = range(max(job_years) + 1, date.today().year + 1)
+                since = date.fromisoformat(last[:10]) - OVERLAP
+                jobs.append(Job(group_kpis, list(job_units), sorted({*job_years, *newer}), since, stored=job_years))
+        return jobs
 
     def _plan(
         self, kpis: Sequence[str], units: Sequence[str], years: Sequence[int], *, refresh: bool, fresh_only: bool
-    ) -> tuple[list[tuple[list[str], list[str], list[int]]], bool]:
-        """Request plans for the cells the store lacks, and whether none of them was ever fetched (a first fetch:
-        the whole product, not listed cell by cell). The usual warm case, everything stored, costs one COUNT."""
-        product = (sorted(set(kpis)), sorted(set(units)), sorted(set(years)))
-        if not all(product):
-            return [], False
-        if not refresh:
-            after = self._stale_before() if fresh_only else None
-            fresh = self.store.count_covered(kpis, years, units, after)
-            if fresh == len(product[0]) * len(product[1]) * len(product[2]):
-                return [], False
-            if fresh == 0 and (after is None or self.store.count_covered(kpis, years, units) == 0):
-                return [product], True
-        return plan_requests(self.missing_cells(kpis, units, years, refresh=refresh, fresh_only=fresh_only)), False
+    ) -> list[Job]:
+        """Jobs for the cells the store lacks: the whole product when none of it was ever fetched (a first
+        fetch, not listed cell by cell), else the missing cells grouped into few products."""
+        missing, first = self._lacking(kpis, units, years, refresh=refresh, fresh_only=fresh_only)
+        if missing is None:
+            return [Job(sorted(set(kpis)), sorted(set(units)), sorted(set(years)), first=first)]
+        return [Job(k, u, y) for k, u, y in plan_requests(missing)]
 
     def missing_cells(
         self, kpis: Sequence[str], units: Sequence[str], years: Sequence[int], *, refresh: bool, fresh_only: bool
     ) -> list[Cell]:
         """The cells of kpis × years × units not yet (freshly) in the store."""
-        after = self._stale_before() if fresh_only else None
+        missing, _ = self._lacking(kpis, units, years, refresh=refresh, fresh_only=fresh_only)
+        if missing is None:
+            return [(k, y, u) for k in kpis for y in years for u in units]
+        return missing
+
+    def _lacking(
+        self, kpis: Sequence[str], units: Sequence[str], years: Sequence[int], *, refresh: bool, fresh_only: bool
+    ) -> tuple[list[Cell] | None, bool]:
+        """The one coverage check: the cells lacking (None: all of them) and whether none was ever fetched.
+
+        The usual warm case, everything stored, costs one COUNT; a first fetch two at most."""
+        total = len(set(kpis)) * len(set(units)) * len(set(years))
+        if not total:
+            return [], False
         if refresh:
-            covered: set[Cell] = set()
-        elif self.store.count_covered(kpis, years, units, after) == len(set(kpis)) * len(set(years)) * len(set(units)):
-            return []  # the usual warm case, answered by one COUNT
-        else:
-            covered = self.store.covered_cells(kpis, years, after)
-        return [(k, y, u) for k in kpis for y in years for u in units if (k, y, u) not in covered]
+            return None, False
+        after = self._stale_before() if fresh_only else None
+        fresh = self.store.count_covered(kpis, years, units, after)
+        if fresh == total:
+            return [], False
+        if fresh == 0 and (after is None or self.store.count_covered(kpis, years, units) == 0):
+            return None, True
+        covered = self.store.covered_cells(kpis, years, after)
+        return [(k, y, u) for k in kpis for y in years for u in units if (k, y, u) not in covered], False
 
     def totals(self) -> tuple[int, int, int]:
         """Requests, data requests and bytes over this syncer's life (0s when no client was needed)."""
@@ -291,24 +333,55 @@ class Syncer:
         return (s.requests, s.data_requests, s.bytes)
 
 
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection while a fetch parses and stores its values (restored afterwards).
-
-    A cold fetch makes ~300,000 objects, none in a cycle, so collecting frees nothing; but each collection of
-    the oldest generation walks every object alive, and those runs took a third of a cold fetch's wall time.
-    Reference counting still frees everything as usual."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+OVERLAP = timedelta(days=1)
 
 
-def _date(day: str) -> date:
-    return date.fromisoformat(day[:10])
+@dataclass(frozen=True)
+class Job:
+    """One request plan: kpis × units × years, fetched whole, or (`since`) only what changed since that day.
+
+    `first`: none of its cells was ever fetched, so there is nothing stored to compare with. `stored`: for a
+    `since` job, the years stored before (newer years it asks for are covered only where values came)."""
+
+    kpis: Sequence[str]
+    units: Sequence[str]
+    years: Sequence[int]
+    since: date | None = None
+    first: bool = False
+    stored: Sequence[int] = ()
+
+    def requests(self) -> int:
+        """How many batched requests the client makes for this job (≤ MAX_IDS ids per list)."""
+
+        def chunks(n: int) -> int:
+            return max(1, -(-n // MAX_IDS))
+
+        return chunks(len(self.kpis)) * chunks(len(self.units)) * chunks(len(self.years))
+
+    def blocks(self, seen: set[Cell]) -> list[Block]:
+        """The cells this job settles, given the (kpi, year, unit) cells its answers held."""
+        if self.since is None:
+            return [Block(self.kpis, self.years, self.units)]
+        return [Block([k], sorted({*self.stored, *(y for kk, y, _ in seen if kk == k)}), self.units) for k in self.kpis]
+
+
+def _rounds(jobs: Sequence[Job]) -> list[list[Job]]:
+    """Jobs that can share one client call and one writer: every whole fetch of cells fetched before together
+    (their batches in one pool); a first fetch, or a change feed (its own from_date), alone."""
+    whole = [job for job in jobs if job.since is None and not job.first]
+    alone = [[job] for job in jobs if job.since is not None or job.first]
+    return [whole, *alone] if whole else alone
+
+
+class _Progress:
+    """Batches done of all the batches of one sync, for the progress callback."""
+
+    def __init__(self, callback: Progress | None, total: int) -> None:
+        self.callback, self.total, self.done = callback, total, 0
+
+    def __call__(self, done: int) -> None:
+        if self.callback is not None:
+            self.callback(done, self.total)
 
 
 def plan_requests(missing: Iterable[Cell]) -> list[tuple[list[str], list[str], list[int]]]:
@@ -329,11 +402,3 @@ def plan_requests(missing: Iterable[Cell]) -> list[tuple[list[str], list[str], l
         plan_years = sorted({y for _, y in signature})
         plans.append((plan_kpis, sorted(plan_units), plan_years))
     return sorted(plans, key=lambda p: (-len(p[1]), p[0], p[2]))
-
-
-def _batches(plan: tuple[Sequence[str], Sequence[str], Sequence[int]]) -> int:
-    def chunks(n: int) -> int:
-        return max(1, -(-n // 25))
-
-    kpis, units, years = plan
-    return chunks(len(kpis)) * chunks(len(units)) * chunks(len(years))

@@ -16,9 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kpijmf.domain.parsing import FIRST_YEAR
 from kpijmf.errors import StoreBusyError, StoreError
-from kpijmf.store.writer import Block, Cell, DataWriter, FetchLogEntry, WriteSummary, qmarks
+from kpijmf.store.writer import Block, Cell, DataWriter, FetchLogEntry, WriteSummary, log_fetch, qmarks
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -345,7 +344,14 @@ class Store:
         """Store one complete fetch of the blocks' cells in one transaction, keeping revisions (see DataWriter)."""
         with self.writer(fetched_at, incremental=incremental) as writer:
             writer.add(records)
-            return writer.finish(blocks, log)
+            summary = writer.finish(blocks)
+            self.log_fetch(log, fetched_at, summary)
+            return summary
+
+    def log_fetch(self, log: FetchLogEntry, finished_at: str, summary: WriteSummary) -> None:
+        """Add one line to the fetch log (inside the caller's transaction, if any)."""
+        with self._transaction() as conn:
+            log_fetch(conn, log, finished_at, summary)
 
     @contextmanager
     def writer(self, fetched_at: str, *, incremental: bool = False, first: bool = False) -> Iterator[DataWriter]:
@@ -380,7 +386,9 @@ class Store:
         genders: Sequence[str] | None = None,
         stamped: Sequence[str] | None = None,
     ) -> pd.DataFrame:
-        """Stored observations as a tidy frame: kpi, year, unit_id, gender, value, count, status, fetched_at."""
+        """Stored observations as a tidy frame: kpi, year, unit_id, gender, value, count, status, fetched_at.
+
+        `stamped` narrows only fetched_at (blank for other units); every other column is always read."""
         import pandas as pd
 
         # fetched_at is a long string per row: read it only for the units the caller shows (`stamped`).
@@ -389,9 +397,9 @@ class Store:
             if stamped is not None
             else "fetched_at"
         )
-        status = "''" if stamped is not None else "status"  # compare never shows status: skip reading it
-        sql = f"SELECT kpi, year, unit_id, gender, value, count, {status}, {stamp} FROM observation"
-        clauses, params = [f"kpi IN ({qmarks(kpis)})"], [*(stamped or ()), *kpis]
+        sql = f"SELECT kpi, year, unit_id, gender, value, count, status, {stamp} FROM observation"
+        clauses = [f"kpi IN ({qmarks(kpis)})"]
+        params: list[Any] = [*(stamped or ()), *kpis]
         if genders is not None:
             clauses.append(f"gender IN ({qmarks(genders)})")
             params.extend(genders)
@@ -412,12 +420,22 @@ class Store:
     def years_with_data(self, kpis: Sequence[str], last: int, newest: int) -> list[int]:
         """The `last` most recent years (at most `newest`) with a non-null value for any of these KPIs, ascending.
 
-        Probes year by year with an indexed EXISTS, newest first, instead of scanning every stored value."""
+        Probes year by year with an indexed EXISTS, newest first (down to the oldest stored year), instead of
+        scanning every stored value."""
         found: list[int] = []
         if not kpis:
             return found
+        # One indexed MIN per KPI (a seek to the first row of its primary-key range), not a scan.
+        oldest = self._query(
+            "SELECT MIN(m) FROM ("
+            + " UNION ALL ".join(["SELECT MIN(year) AS m FROM observation WHERE kpi = ?"] * len(kpis))
+            + ")",
+            list(kpis),
+        )[0][0]
+        if oldest is None:
+            return found
         sql = f"SELECT 1 FROM observation WHERE kpi IN ({qmarks(kpis)}) AND year = ? AND value IS NOT NULL LIMIT 1"
-        for year in range(newest, FIRST_YEAR - 1, -1):
+        for year in range(newest, oldest - 1, -1):
             if self._query(sql, [*kpis, year]):
                 found.append(year)
                 if len(found) == last:

@@ -62,6 +62,19 @@ def cell_count(blocks: Iterable[Block]) -> int:
     return sum(len(b.kpis) * len(b.years) * len(b.units) for b in blocks)
 
 
+def log_fetch(conn: sqlite3.Connection, log: FetchLogEntry, finished_at: str, summary: WriteSummary) -> None:
+    """Add one line to the fetch log."""
+    conn.execute(
+        "INSERT INTO fetch_log (started_at, finished_at, command, kpis, units, years, from_date, "
+        "requests, bytes, rows, revisions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            log.started_at, finished_at, log.command, ",".join(log.kpis), log.units,
+            ",".join(map(str, log.years)), log.from_date, log.requests, log.bytes, summary.rows,
+            summary.changed + summary.removed,
+        ),
+    )  # fmt: skip
+
+
 @functools.cache
 def sqlite_has_json() -> bool:
     """True when this SQLite has json_each (built in since 3.38; an option before)."""
@@ -91,12 +104,15 @@ def _same(a: float | None, b: float | None) -> bool:
 
 
 class DataWriter:
-    """Adds batches of records to an open transaction; `finish()` settles coverage, removals and the log.
+    """Adds batches of records to an open transaction; `finish()` settles coverage and removals.
 
     Full mode: the records are the whole truth for every scope cell, so a stored value the records lack is
     removed. Incremental mode (`from_date`): only the records' keys change; `deleted` records remove values.
     First mode (a full fetch of cells none of which was fetched before): there is nothing stored to compare
     with or remove, since values are only ever stored for covered cells, so values are just inserted.
+
+    Outside first mode, `touched` collects the cells whose stored value changed, appeared or was removed
+    (a value received again unchanged touches nothing): what a refresh must re-fetch group means for.
     """
 
     def __init__(
@@ -108,6 +124,7 @@ class DataWriter:
         self._first = first and not incremental
         self._seen: set[Key] = set()
         self._rows = self._changed = self._removed = 0
+        self.touched: set[Cell] = set()
 
     def _old(self, keys: Iterable[Key]) -> dict[Key, tuple[float | None, str]]:
         """Stored value and fetch time for the given keys (looked up by their kpis, years and units)."""
@@ -148,6 +165,8 @@ class DataWriter:
             if key in old and not _same(old[key][0], rec.value)
         ]
         self._changed += len(revisions)
+        self.touched.update(r[:3] for r in revisions)
+        self.touched.update(key[:3] for key in new if key not in old)
         self._remove([key for key in deleted if key in old], old)
         self._insert(new.values())
         self._record(revisions)
@@ -173,6 +192,7 @@ class DataWriter:
         )
         self._record([(*key, old[key][0], None, old[key][1], self._fetched_at, "removed") for key in keys])
         self._removed += len(keys)
+        self.touched.update(key[:3] for key in keys)
 
     def _record(self, revisions: list[tuple]) -> None:
         self._conn.executemany(
@@ -181,29 +201,20 @@ class DataWriter:
             revisions,
         )
 
-    def finish(self, blocks: Sequence[Block], log: FetchLogEntry) -> WriteSummary:
-        """Mark the blocks' cells fetched, remove (full mode) stored values the fetch no longer has, log it."""
+    def finish(self, blocks: Sequence[Block]) -> WriteSummary:
+        """Mark the blocks' cells fetched and remove (full mode) stored values the fetch no longer has."""
         blocks = [b for b in blocks if b.kpis and b.years and b.units]
         if not self._incremental and not self._first and blocks:
             self._remove_absent(blocks)
         for block in blocks:
             self._cover(block)
-        self._conn.execute(
-            "INSERT INTO fetch_log (started_at, finished_at, command, kpis, units, years, from_date, "
-            "requests, bytes, rows, revisions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                log.started_at, self._fetched_at, log.command, ",".join(log.kpis), log.units,
-                ",".join(map(str, log.years)), log.from_date, log.requests, log.bytes, self._rows,
-                self._changed + self._removed,
-            ),
-        )  # fmt: skip
         return WriteSummary(rows=self._rows, changed=self._changed, removed=self._removed)
 
     def _cover(self, block: Block) -> None:
         """Mark every cell of the block fetched now: a cross product SQLite makes from three JSON lists (one
         statement, not a row per cell), or row by row where SQLite lacks its JSON functions (before 3.38,
         unless built with them)."""
-        kpis, years, units = (sorted(set(ids)) for ids in block)
+        kpis, years, units = sorted(set(block.kpis)), sorted(set(block.years)), sorted(set(block.units))
         if sqlite_has_json():
             self._conn.execute(
                 "INSERT OR REPLACE INTO coverage SELECT k.value, y.value, u.value, ? "
