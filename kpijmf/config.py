@@ -17,9 +17,13 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "KPIJMF_API_URL": (DEFAULT_API_URL, "Kolada v3 base URL"),
     "KPIJMF_CACHE_DIR": ("the platform's user cache dir for kpijmf", "folder of the SQLite store"),
     "KPIJMF_TIMEOUT": ("30", "seconds to wait for one HTTP answer"),
-    "KPIJMF_CONCURRENCY": ("4", "HTTP requests in flight at most"),
-    "KPIJMF_MAX_TRIES": ("5", "tries per request for 429/502/503/504/dropped connections/timeouts"),
-    "KPIJMF_RETRY_BUDGET": ("30", "retries allowed in one command, over all requests"),
+    "KPIJMF_CONCURRENCY": ("4", "HTTP requests in flight at most (halved while Kolada answers 429 or 503)"),
+    "KPIJMF_RETRY_SECONDS": (
+        "120",
+        "seconds one request may go on retrying 429/500/502/503/504, dropped connections and timeouts",
+    ),
+    "KPIJMF_MAX_TRIES": ("no limit", "tries per request at most, besides the retry time"),
+    "KPIJMF_RETRY_BUDGET": ("no limit", "retries allowed in one command over all requests, besides the retry time"),
     "KPIJMF_MAX_AGE_DAYS": ("30", "age after which stored metadata and data count as stale for `fetch`"),
     "KPIJMF_LOCK_TIMEOUT": ("60", "seconds to wait for another kpijmf process to release the store"),
 }
@@ -33,8 +37,9 @@ class Settings:
     cache_dir: Path | None = None
     timeout: float = 30.0
     concurrency: int = 4
-    max_tries: int = 5
-    retry_budget: int = 30
+    retry_seconds: float = 120.0
+    max_tries: int | None = None
+    retry_budget: int | None = None
     max_age_days: float = 30.0
     lock_timeout: float = 60.0
 
@@ -76,6 +81,13 @@ def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float
     return value
 
 
+def _limit(env: Mapping[str, str], name: str, *, minimum: int) -> int | None:
+    """An optional whole-number limit: None (no limit) when unset."""
+    if not env.get(name, "").strip():
+        return None
+    return int(_number(env, name, minimum, minimum=minimum, integer=True))
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read settings from environment variables (os.environ by default)."""
     env = os.environ if env is None else env
@@ -86,8 +98,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cache_dir=Path(cache_dir).expanduser() if cache_dir else None,
         timeout=_number(env, "KPIJMF_TIMEOUT", 30.0, minimum=0.1, integer=False),
         concurrency=int(_number(env, "KPIJMF_CONCURRENCY", 4, minimum=1, integer=True)),
-        max_tries=int(_number(env, "KPIJMF_MAX_TRIES", 5, minimum=1, integer=True)),
-        retry_budget=int(_number(env, "KPIJMF_RETRY_BUDGET", 30, minimum=0, integer=True)),
+        retry_seconds=_number(env, "KPIJMF_RETRY_SECONDS", 120.0, minimum=0, integer=False),
+        max_tries=_limit(env, "KPIJMF_MAX_TRIES", minimum=1),
+        retry_budget=_limit(env, "KPIJMF_RETRY_BUDGET", minimum=0),
         max_age_days=_number(env, "KPIJMF_MAX_AGE_DAYS", 30.0, minimum=0, integer=False),
         lock_timeout=_number(env, "KPIJMF_LOCK_TIMEOUT", 60.0, minimum=0, integer=False),
     )

@@ -29,16 +29,26 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 
 class Sleeps(list):
-    """Records the seconds the client asked to sleep, without sleeping."""
+    """Records the seconds the client asked to sleep, without sleeping; `clock` is the time slept so far."""
 
     def __call__(self, seconds: float) -> None:
         self.append(seconds)
+
+    def clock(self) -> float:
+        return sum(self)
+
+
+def ceiling(top: float) -> float:
+    """No jitter: the backoff's ceiling itself, so waits can be asserted exactly."""
+    return top
 
 
 def make_client(handler: Handler, **options) -> tuple[KoladaClient, Sleeps]:
     sleeps = Sleeps()
     http = httpx.Client(transport=httpx.MockTransport(handler))
     options.setdefault("sleep", sleeps)
+    options.setdefault("clock", sleeps.clock)
+    options.setdefault("jitter", ceiling)
     return KoladaClient(BASE, http=http, **options), sleeps
 
 
@@ -289,51 +299,95 @@ def test_isdeleted_entries_come_back_marked_deleted():
     assert [(r.gender, r.deleted) for r in records] == [("T", True), ("K", False)]
 
 
-def test_usual_and_unusual_rows_give_the_same_records():
-    """The fast path for rows of the usual types agrees with the careful one, and steps aside for the rest."""
-    import random
+def test_period_written_as_a_string_and_whole_numbers_are_read_as_years_and_floats():
+    item = {"gender": "T", "count": 3, "status": "Preliminärt", "value": 2, "isdeleted": False}
+    client, _ = make_client(lambda request: envelope([row("N1", "2380", "2021", item)]))  # type: ignore[arg-type]
 
-    from kpijmf.kolada.parse import _row_records, records
+    [record] = client.data(["N1"], ["2380"], [2021])
 
-    rng = random.Random(7)
-    choices = {
-        "value": [1.5, None, 2, -0.0, 1e300],
-        "count": [1, 0, None, "x"],
-        "status": ["", "Preliminärt", None, 5],
-        "isdeleted": [False, True, None, "no"],
-    }
-    rows = []
-    for _ in range(400):
-        genders = rng.sample(["T", "K", "M", "X"], rng.randint(0, 3))
-        entries = []
-        for gender in genders:
-            item = {"gender": gender}
-            for field, options in choices.items():
-                if rng.random() < 0.8:
-                    item[field] = rng.choice(options)
-            entries.append(item)
-        rows.append({"kpi": "N1", "municipality": "2380", "period": rng.choice([2021, "2021"]), "values": entries})
-    for item in rows:
-        try:
-            careful = list(_row_records(item))
-        except (TypeError, ValueError):
-            with pytest.raises(ApiBodyError):
-                records("u", [item])
-        else:
-            assert records("u", [item]) == careful
-    careful_rows = [item for item in rows if _careful_only(item)]
-    assert 20 < len(careful_rows) < 390  # both paths were taken
-    assert records("u", [item for item in rows if item not in careful_rows]) == [
-        r for item in rows if item not in careful_rows for r in _row_records(item)
-    ]
+    assert record == DataRecord("N1", "2380", 2021, "T", 2.0, 3, "Preliminärt", False)
+    assert isinstance(record.value, float)
 
 
-def _careful_only(item: dict) -> bool:
-    """A row the fast path hands to `_row_records`: a str period, or an entry field of another type."""
-    usual = {"value": (float, int, type(None)), "count": (int, type(None)), "status": (str,), "isdeleted": (bool,)}
-    return type(item["period"]) is not int or any(
-        field in entry and type(entry[field]) not in types for entry in item["values"] for field, types in usual.items()
+@pytest.mark.parametrize(
+    ("field", "bad", "reason"),
+    [
+        ("value", True, "value True is not a number"),
+        ("value", "1.5", "value '1.5' is not a number"),
+        ("value", 10**400, "too large"),
+        ("count", -1, "count -1 is not a count"),
+        ("count", 2**70, "is not a count"),
+        ("count", 1.5, "count 1.5 is not a count"),
+        ("status", 5, "status must be a string"),
+        ("isdeleted", "no", "isdeleted must be true or false"),
+        ("gender", None, "gender must be a string"),
+    ],
+)
+def test_entry_field_of_the_wrong_type_is_a_body_error_saying_which(field, bad, reason):
+    item = {"gender": "T", "count": 1, "status": "", "value": 1.0, field: bad}
+    client, _ = make_client(lambda request: envelope([row("N1", "2380", 2021, entry("K", 1.0), item)]))
+
+    with pytest.raises(ApiBodyError, match=r"unexpected data row from https://kolada\.test/v3/data/kpi/N1") as caught:
+        client.data(["N1"], ["2380"], [2021])
+
+    assert reason in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_non_finite_value_is_a_body_error_never_a_stored_infinity():
+    one = b'{"kpi": "N1", "municipality": "2380", "period": 2021, "values": [{"gender": "T", "value": Infinity}]}'
+    body = b'{"values": [' + one + b"]}"
+    client, _ = make_client(answers(httpx.Response(200, content=body, headers={"Content-Type": "application/json"})))
+
+    with pytest.raises(ApiBodyError, match="value inf is not a finite number"):
+        client.data(["N1"], ["2380"], [2021])
+
+
+@pytest.mark.parametrize("period", [10**30, -2021, 0, "12345", "20x1", 2021.0, None])
+def test_period_that_is_not_a_year_is_a_one_line_body_error(period):
+    client, _ = make_client(lambda request: envelope([row("N1", "2380", period, entry("T", 1.0))]))  # type: ignore[arg-type]
+
+    with pytest.raises(ApiBodyError) as caught:
+        client.data(["N1"], ["2380"], [2021])
+
+    message = str(caught.value)
+    assert message.startswith(f"unexpected data row from {BASE}/data/kpi/N1/municipality/2380/year/2021")
+    assert "period" in message and "\n" not in message and len(message) < 400
+
+
+@pytest.mark.parametrize("depth", [5_000, 100_000])
+def test_body_nested_thousands_deep_is_a_one_line_body_error(depth):
+    deep = b'{"values": [' + b"[" * depth + b"]" * depth + b"]}"
+    client, _ = make_client(answers(httpx.Response(200, content=deep, headers={"Content-Type": "application/json"})))
+
+    with pytest.raises(ApiBodyError) as caught:
+        client.data(["N1"], ["2380"], [2021])
+
+    assert str(caught.value) == (
+        f"invalid JSON from {BASE}/data/kpi/N1/municipality/2380/year/2021?per_page=5000: "
+        "nested too deeply to be Kolada's answer"
     )
+
+
+def test_row_nested_deep_inside_an_entry_is_a_one_line_body_error():
+    deep = "[" * 800 + "]" * 800
+    one = '{"kpi": "N1", "municipality": "2380", "period": 2021, "values": [{"gender": ' + deep + "}]}"
+    body = '{"values": [' + one + "]}"
+    client, _ = make_client(
+        answers(httpx.Response(200, content=body.encode(), headers={"Content-Type": "application/json"}))
+    )
+
+    with pytest.raises(ApiBodyError, match="gender must be a string") as caught:
+        client.data(["N1"], ["2380"], [2021])
+
+    assert "\n" not in str(caught.value) and len(str(caught.value)) < 400
+
+
+def test_error_body_nested_thousands_deep_still_gives_the_status_error():
+    deep = b"[" * 100_000 + b"]" * 100_000
+    client, _ = make_client(answers(httpx.Response(422, content=deep, headers={"Content-Type": "application/json"})))
+
+    with pytest.raises(ApiStatusError, match="422"):
+        client.municipalities()
 
 
 def test_status_none_becomes_empty_string():
@@ -386,13 +440,13 @@ def test_429_honours_retry_after_then_succeeds():
     assert client.stats.retries == 1
 
 
-def test_retry_after_as_http_date_is_honoured_and_capped_at_60_seconds():
+def test_retry_after_as_http_date_is_honoured_and_capped_at_30_seconds():
     later = format_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(hours=1), usegmt=True)
     client, sleeps = make_client(answers(httpx.Response(503, headers={"Retry-After": later}), OK))
 
     client.municipalities()
 
-    assert sleeps == [60.0]
+    assert sleeps == [30.0]
 
 
 def test_503_twice_then_success_backs_off_exponentially():
@@ -415,7 +469,7 @@ def test_backoff_is_capped_at_30_seconds():
 
 def test_default_sleep_really_waits_between_tries():
     http = httpx.Client(transport=httpx.MockTransport(answers(httpx.Response(503), OK)))
-    client = KoladaClient(BASE, http=http, backoff_base=0.05)
+    client = KoladaClient(BASE, http=http, backoff_base=0.05, jitter=ceiling)
     started = time.monotonic()
 
     client.municipalities()
@@ -467,7 +521,133 @@ def test_retry_budget_is_shared_across_concurrent_batches():
     assert client.stats.retries == 3
 
 
-@pytest.mark.parametrize("status", [400, 404, 500])
+def test_retries_go_on_until_the_retry_time_is_up_not_for_a_number_of_tries():
+    client, sleeps = make_client(answers(httpx.Response(503)), retry_seconds=60)
+
+    with pytest.raises(ApiStatusError) as caught:
+        client.municipalities()
+
+    assert sleeps == [0.5, 1, 2, 4, 8, 16, 28.5]  # doubling up to 30 s; the last wait ends at the deadline
+    assert client.stats.requests == 8  # a last try at the deadline
+    assert str(caught.value).endswith("(gave up after 8 tries in 60 s (KPIJMF_RETRY_SECONDS))")
+
+
+def test_a_20_second_outage_is_ridden_out_with_the_default_retry_time():
+    refused = httpx.ConnectError("[Errno 111] Connection refused")
+    sleeps = Sleeps()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if sleeps.clock() < 20:
+            raise refused
+        return OK
+
+    client, _ = make_client(handler, sleep=sleeps, clock=sleeps.clock, jitter=None)
+
+    assert client.municipalities()[0]["id"] == "2380"
+    assert sum(sleeps) >= 20 and max(sleeps) <= 30
+    assert client.stats.retries == len(sleeps)
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_statuses_a_retry_can_fix_are_retried(status):
+    client, sleeps = make_client(answers(httpx.Response(status), OK))
+
+    assert client.municipalities()[0]["id"] == "2380"
+    assert len(sleeps) == 1 and client.stats.retries == 1
+
+
+def test_backoff_has_full_jitter_below_the_doubling_ceiling():
+    client, sleeps = make_client(
+        answers(httpx.Response(500)), jitter=None, max_tries=40, backoff_base=1, retry_seconds=10_000
+    )
+
+    with pytest.raises(ApiStatusError, match="gave up after 40 tries"):
+        client.municipalities()
+
+    ceilings = [min(2**n, 30) for n in range(39)]
+    assert all(0 <= wait <= top for wait, top in zip(sleeps, ceilings, strict=True))
+    assert len({round(wait, 6) for wait in sleeps}) > 30  # spread out, not the ceiling each time
+    assert sum(sleeps) < 0.8 * sum(ceilings)
+
+
+def test_retry_after_longer_than_the_retry_time_left_gives_up_instead_of_asking_early():
+    client, sleeps = make_client(answers(httpx.Response(429, headers={"Retry-After": "20"})), retry_seconds=10)
+
+    with pytest.raises(ApiStatusError, match=r"429 .*Retry-After 20 s outlasts the retry time left"):
+        client.municipalities()
+
+    assert sleeps == [] and client.stats.requests == 1
+
+
+def test_retry_seconds_zero_means_no_retry():
+    client, sleeps = make_client(answers(httpx.Response(503)), retry_seconds=0)
+
+    with pytest.raises(ApiStatusError, match=r"gave up after 1 try in 0 s"):
+        client.municipalities()
+
+    assert sleeps == []
+
+
+def test_waiting_out_the_api_is_told_in_swedish():
+    told: list[str] = []
+    timeout = httpx.ReadTimeout("timed out")
+    refused = httpx.ConnectError("[Errno 111] Connection refused")
+    unavailable = httpx.Response(503, headers={"Retry-After": "4"})
+    client, sleeps = make_client(answers(unavailable, timeout, refused, OK), backoff_base=2, on_wait=told.append)
+
+    client.municipalities()
+
+    assert sleeps == [4, 4, 8]
+    assert told == [
+        "Kolada svarar 503, försöker igen om 4 s",
+        "Kolada svarar inte inom 30 s, försöker igen om 4 s",
+        "ingen kontakt med Kolada, försöker igen om 8 s",
+    ]
+
+
+def test_short_waits_are_not_told():
+    told: list[str] = []
+    client, sleeps = make_client(answers(httpx.Response(503), httpx.Response(503), OK), on_wait=told.append)
+
+    client.municipalities()
+
+    assert sleeps == [0.5, 1.0] and told == ["Kolada svarar 503, försöker igen om 1 s"]
+
+
+def test_concurrency_halves_under_429s_and_grows_back_after_successes():
+    """The most requests the fake Kolada sees at once: 4 at first, 1 while it answers 429 (each halves the
+    limit), and 4 again after the successes that follow (each adds one)."""
+    lock = threading.Lock()
+    in_flight = 0
+    loads: list[int] = []  # requests in flight when request number i + 1 arrived (itself included)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight
+        with lock:
+            in_flight += 1
+            loads.append(in_flight)
+            number = len(loads)
+        time.sleep(0.02)  # long enough for the others to arrive while this one is answered
+        with lock:
+            in_flight -= 1
+        if 13 <= number <= 28:
+            return httpx.Response(429, headers={"Retry-After": "0"})
+        return fake_data(request)
+
+    client, _ = make_client(handler, concurrency=4)
+
+    records = client.data(["N1"], unit_ids(25 * 60), [2020])
+
+    assert len(records) == 25 * 60 and len(loads) == 60 + 16
+    assert max(loads[:12]) == 4  # as many as configured before any 429 ...
+    assert max(loads) == 4  # ... and never more
+    assert max(loads[22:28]) == 1  # halved to one while every answer is a 429
+    assert max(loads[28:32]) <= 2  # then one more after each success
+    assert max(loads[-20:]) == 4  # back up to the maximum
+    assert client.concurrency_limit == 4
+
+
+@pytest.mark.parametrize("status", [400, 404, 501])
 def test_other_error_statuses_are_not_retried(status):
     client, sleeps = make_client(answers(httpx.Response(status)))
 

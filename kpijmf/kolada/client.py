@@ -1,18 +1,25 @@
 """The Kolada v3 HTTP client: URLs, ≤25-id batching, next_url paging, retries and typed errors.
 
-With `client_parse`, the only code that touches httpx, imported lazily so that importing `DataRecord`
+With `kpijmf.kolada.parse`, the only code that touches httpx, imported lazily so that importing `DataRecord`
 stays cheap. Every HTTP outcome passes through `KoladaClient._get_json`, which turns it into an
 envelope or a `kpijmf.errors.ApiError` subclass whose one-line message names the URL and the cause.
+
+Retries are bounded by time, not by count: each request retries what a retry can fix (429, 500, 502, 503,
+504, dropped connections, timeouts) with exponential backoff and full jitter, or as long as Retry-After says,
+until its retry time (KPIJMF_RETRY_SECONDS) is used up. Requests in flight start at the configured
+concurrency, halve on 429/503 and grow back one at a time after each success.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -21,6 +28,8 @@ from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
 from kpijmf import __version__
 from kpijmf.errors import ApiBodyError, ApiTimeoutError, ApiUnreachableError
 from kpijmf.kolada.parse import (
+    MAX_RETRY_AFTER,
+    PRESSURE_STATUSES,
     DataRecord,
     Failure,
     envelope,
@@ -40,7 +49,9 @@ __all__ = ["MAX_IDS", "PER_PAGE", "ClientStats", "DataRecord", "KoladaClient", "
 
 MAX_IDS = 25  # Kolada answers 422 to a comma-separated list of 26 ids
 PER_PAGE = 5000  # Kolada's maximum page size; more is a 422
-MAX_BACKOFF = 30.0
+MAX_BACKOFF = 30.0  # the longest wait between two tries of a request, Retry-After included
+RETRY_SECONDS = 120.0  # KPIJMF_RETRY_SECONDS: how long one request may go on retrying
+TELL_AFTER = 1.0  # waits shorter than this are not worth a line; nor is a second line within this time
 
 T = TypeVar("T")
 
@@ -81,24 +92,39 @@ class KoladaClient:
         http: httpx.Client | None = None,
         concurrency: int = 4,
         timeout: float = 30.0,
-        max_tries: int = 5,
-        retry_budget: int = 30,
+        retry_seconds: float = RETRY_SECONDS,
+        max_tries: int | None = None,
+        retry_budget: int | None = None,
         backoff_base: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[float], float] | None = None,
         on_request: Callable[[RequestEvent], None] | None = None,
+        on_wait: Callable[[str], None] | None = None,
     ) -> None:
-        if concurrency < 1 or max_tries < 1 or retry_budget < 0 or timeout <= 0 or backoff_base < 0:
-            raise ValueError("concurrency and max_tries must be ≥ 1, retry_budget ≥ 0, timeout > 0")
+        """`retry_seconds` bounds each request's retrying; `max_tries` (per request) and `retry_budget` (over
+        the client's life) are optional extra limits. `jitter` turns a backoff ceiling into a wait (default:
+        uniform between 0 and the ceiling); `on_wait` hears, in Swedish, when kpijmf waits out the API."""
+        if concurrency < 1 or timeout <= 0 or backoff_base < 0 or retry_seconds < 0:
+            raise ValueError("concurrency must be ≥ 1, timeout > 0, backoff_base and retry_seconds ≥ 0")
+        if (max_tries is not None and max_tries < 1) or (retry_budget is not None and retry_budget < 0):
+            raise ValueError("max_tries must be ≥ 1 and retry_budget ≥ 0")
         self.base_url = base_url.rstrip("/")
         self._concurrency = concurrency
         self._timeout = timeout
+        self._retry_seconds = retry_seconds
         self._max_tries = max_tries
         self._retries_left = retry_budget
         self._backoff_base = backoff_base
         self._sleep = sleep
+        self._clock = clock
+        self._jitter = jitter if jitter is not None else _full_jitter
         self._on_request = on_request
+        self._on_wait = on_wait
+        self._told_at: float | None = None
         self._lock = threading.Lock()
         self._stats = ClientStats()
+        self._pressure = _Pressure(concurrency)
         self._proxy = None if http is not None else _environment_proxy(self.base_url)
         self._owns_http = http is None
         self._http = http if http is not None else _build_http(concurrency, timeout)
@@ -119,6 +145,11 @@ class KoladaClient:
         """A snapshot of the counters so far."""
         with self._lock:
             return self._stats
+
+    @property
+    def concurrency_limit(self) -> int:
+        """Requests allowed in flight right now: the configured maximum, less while Kolada is under pressure."""
+        return self._pressure.limit
 
     # -- public verbs -------------------------------------------------------------------------------
 
@@ -245,22 +276,52 @@ class KoladaClient:
     # -- the one choke point for HTTP outcomes ------------------------------------------------------
 
     def _get_json(self, url: str, stop: threading.Event | None = None) -> dict[str, Any]:
-        """GET `url` with retries; return Kolada's envelope or raise a typed ApiError naming the URL."""
+        """GET `url`, retrying what a retry can fix until its retry time is up; return Kolada's envelope or
+        raise a typed ApiError naming the URL."""
         shown = shown_url(url)
+        deadline: float | None = None
         for attempt in itertools.count(1):
             if stop is not None and stop.is_set():
                 raise _Cancelled
-            outcome = self._attempt(url, shown, attempt)
+            with self._pressure.slot(stop):
+                outcome = self._attempt(url, shown, attempt)
             if isinstance(outcome, dict):
+                self._pressure.eased()
                 return outcome
+            if outcome.status in PRESSURE_STATUSES:
+                self._pressure.pressed()
             if not outcome.retry:
                 raise outcome.error(shown)
-            if attempt >= self._max_tries:
-                raise outcome.error(shown, f"gave up after {attempt} tries" if attempt > 1 else "")
-            if not self._take_retry():
-                raise outcome.error(shown, "retry budget used up")
-            self._pause(outcome.retry_after if outcome.retry_after is not None else self._backoff(attempt), stop)
+            now = self._clock()
+            if deadline is None:
+                deadline = now + self._retry_seconds
+            wait = self._wait(outcome, attempt)
+            note = self._give_up(attempt, outcome, wait, deadline - now)
+            if note is not None:
+                raise outcome.error(shown, note)
+            wait = min(wait, deadline - now)  # a last try when the retry time is up, not a wait past it
+            self._tell(outcome, wait)
+            self._pause(wait, stop)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _wait(self, outcome: Failure, attempt: int) -> float:
+        """Seconds before the next try: Retry-After when given (capped), else backoff with full jitter."""
+        if outcome.retry_after is not None:
+            return min(outcome.retry_after, MAX_RETRY_AFTER)
+        return self._jitter(min(self._backoff_base * 2 ** (attempt - 1), MAX_BACKOFF))
+
+    def _give_up(self, attempt: int, outcome: Failure, wait: float, left: float) -> str | None:
+        """Why this request retries no more (None while it may): retry time, tries or budget used up."""
+        if left <= 0:
+            tries = f"{attempt} tries" if attempt > 1 else "1 try"
+            return f"gave up after {tries} in {self._retry_seconds:g} s (KPIJMF_RETRY_SECONDS)"
+        if outcome.retry_after is not None and wait > left:
+            return f"Retry-After {wait:g} s outlasts the retry time left (KPIJMF_RETRY_SECONDS)"
+        if self._max_tries is not None and attempt >= self._max_tries:
+            return f"gave up after {attempt} tries" if attempt > 1 else ""
+        if not self._take_retry():
+            return "retry budget used up"
+        return None
 
     def _attempt(self, url: str, shown: str, attempt: int) -> dict[str, Any] | Failure:
         """One GET: the envelope, or a Failure saying what went wrong and whether to retry."""
@@ -317,17 +378,33 @@ class KoladaClient:
             self._on_request(RequestEvent(shown_url(url), status, size, seconds, attempt, error))
 
     def _take_retry(self) -> bool:
-        """Spend one retry from the budget shared by every thread; False when it is used up."""
+        """Count one retry, spending it from the optional budget shared by every thread; False when used up."""
         with self._lock:
-            if self._retries_left <= 0:
-                return False
-            self._retries_left -= 1
+            if self._retries_left is not None:
+                if self._retries_left <= 0:
+                    return False
+                self._retries_left -= 1
             s = self._stats
             self._stats = ClientStats(s.requests, s.data_requests, s.bytes, s.retries + 1)
             return True
 
-    def _backoff(self, attempt: int) -> float:
-        return min(self._backoff_base * 2 ** (attempt - 1), MAX_BACKOFF)
+    def _tell(self, outcome: Failure, wait: float) -> None:
+        """Say (in Swedish, like the rest of the talk about Kolada) that kpijmf waits out the API; at most one
+        line a second, and none for a short wait."""
+        if self._on_wait is None or wait < TELL_AFTER:
+            return
+        now = self._clock()
+        with self._lock:
+            if self._told_at is not None and now - self._told_at < TELL_AFTER:
+                return
+            self._told_at = now
+        if outcome.status is not None:
+            cause = f"Kolada svarar {outcome.status}"
+        elif outcome.kind is ApiTimeoutError:
+            cause = f"Kolada svarar inte inom {self._timeout:g} s"
+        else:
+            cause = "ingen kontakt med Kolada"
+        self._on_wait(f"{cause}, försöker igen om {round(wait)} s")
 
     def _pause(self, seconds: float, stop: threading.Event | None) -> None:
         if self._sleep is time.sleep and stop is not None:
@@ -335,6 +412,48 @@ class KoladaClient:
                 raise _Cancelled
         else:
             self._sleep(seconds)
+
+
+def _full_jitter(ceiling: float) -> float:
+    """A wait drawn evenly from [0, ceiling]: clients that failed together do not come back together."""
+    return random.uniform(0.0, ceiling)
+
+
+class _Pressure:
+    """How many requests may be in flight: starts at the maximum, halves when Kolada says it is overloaded
+    (429, 503) and grows back by one after each success, never above the maximum."""
+
+    def __init__(self, maximum: int) -> None:
+        self.maximum = maximum
+        self.limit = maximum
+        self._in_flight = 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def slot(self, stop: threading.Event | None) -> Iterator[None]:
+        """Hold one of the `limit` places for the duration of one attempt."""
+        with self._changed:
+            while self._in_flight >= self.limit:
+                self._changed.wait(0.1)
+                if stop is not None and stop.is_set():
+                    raise _Cancelled
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._in_flight -= 1
+                self._changed.notify_all()
+
+    def pressed(self) -> None:
+        with self._changed:
+            self.limit = max(1, self.limit // 2)
+
+    def eased(self) -> None:
+        with self._changed:
+            if self.limit < self.maximum:
+                self.limit += 1
+                self._changed.notify_all()
 
 
 # -- building the httpx client ----------------------------------------------------------------------

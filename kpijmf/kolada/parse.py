@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -20,25 +19,27 @@ from kpijmf.errors import ApiBodyError, ApiError, ApiStatusError
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
 
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
-MAX_RETRY_AFTER = 60.0
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})  # Kolada's docs say 500 happens and passes
+PRESSURE_STATUSES = frozenset({429, 503})  # "too much": fewer requests in flight until it passes
+MAX_RETRY_AFTER = 30.0
+YEARS = range(1000, 10000)  # a period is a four-digit year; anything else is not Kolada's data
+MAX_COUNT = 2**63 - 1  # the store keeps counts as 64-bit integers
 V3_HINT = "this is Kolada's retired v2 API; point KPIJMF_API_URL at https://api.kolada.se/v3"
 LIMIT_HINT = "limit exceeded? Kolada takes at most 25 ids per list and per_page ≤ 5000"
 _GENDER_ORDER = {"T": 0, "K": 1, "M": 2}
-_new_tuple = tuple.__new__  # builds a NamedTuple in half the time of calling it with keywords
 
 
 class DataRecord(NamedTuple):
     """One value: a KPI for one unit, year and gender (T total, K women, M men).
 
-    A NamedTuple rather than a dataclass: a cold fetch builds about 100,000 of them, and this is 4× faster."""
+    A NamedTuple rather than a dataclass: a cold fetch builds about 100,000 of them, and this is 4× cheaper."""
 
     kpi: str
     unit_id: str
     year: int
     gender: str
     value: float | None
-    count: int | None
+    count: int | None  # type: ignore[assignment]  # shadows tuple.count; the field name is the store's
     status: str
     deleted: bool
 
@@ -71,6 +72,8 @@ def envelope(response: httpx.Response, shown: str) -> dict[str, Any]:
         raise ApiBodyError(
             f"invalid JSON from {shown}: {one_line(str(exc), 200)} (truncated response?)", shown
         ) from None
+    except RecursionError:
+        raise ApiBodyError(f"invalid JSON from {shown}: nested too deeply to be Kolada's answer", shown) from None
     if not isinstance(body, dict) or not isinstance(body.get("values"), list):
         raise ApiBodyError(f"unexpected response shape from {shown}: no 'values' list", shown)
     return body
@@ -98,7 +101,7 @@ def _error_text(response: httpx.Response) -> str:
     """Kolada's own explanation from an error body ({"error": ...} or FastAPI's {"detail": ...})."""
     try:
         body = json.loads(response.content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return ""
     if not isinstance(body, dict):
         return ""
@@ -138,77 +141,74 @@ def objects(shown: str, values: list) -> list[dict]:
 
 
 def records(shown: str, rows: list) -> list[DataRecord]:
-    """One DataRecord per gender entry of each data row; entries are read by their gender field.
-
-    A cold fetch reads ~100,000 values, so rows of the usual types are read inline, checking types by identity
-    and building each record directly; any other row goes through `_row_records`, which explains what is wrong.
-    """
+    """One DataRecord per gender entry of each data row (T, K, M first), or ApiBodyError naming the row."""
     out: list[DataRecord] = []
-    append, new = out.append, _new_tuple
-    row = None
-    try:
-        for row in rows:
-            kpi, unit, year, entries = row["kpi"], row["municipality"], row["period"], row["values"]
-            if type(kpi) is not str or type(unit) is not str or type(year) is not int or type(entries) is not list:
-                out.extend(_row_records(row))
-                continue
-            start = len(out)
-            for entry in sorted(entries, key=_gender_order) if len(entries) > 1 else entries:
-                gender, value, count = entry["gender"], entry.get("value"), entry.get("count")
-                status, deleted = entry.get("status", ""), entry.get("isdeleted", False)
-                if type(value) is int:  # a whole number written without a point (a bool's type is bool, not int)
-                    value = float(value)
-                if (
-                    type(gender) is not str
-                    or (value is not None and type(value) is not float)
-                    or (count is not None and type(count) is not int)
-                    or type(status) is not str
-                    or type(deleted) is not bool
-                ):
-                    del out[start:]
-                    out.extend(_row_records(row))
-                    break
-                append(new(DataRecord, (kpi, unit, year, gender, value, count, status, deleted)))
-    except (KeyError, TypeError, ValueError) as exc:
-        reason = f"no {exc}" if isinstance(exc, KeyError) else short_reason(exc)
-        raise ApiBodyError(
-            f"unexpected data row from {shown}: {reason} in {one_line(json.dumps(row), 160)}", shown
-        ) from None
+    for row in rows:
+        try:
+            out.extend(_row_records(row))
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            reason = f"no {exc}" if isinstance(exc, KeyError) else short_reason(exc)
+            raise ApiBodyError(f"unexpected data row from {shown}: {reason} in {_snippet(row)}", shown) from None
     return out
 
 
-def _gender_order(entry: dict[str, Any]) -> tuple[int, str]:
-    return _GENDER_ORDER.get(entry["gender"], 9), str(entry["gender"])
-
-
-def _row_records(row: dict[str, Any]) -> Iterator[DataRecord]:
+def _row_records(row: Any) -> list[DataRecord]:
+    """A data row's records; TypeError/ValueError/KeyError say what does not fit Kolada's shape."""
+    if not isinstance(row, dict):
+        raise TypeError("a data row must be an object")
     kpi, unit, period, entries = row["kpi"], row["municipality"], row["period"], row["values"]
     if not isinstance(kpi, str) or not isinstance(unit, str):
         raise TypeError("kpi and municipality must be strings")
-    if isinstance(period, bool) or not isinstance(period, int | str):
-        raise TypeError("period must be a year")
     if not isinstance(entries, list):
         raise TypeError("'values' must be a list")
+    year = _year(period)
+    if len(entries) > 1:
+        entries = sorted(entries, key=_gender_order)
+    return [_record(kpi, unit, year, entry) for entry in entries]
+
+
+def _year(period: Any) -> int:
+    if isinstance(period, bool) or not isinstance(period, int | str):
+        raise TypeError("period must be a year")
+    if isinstance(period, str) and not (period.isascii() and period.isdigit()):
+        raise ValueError(f"period {one_line(period, 20)!r} is not a year")
     year = int(period)
-    ordered = sorted(entries, key=lambda e: (_GENDER_ORDER.get(e["gender"], 9), str(e["gender"])))
-    for entry in ordered:
-        gender, value, count, status = entry["gender"], entry.get("value"), entry.get("count"), entry.get("status")
-        if not isinstance(gender, str):
-            raise TypeError("gender must be a string")
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise TypeError(f"value {value!r} is not a number")
-        if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
-            raise TypeError(f"count {count!r} is not an integer")
-        yield DataRecord(
-            kpi=kpi,
-            unit_id=unit,
-            year=year,
-            gender=gender,
-            value=None if value is None else float(value),
-            count=count,
-            status="" if status is None else str(status),
-            deleted=bool(entry.get("isdeleted", False)),
-        )
+    if year not in YEARS:
+        raise ValueError(f"period {one_line(str(period), 20)} is not a year")
+    return year
+
+
+def _record(kpi: str, unit: str, year: int, entry: Any) -> DataRecord:
+    gender, value, count = entry["gender"], entry.get("value"), entry.get("count")
+    status, deleted = entry.get("status"), entry.get("isdeleted")
+    if not isinstance(gender, str):
+        raise TypeError("gender must be a string")
+    if value is not None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(f"value {one_line(repr(value), 40)} is not a number")
+        value = float(value)  # OverflowError for an integer beyond any float
+        if not math.isfinite(value):
+            raise ValueError(f"value {value} is not a finite number")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_COUNT):
+        raise TypeError(f"count {one_line(repr(count), 40)} is not a count")
+    if status is not None and not isinstance(status, str):
+        raise TypeError("status must be a string")
+    if deleted is not None and not isinstance(deleted, bool):
+        raise TypeError("isdeleted must be true or false")
+    return DataRecord(kpi, unit, year, gender, value, count, status or "", deleted or False)
+
+
+def _gender_order(entry: dict[str, Any]) -> tuple[int, str]:
+    gender = entry["gender"]
+    return (_GENDER_ORDER.get(gender, 9), gender) if isinstance(gender, str) else (9, "")
+
+
+def _snippet(row: Any) -> str:
+    """The row as it came, shortened for a one-line message."""
+    try:
+        return one_line(json.dumps(row), 160)
+    except (RecursionError, TypeError, ValueError):
+        return "(a row too deep to show)"
 
 
 def shown_url(url: str) -> str:

@@ -73,8 +73,10 @@ class Syncer:
                 s.api_url,
                 concurrency=s.concurrency,
                 timeout=s.timeout,
+                retry_seconds=s.retry_seconds,
                 max_tries=s.max_tries,
                 retry_budget=s.retry_budget,
+                on_wait=self.on_wait,
             )
         return self._client
 
