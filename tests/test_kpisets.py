@@ -231,11 +231,11 @@ def test_unreadable_file_is_invalid(tmp_path, monkeypatch):
     write(tmp_path, VALID)
     monkeypatch.chdir(tmp_path)
 
-    def refuse(self):
+    def refuse(self, *args, **kwargs):
         raise PermissionError(13, "Permission denied", str(self))
 
     # chmod 0 does not stop root (CI containers), so refuse the read directly.
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr(Path, "open", refuse)
     assert validate_file("my.toml") == ["my.toml: cannot read: Permission denied"]
 
 
@@ -294,9 +294,9 @@ unit = "%"
 direction = "neutral"
 """
     assert problems_of(tmp_path, text, monkeypatch) == [
-        "my.toml: colour: unknown key (allowed: name, title, description, kpi, target)",
+        "my.toml: colour: unknown key (allowed: name, title, description, liknande, kpi, target)",
         "my.toml: kpi[1].colour: unknown key (allowed: id, label, unit, direction, note, "
-        "not_comparable_with, replaces)",
+        "not_comparable_with, replaces, breaks, break_note, ended, successor)",
         "my.toml: kpi[1].label: must be a string, got integer 3",
         "my.toml: kpi[1].direction: must be one of higher, lower, neutral, got 'up'",
         "my.toml: kpi[2].id: required key is missing",
