@@ -82,3 +82,13 @@ def test_kommun_show_habo_end_to_end_against_the_real_catalogue(real_emulator, t
     assert by_name.code == 0, by_name.stderr
     assert by_name.stdout.splitlines()[0] == "0643\tHabo"
     assert "G216154" in by_name.stdout
+
+
+def test_removed_kpi_exits_3_naming_its_successor(emulator, tmp_path):
+    env = kpijmf_env(emulator.url, tmp_path / "store")
+    run = run_kpijmf(["compare", "--kommun", "2380", "--kpi", "N17434", "-f", "csv"], env)
+    assert run.code == 3
+    assert "N17434 is no longer in Kolada; its successor is N18601" in run.stderr
+    assert "did you mean" not in run.stderr and run.stdout == ""
+    shown = run_kpijmf(["kpi", "show", "n17434"], env)
+    assert shown.code == 3 and shown.stderr.count("N18601") == 2  # "successor is N18601 (kpijmf kpi show N18601)"
