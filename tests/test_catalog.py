@@ -145,3 +145,109 @@ def test_preliminary_year_between_preliminary_and_final_publication(today, expec
     kpi = {"prel_publication_date": "2026-03-31", "publication_date": "2026-08-28", "publ_period": "2025"}
     assert preliminary_year(kpi, date.fromisoformat(today)) == expected
     assert preliminary_year({"publ_period": "2025"}, date.fromisoformat(today)) is None
+
+
+# -- a kommun is its id: exact names first (Håbo is not Habo), liknande groups in both title forms ------------
+
+HABO_UNITS = [
+    {"id": "0000", "title": "Riket", "type": "L"},
+    {"id": "0305", "title": "Håbo", "type": "K"},
+    {"id": "0643", "title": "Habo", "type": "K"},
+    {"id": "0180", "title": "Stockholm", "type": "K"},
+    {"id": "2380", "title": "Östersund", "type": "K"},
+    {"id": "2480", "title": "Umeå", "type": "K"},
+    {"id": "1440", "title": "Ale", "type": "K"},
+]
+HABO_GROUPS = [
+    # Habo's group is listed first and is newer: a folding match would hand it to Håbo.
+    group("G216154", "Liknande kommuner arbetsmarknad, Habo, 2024", "0180", "1440"),
+    group("G216172", "Liknande kommuner arbetsmarknad, Håbo, 2023", "2380", "2480"),
+    group("G175964", "Liknande kommuner ekonomiskt bistånd, Habo, 2023", "2380"),
+    group("G175982", "Liknande kommuner ekonomiskt bistånd, Håbo, 2023", "2480", "1440"),
+    group("G37384", "Liknande kommuner, övergripande, Habo, 2025", "0643", "0305"),
+    group("G37402", "Liknande kommuner, övergripande, Håbo, 2025", "0643", "2480"),
+    # Östersund: the comma form renews the arbetsmarknad series; one group wrongly holds the kommun itself.
+    group("G216379", "Liknande kommuner arbetsmarknad, Östersund, 2024", "2480", "0180"),
+    group("G300001", "Liknande kommuner, arbetsmarknad, Östersund, 2025", "2480", "1440"),
+    group("G300002", "Liknande kommuner, arbetsmarknad, Östersund, 2026", "2380", "2480"),
+    # A title naming neither kommun exactly, and ambiguous once folded: it belongs to nobody.
+    group("G300003", "Liknande kommuner IFO, HABO, 2024", "2380"),
+    group("G300004", "Liknande kommuner IFO, Hàbo, 2025", "2480"),
+]
+
+
+@pytest.fixture
+def habo():
+    return Catalog(HABO_UNITS, HABO_GROUPS, KPIS)
+
+
+@pytest.mark.parametrize(
+    ("query", "kommun_id"),
+    [("Håbo", "0305"), ("håbo", "0305"), ("HÅBO", "0305"), ("Habo", "0643"), ("habo", "0643"), ("HABO", "0643")],
+)
+def test_names_match_exactly_first_with_diacritics_kept(habo, query, kommun_id):
+    assert habo.find_kommun(query).id == kommun_id
+
+
+def test_decomposed_diacritics_match_the_composed_title(habo):
+    assert habo.find_kommun("Ha\u030abo").id == "0305"  # "Håbo" typed as a + combining ring
+
+
+def test_diacritic_free_name_is_used_only_when_unique(habo):
+    assert habo.find_kommun("Ostersund").id == "2380"
+    assert habo.find_kommun("umea").id == "2480"
+    assert habo.kommun_named("Hàbo") is None  # folds to habo: Håbo and Habo both; no exact match
+    assert habo.kommun_named("HABO").id == "0643"
+
+
+def test_habo_and_habo_get_their_own_liknande_group(habo):
+    assert habo.liknande_group(habo.find_kommun("0305"))["id"] == "G216172"
+    assert habo.liknande_group(habo.find_kommun("0643"))["id"] == "G216154"
+
+
+@pytest.mark.parametrize(("kommun_id", "group_id"), [("0305", "G37402"), ("0643", None)])
+def test_comma_title_form_is_read_and_a_group_holding_the_kommun_is_not_its_peer(habo, kommun_id, group_id):
+    found = habo.liknande_group(habo.find_kommun(kommun_id), "övergripande")
+    assert (found["id"] if found else None) == group_id
+
+
+def test_newest_liknande_group_wins_across_title_forms(habo):
+    # 2026 holds Östersund itself, so the 2025 comma-form group beats the 2024 one.
+    peer = habo.peer_for_keyword(habo.find_kommun("2380"), "liknande")
+    assert (peer.id, peer.year) == ("G300001", 2025)
+
+
+def test_group_title_naming_no_kommun_exactly_is_nobodys(habo):
+    assert habo.liknande_group(habo.find_kommun("0305"), "IFO") is None
+    assert habo.liknande_group(habo.find_kommun("0643"), "IFO")["id"] == "G300003"  # "HABO": exact, case aside
+
+
+def test_liknande_area_from_the_peers_option(habo):
+    peers, warnings = habo.resolve_peers(habo.find_kommun("Håbo"), ["liknande:ekonomiskt bistånd"])
+    assert [(p.role, p.id, p.year) for p in peers] == [("liknande", "G175982", 2023)]
+    assert warnings == []
+    peers, _ = habo.resolve_peers(habo.find_kommun("Håbo"), ["liknande:Ekonomiskt bistand"])
+    assert peers[0].id == "G175982"
+
+
+def test_liknande_area_from_the_kpi_set(habo):
+    peers, _ = habo.resolve_peers(habo.find_kommun("Habo"), ["liknande"], liknande="ekonomiskt bistånd")
+    assert peers[0].id == "G175964"
+
+
+def test_unknown_liknande_area_is_a_usage_error_with_the_known_areas(habo):
+    with pytest.raises(UsageError, match=r"unknown liknande area 'arbetsmarknd'; did you mean 'arbetsmarknad'"):
+        habo.resolve_peers(habo.find_kommun("Håbo"), ["liknande:arbetsmarknd"])
+    with pytest.raises(UsageError, match="name the area"):
+        habo.resolve_peers(habo.find_kommun("Håbo"), ["liknande:"])
+
+
+def test_custom_peers_by_name_follow_the_same_rule(habo):
+    peers, _ = habo.resolve_peers(habo.find_kommun("2380"), ["Håbo", "habo"])
+    assert peers[0].members == ("0305", "0643")
+
+
+def test_removed_kpi_names_its_successor_not_unrelated_ids(catalog):
+    with pytest.raises(NotFoundError, match=r"^N17434 is no longer in Kolada; its successor is N18601") as caught:
+        catalog.find_kpi("n17434")
+    assert "did you mean" not in str(caught.value)

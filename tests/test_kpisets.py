@@ -108,9 +108,9 @@ def test_default_set_directions_and_units_follow_the_audits():
     assert (kpiset.get("N40011").unit, kpiset.get("N40011").direction) == ("kr/inv", "lower")
     assert (kpiset.get("U40800").unit, kpiset.get("U40800").direction) == ("antal", "neutral")
     assert kpiset.get("U40455").direction == "higher"
-    assert kpiset.get("N03926").label == "Långtidsarbetslöshet 25-64 år"
+    assert kpiset.get("N03926").label == "Långtidsarbetslöshet 25-65 år"
     for discontinued in ("N03932", "N03927"):
-        assert "2023" in kpiset.get(discontinued).note
+        assert kpiset.get(discontinued).ended == 2023
 
 
 def test_other_builtin_sets_hold_the_agreed_ids():
@@ -231,11 +231,11 @@ def test_unreadable_file_is_invalid(tmp_path, monkeypatch):
     write(tmp_path, VALID)
     monkeypatch.chdir(tmp_path)
 
-    def refuse(self):
+    def refuse(self, *args, **kwargs):
         raise PermissionError(13, "Permission denied", str(self))
 
     # chmod 0 does not stop root (CI containers), so refuse the read directly.
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr(Path, "open", refuse)
     assert validate_file("my.toml") == ["my.toml: cannot read: Permission denied"]
 
 
@@ -294,9 +294,9 @@ unit = "%"
 direction = "neutral"
 """
     assert problems_of(tmp_path, text, monkeypatch) == [
-        "my.toml: colour: unknown key (allowed: name, title, description, kpi, target)",
+        "my.toml: colour: unknown key (allowed: name, title, description, liknande, kpi, target)",
         "my.toml: kpi[1].colour: unknown key (allowed: id, label, unit, direction, note, "
-        "not_comparable_with, replaces)",
+        "not_comparable_with, replaces, breaks, break_note, ended, successor)",
         "my.toml: kpi[1].label: must be a string, got integer 3",
         "my.toml: kpi[1].direction: must be one of higher, lower, neutral, got 'up'",
         "my.toml: kpi[2].id: required key is missing",
@@ -405,3 +405,140 @@ def test_adhoc_set_rejects_malformed_ids_as_usage_error():
 def test_adhoc_set_needs_at_least_one_id():
     with pytest.raises(UsageError):
         adhoc_set([])
+
+
+# -- series breaks, ended series, successors ---------------------------------------------------------
+
+KOLADA_V3 = Path(__file__).resolve().parents[2] / "shared" / "kolada" / "kolada_kpi_catalog_v3_2026-03-23.csv"
+
+
+def test_builtin_sets_declare_the_age_band_breaks_kolada_describes():
+    kpiset = load_set("arbetsmarknad")
+    long_term, unemployment, young = kpiset.get("N03926"), kpiset.get("N03932"), kpiset.get("N03927")
+    assert long_term.breaks == (2023,) and "25-64" in long_term.break_note and "25-65" in long_term.break_note
+    assert unemployment.breaks == (2023,) and "16-64" in unemployment.break_note
+    assert (unemployment.ended, young.ended) == (2023, 2023)
+    assert young.breaks == ()  # 16-24 år throughout: Kolada's description names no change
+    # Labels say what the latest years mean.
+    assert long_term.label == "Långtidsarbetslöshet 25-65 år"
+    assert unemployment.label == "Arbetslöshet 16-65 år"
+    assert load_set("unga").get("N03927").ended == 2023
+
+
+@pytest.mark.skipif(not KOLADA_V3.exists(), reason="the shared Kolada catalogue is not beside the repo")
+def test_declared_age_band_breaks_match_kolada_descriptions():
+    import csv
+
+    with KOLADA_V3.open(encoding="utf-8") as handle:
+        described = {row["id"]: row["description"] for row in csv.DictReader(handle)}
+    for name in list_builtin_sets():
+        for spec in load_set(name).kpis:
+            says_2022 = "Till och med 2022 avsåg nyckeltalet åldersgruppen" in described.get(spec.id, "")
+            assert (2023 in spec.breaks) == says_2022, (name, spec.id)
+
+
+def test_ekonomiskt_bistand_set_names_its_liknande_area():
+    assert load_set("ekonomiskt_bistand").liknande == "ekonomiskt bistånd"
+    assert load_set("arbetsmarknad").liknande == "arbetsmarknad"
+
+
+def test_builtin_successors_agree_with_the_table_of_removed_ids():
+    from kpijmf.domain.kpisets import successors
+    from kpijmf.domain.lineage import successor_of
+
+    assert successors() == {"N17434": "N18601"}
+    assert successor_of("n17434 ") == "N18601"
+    assert successor_of("N18601") is None
+    for name in list_builtin_sets():
+        for spec in load_set(name).kpis:
+            if spec.replaces:
+                assert successor_of(spec.replaces) == spec.id
+
+
+def test_remarks_name_break_end_successor_and_the_series_not_to_compare_with():
+    spec = KpiSpec(
+        "N03932", "Arbetslöshet", "%", "lower", not_comparable_with=("N03941",), breaks=(2023,),
+        break_note="16-64 år t.o.m. 2022.", ended=2023, successor="N03941",
+    )  # fmt: skip
+    assert spec.remarks == (
+        "Seriebrott 2023: 16-64 år t.o.m. 2022.",
+        "upphörde 2023; efterföljare N03941",
+        "inte jämförbar med N03941",
+    )
+    assert KpiSpec("N40011", "x", "", "neutral").remarks == ()
+    assert spec.breaks_between(2022, 2023) and spec.breaks_between(2021, 2024)
+    assert not spec.breaks_between(2023, 2024) and not spec.breaks_between(2021, 2022)
+
+
+def test_breaks_ended_and_successor_are_read_from_a_user_file(tmp_path):
+    text = VALID.replace(
+        'note = "Andel av befolkningen."',
+        'note = "Andel av befolkningen."\nbreaks = [2023, 2019]\nbreak_note = "Ny åldersgrupp."\n'
+        'ended = 2024\nsuccessor = "N03952"',
+    )
+    spec = load_set(str(write(tmp_path, text))).get("N03926")
+    assert (spec.breaks, spec.break_note, spec.ended, spec.successor) == (
+        (2019, 2023),
+        "Ny åldersgrupp.",
+        2024,
+        "N03952",
+    )
+
+
+@pytest.mark.parametrize(
+    ("lines", "problem"),
+    [
+        ("breaks = [2023]", "kpi[1].break_note: required with breaks"),
+        ('break_note = "x"', "kpi[1].break_note: give the years of the break"),
+        ('breaks = 2023\nbreak_note = "x"', "kpi[1].breaks: must be a non-empty array of years"),
+        ('breaks = ["2023"]\nbreak_note = "x"', "kpi[1].breaks[1]: must be a year (a whole number), got string"),
+        ('breaks = [1066]\nbreak_note = "x"', "kpi[1].breaks[1]: must be a year from 1990 to 2100, got 1066"),
+        ('breaks = [2023, 2023]\nbreak_note = "x"', "kpi[1].breaks: a year is listed twice"),
+        ('breaks = [2024]\nbreak_note = "x"\nended = 2023', "kpi[1].breaks: a break after the series ended"),
+        ("ended = true", "kpi[1].ended: must be a year (a whole number), got boolean true"),
+        ('successor = "N03926"', "kpi[1].successor: a KPI cannot succeed itself"),
+        ('successor = "x1"', "kpi[1].successor: must be a KPI id"),
+        ('replaces = "N17434"', "kpi[1].replaces: Kolada's successor of N17434 is N18601"),
+    ],
+)
+def test_break_and_successor_keys_are_checked(tmp_path, monkeypatch, lines, problem):
+    text = VALID.replace('note = "Andel av befolkningen."', f'note = "Andel av befolkningen."\n{lines}')
+    assert any(problem in line for line in problems_of(tmp_path, text, monkeypatch)), problem
+
+
+def test_a_removed_id_in_a_set_names_its_successor(tmp_path, monkeypatch):
+    text = VALID.replace('id = "N03952"', 'id = "N17434"')
+    assert "my.toml: kpi[2].id: N17434 is no longer in Kolada; its successor is N18601" in problems_of(
+        tmp_path, text, monkeypatch
+    )
+
+
+def test_liknande_area_must_be_a_non_empty_string(tmp_path, monkeypatch):
+    assert problems_of(tmp_path, 'liknande = ""\n' + VALID, monkeypatch) == ["my.toml: liknande: must not be empty"]
+    assert load_set(str(write(tmp_path, 'liknande = "IFO"\n' + VALID))).liknande == "IFO"
+
+
+# -- caps: size, nesting, devices ---------------------------------------------------------------------
+
+
+def test_deeply_nested_file_is_invalid_not_a_recursion_error(tmp_path, monkeypatch):
+    problems = problems_of(tmp_path, "x = " + "[" * 10_000, monkeypatch)
+    assert problems == ["my.toml: arrays or tables nested 10000 deep (at most 16)"]
+
+
+def test_huge_file_is_refused_after_the_size_cap(tmp_path, monkeypatch):
+    path = tmp_path / "my.toml"
+    with path.open("wb") as handle:
+        handle.truncate(40_000_000)  # 40 MB, sparse
+    monkeypatch.chdir(tmp_path)
+    assert validate_file("my.toml") == ["my.toml: larger than 1 MB; not a KPI-set file"]
+
+
+def test_endless_device_is_refused_without_reading_it_all():
+    with pytest.raises(InvalidFileError, match=r"^/dev/zero: larger than 1 MB"):
+        load_set("/dev/zero")
+
+
+def test_nul_byte_in_a_set_path_is_a_usage_error():
+    with pytest.raises(UsageError, match="contains a NUL byte"):
+        load_set("sets/a\x00b.toml")

@@ -94,20 +94,12 @@ def kpi_show(
     Example: kpijmf kpi show N03926
     """
     from kpijmf.domain.kpisets import successors
-    from kpijmf.errors import NotFoundError
     from kpijmf.service.workspace import is_discontinued, unit_of
 
     talk = Talk(quiet=quiet)
     follow = successors()
     with workspace(talk, command="kpi") as space:
-        catalog = space.catalog()
-        try:
-            kpi = catalog.find_kpi(kpi_id)
-        except NotFoundError as exc:
-            successor = follow.get(kpi_id.strip().upper())
-            if successor:
-                raise NotFoundError(f"{exc}; its successor is {successor} (kpijmf kpi show {successor})") from None
-            raise
+        kpi = space.catalog().find_kpi(kpi_id)  # a removed id names its successor
     lines = [
         f"{kpi['id']}  {kpi['title']}",
         f"enhet: {unit_of(kpi['title']) or '–'}   könsuppdelad: {'ja' if kpi.get('is_divided_by_gender') else 'nej'}"
@@ -150,7 +142,9 @@ def sets_show(name: Annotated[str, typer.Argument(help="A built-in set name or a
     kpi_set = load_set(name)
     typer.echo(printable(f"{kpi_set.name}: {kpi_set.title} ({kpi_set.source})"))
     for spec in kpi_set.kpis:
-        note = f"  – {spec.note}" if spec.note else ""
+        sentences = (f"{r[0].upper()}{r[1:]}" + ("" if r.endswith(".") else ".") for r in spec.remarks)
+        remarks = " ".join(filter(None, (spec.note, *sentences)))
+        note = f"  – {remarks}" if remarks else ""
         typer.echo(printable(f"  {spec.id}  {spec.label} [{spec.unit or '–'}, {spec.direction}]{note}"))
 
 

@@ -10,18 +10,21 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
+from kpijmf.domain.lineage import successor_of
+from kpijmf.domain.vocab import DEFAULT_LIKNANDE_AREA, PEER_KEYWORDS
 from kpijmf.errors import NotFoundError, UsageError
 
 ALLA_ID = "G2328"
 RIKET_ID = "0000"
-PEER_KEYWORDS = ("alla", "storlek", "kommungrupp", "lan", "liknande", "riket")
 # Known ids (2026) first; titles only as a fallback filter, because titles drift and ids get rebuilt.
 SIZE_CLASS_IDS = ("G30823", "G30830", "G30824", "G30826", "G30827", "G30829", "G30831", "G30825", "G30828")
 KOMMUNGRUPP_IDS = tuple(f"G9278{i}" for i in range(6, 10)) + tuple(f"G9279{i}" for i in range(5))
 COUNTY_IDS = tuple(f"G336{i}" for i in range(12, 33))
 _SIZE_TITLE = re.compile(r"^kommuner med .*invanare")
 _COUNTY_TITLE = re.compile(r"lans kommuner \(ovagt medel\)$")
-_LIKNANDE_TITLE = re.compile(r"^liknande kommuner (?P<area>[^,]+), (?P<name>.+), (?P<year>\d{4})$")
+# Both of RKA's title forms, matched on the casefolded title (diacritics kept):
+# "Liknande kommuner arbetsmarknad, Håbo, 2024" and "Liknande kommuner, övergripande, Östersund, 2025".
+_LIKNANDE_TITLE = re.compile(r"^liknande kommuner,? (?P<area>[^,]+), (?P<name>.+), (?P<year>\d{4})$")
 _KPI_ID = re.compile(r"^[NU]\d{5}$", re.IGNORECASE)
 
 
@@ -44,6 +47,24 @@ def normalize(text: str) -> str:
     return " ".join(plain.split())
 
 
+@lru_cache(maxsize=16384)
+def fold_case(text: str) -> str:
+    """Casefold and collapse spaces, diacritics kept: ' HÅBO ' -> 'håbo' (Håbo is not Habo)."""
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+def match_name(query: str, titles: dict[str, str]) -> list[str]:
+    """The keys of `titles` whose title is `query`: exact matches (case-insensitive, diacritics kept) if any;
+    else the diacritic-free match, only when it is unique. The one name rule of kpijmf."""
+    wanted = fold_case(query)
+    exact = [key for key, title in titles.items() if fold_case(title) == wanted]
+    if exact:
+        return exact
+    plain = normalize(query)
+    loose = [key for key, title in titles.items() if normalize(title) == plain]
+    return loose if len(loose) == 1 else []
+
+
 @dataclass(frozen=True)
 class Unit:
     """A kommun, region or Riket."""
@@ -62,6 +83,7 @@ class Peer:
     title: str
     members: tuple[str, ...] = ()
     published: bool = True
+    year: int | None = None  # a liknande group's year, from its title
 
 
 def _suggest(query: str, choices: dict[str, str], n: int = 3) -> list[str]:
@@ -81,6 +103,7 @@ class Catalog:
         self.units = {m["id"]: Unit(m["id"], m["title"], m["type"]) for m in municipalities}
         self.groups = {g["id"]: g for g in groups}
         self.kpis = {k["id"]: k for k in kpis}
+        self._liknande: dict[tuple[str, str], list[tuple[int, int, dict]]] | None = None
 
     @property
     def kommun_ids(self) -> list[str]:
@@ -104,19 +127,27 @@ class Catalog:
                     f"{unit.id} is {unit.title}, not a kommun (a region or Riket); give a kommun id or name"
                 )
             return unit
-        kommuner = [u for u in self.units.values() if u.type == "K"]
-        wanted = normalize(text)
-        exact = [u for u in kommuner if normalize(u.title) == wanted]
-        if len(exact) == 1:
-            return exact[0]
-        starts = [u for u in kommuner if normalize(u.title).startswith(wanted)]
-        if len(starts) == 1:
-            return starts[0]
-        if len(starts) > 1:
-            names = ", ".join(f"{u.title} ({u.id})" for u in sorted(starts, key=lambda u: u.title)[:6])
+        kommuner = {u.id: u.title for u in self.units.values() if u.type == "K"}
+        found = match_name(text, kommuner)
+        if len(found) == 1:
+            return self.units[found[0]]
+        if not found:  # a unique start of a name: "Öster" (diacritics kept first, as for whole names)
+            found = [k for k, title in kommuner.items() if fold_case(title).startswith(fold_case(text))]
+            if not found:
+                found = [k for k, title in kommuner.items() if normalize(title).startswith(normalize(text))]
+            if len(found) == 1:
+                return self.units[found[0]]
+        if found:
+            units = sorted((self.units[k] for k in found), key=lambda u: u.title)
+            names = ", ".join(f"{u.title} ({u.id})" for u in units[:6])
             raise NotFoundError(f"kommun name {text!r} is ambiguous: {names}")
-        names = {normalize(u.title): f"{u.title} ({u.id})" for u in kommuner}
+        names = {normalize(title): f"{title} ({k})" for k, title in kommuner.items()}
         raise NotFoundError(f"no kommun named {text!r}{_did_you_mean(_suggest(text, names))}")
+
+    def kommun_named(self, name: str) -> Unit | None:
+        """The kommun a title names (a group's title, say) by the name rule, with no prefix guessing; else None."""
+        found = match_name(name, {u.id: u.title for u in self.units.values() if u.type == "K"})
+        return self.units[found[0]] if len(found) == 1 else None
 
     def search_kommuner(self, text: str) -> list[Unit]:
         """Kommuner whose name or id contains the text (no case or diacritics)."""
@@ -133,6 +164,11 @@ class Catalog:
         key = kpi_id.strip().upper()
         if key in self.kpis:
             return self.kpis[key]
+        successor = successor_of(key)
+        if successor is not None:
+            raise NotFoundError(
+                f"{key} is no longer in Kolada; its successor is {successor} (kpijmf kpi show {successor})"
+            )
         if not _KPI_ID.match(key):
             titles = {normalize(k["title"]): f"{k['id']} ({k['title']})" for k in self.kpis.values()}
             hint = _did_you_mean(_suggest(kpi_id, titles))
@@ -158,29 +194,55 @@ class Catalog:
         known = [g for g in groups if g["id"] in known_ids]
         return known or [g for g in groups if title_rule.search(normalize(g["title"]))]
 
-    def liknande_group(self, kommun: Unit, area: str = "arbetsmarknad") -> dict | None:
-        """The newest 'Liknande kommuner <area>, <Kommun>, <år>' group of a kommun, or None."""
-        best: tuple[int, dict] | None = None
-        for group in self.groups.values():
-            match = _LIKNANDE_TITLE.match(normalize(group["title"]))
-            if not match or match["area"] != normalize(area) or match["name"] != normalize(kommun.title):
-                continue
-            if kommun.id in group["members"]:
-                continue
-            year = int(match["year"])
-            if best is None or year > best[0]:
-                best = (year, group)
-        return best[1] if best else None
+    def _liknande_index(self) -> dict[tuple[str, str], list[tuple[int, int, dict]]]:
+        """(area, kommun id) -> [(year, id number, group)] for every liknande group whose title names a kommun."""
+        if self._liknande is None:
+            index: dict[tuple[str, str], list[tuple[int, int, dict]]] = {}
+            for group in self.groups.values():
+                match = _LIKNANDE_TITLE.match(fold_case(group["title"]))
+                if not match:
+                    continue
+                kommun = self.kommun_named(match["name"])
+                if kommun is None:
+                    continue
+                number = int(group["id"][1:]) if group["id"][1:].isdigit() else 0
+                entry = (int(match["year"]), number, group)
+                index.setdefault((normalize(match["area"]), kommun.id), []).append(entry)
+            self._liknande = index
+        return self._liknande
 
-    def peer_for_keyword(self, kommun: Unit, keyword: str) -> Peer | None:
-        """Resolve one peer keyword for a kommun; None when the store has no such group for it."""
+    def liknande_group(self, kommun: Unit, area: str = DEFAULT_LIKNANDE_AREA) -> dict | None:
+        """The newest liknande group of an area whose title names exactly this kommun and that does not hold it.
+
+        Both title forms count ("Liknande kommuner <område>, <Kommun>, <år>" and "Liknande kommuner, <område>,
+        <Kommun>, <år>"); the name in the title is read by the same rule as `--kommun` (Håbo is not Habo). Of
+        two groups of the same year, the one with the higher id (made later) wins."""
+        candidates = [
+            entry
+            for entry in self._liknande_index().get((normalize(area), kommun.id), [])
+            if kommun.id not in entry[2]["members"]
+        ]
+        if not candidates:
+            return None
+        return max(candidates, key=lambda entry: (entry[0], entry[1]))[2]
+
+    def liknande_areas(self) -> list[str]:
+        """The areas of every liknande group in the catalogue (folded), sorted."""
+        return sorted({area for area, _ in self._liknande_index()})
+
+    def peer_for_keyword(self, kommun: Unit, keyword: str, area: str = DEFAULT_LIKNANDE_AREA) -> Peer | None:
+        """Resolve one peer keyword for a kommun (`area`: the liknande area); None when there is no such group."""
         if keyword == "riket":
             riket = self.units.get(RIKET_ID)
             return Peer("riket", RIKET_ID, riket.title if riket else "Riket")
         if keyword == "alla":
             group = self.groups.get(ALLA_ID)
         elif keyword == "liknande":
-            group = self.liknande_group(kommun)
+            group = self.liknande_group(kommun, area)
+            if group is not None:
+                match = _LIKNANDE_TITLE.match(fold_case(group["title"]))
+                year = int(match["year"]) if match else None
+                return Peer("liknande", group["id"], group["title"], tuple(group["members"]), year=year)
         else:
             known, rule = {
                 "storlek": (SIZE_CLASS_IDS, _SIZE_TITLE),
@@ -193,8 +255,11 @@ class Catalog:
             return None
         return Peer(keyword, group["id"], group["title"], tuple(group["members"]))
 
-    def resolve_peers(self, kommun: Unit, spec: Sequence[str] | None = None) -> tuple[list[Peer], list[str]]:
-        """Peers for `--peers`: keywords, group ids, or kommun ids/names forming one custom group.
+    def resolve_peers(
+        self, kommun: Unit, spec: Sequence[str] | None = None, liknande: str | None = None
+    ) -> tuple[list[Peer], list[str]]:
+        """Peers for `--peers`: keywords, `liknande:<område>`, group ids, or kommun ids/names forming one custom
+        group. `liknande` is the area the bare keyword means (a KPI set's choice; default arbetsmarknad).
 
         Returns the peers in table order and warnings for keywords that found no group.
         """
@@ -204,10 +269,21 @@ class Catalog:
         custom: list[Unit] = []
         for item in items:
             word = normalize(item)
+            area = liknande or DEFAULT_LIKNANDE_AREA
+            if word.startswith("liknande:"):
+                word, area = "liknande", item.split(":", 1)[1].strip()
+                if not area:
+                    raise UsageError(f"{item!r}: name the area after 'liknande:' (e.g. liknande:IFO)")
+                known = self.liknande_areas()
+                if known and normalize(area) not in known:
+                    close = difflib.get_close_matches(normalize(area), known, n=1, cutoff=0.6)
+                    hint = f"did you mean {close[0]!r}? " if close else ""
+                    raise UsageError(f"unknown liknande area {area!r}; {hint}(areas: {', '.join(known)})")
             if word in PEER_KEYWORDS:
-                peer = self.peer_for_keyword(kommun, word)
+                peer = self.peer_for_keyword(kommun, word, area)
                 if peer is None:
-                    warnings.append(f"no '{word}' group for {kommun.title} in the stored metadata; skipped")
+                    what = f"liknande ({area})" if word == "liknande" else word
+                    warnings.append(f"no '{what}' group for {kommun.title} in the stored metadata; skipped")
                 else:
                     peers.append(peer)
             elif item.upper().startswith("G") and item[1:].isdigit():

@@ -16,14 +16,23 @@ package ``kpijmf.kpi_sets``); a user file is given by its path. The format::
     note = "optional free text"
     not_comparable_with = ["N03932"]   # optional: ids whose series this one must not be compared with
     replaces = "N17434"                 # optional: the retired id this KPI succeeds
+    breaks = [2023]                     # optional: years from which the definition changed
+    break_note = "25-64 år t.o.m. 2022, 25-65 år från 2023"   # required with breaks: what changed
+    ended = 2023                        # optional: the last year of a discontinued series
+    successor = "N18601"                # optional: the id that carries the series on
 
 Top level: ``name`` (defaults to the file name without ``.toml``), ``title`` (defaults to the name),
-``description`` (defaults to ""), at least one ``[[kpi]]`` table and optional ``[[target]]`` tables
-(målvärden, see ``kpijmf.domain.targets``); no other keys.
+``description`` (defaults to ""), ``liknande`` (the area of the "liknande kommuner" peer group, e.g.
+"ekonomiskt bistånd"; default arbetsmarknad), at least one ``[[kpi]]`` table and optional ``[[target]]``
+tables (målvärden, see ``kpijmf.domain.targets``); no other keys.
 Each ``[[kpi]]``: ``id`` (required; ``N`` or ``U`` and five digits), ``label`` (required, not empty),
 ``unit`` (required string, may be ""), ``direction`` (required: higher, lower or neutral) and the
-optional ``note`` (string), ``not_comparable_with`` (array of ids) and ``replaces`` (an id).
+optional ``note`` (string), ``not_comparable_with`` (array of ids), ``replaces`` (an id), ``breaks``
+(array of years, with a ``break_note``), ``ended`` (a year) and ``successor`` (an id).
 Unknown keys, wrong types and an id listed twice are problems.
+
+``not_comparable_with`` is not only checked: it becomes a remark ("inte jämförbar med N03932") among a
+KPI's `remarks`, which outputs show beside its note, the break and the end of the series.
 
 Every problem is reported, all at once, as one ``file: key: message`` line, where ``kpi[N]`` counts
 the ``[[kpi]]`` tables from 1 in file order::
@@ -36,31 +45,33 @@ Reading files and package resources is the only I/O here: no network, no knowled
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import os
 import re
-import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from kpijmf.domain.lineage import REMOVED_KPIS, successor_of
+from kpijmf.domain.parsing import FIRST_YEAR, LAST_YEAR
 from kpijmf.domain.targets import Target, parse_targets
+from kpijmf.domain.tomlfile import Problems, describe, parse_toml, read_text
+from kpijmf.domain.vocab import DEFAULT_LIKNANDE_AREA, DIRECTIONS
 from kpijmf.errors import InvalidFileError, NotFoundError, UsageError
 
 DEFAULT_SET = "arbetsmarknad"
-DIRECTIONS = ("higher", "lower", "neutral")
 BUILTIN_SOURCE = "built-in"
 ADHOC_SOURCE = "command line"
 
 _KPI_ID = re.compile(r"[NU][0-9]{5}")
-_TOP_KEYS = ("name", "title", "description", "kpi", "target")
-_KPI_KEYS = ("id", "label", "unit", "direction", "note", "not_comparable_with", "replaces")
-_AT_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
-_AT_END = re.compile(r"\s*\(at end of document\)$")
+_TOP_KEYS = ("name", "title", "description", "liknande", "kpi", "target")
+_KPI_KEYS = (
+    "id", "label", "unit", "direction", "note", "not_comparable_with", "replaces",
+    "breaks", "break_note", "ended", "successor",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,29 @@ class KpiSpec:
     note: str = ""
     not_comparable_with: tuple[str, ...] = ()
     replaces: str | None = None
+    breaks: tuple[int, ...] = ()  # years from which the definition changed: no change across them
+    break_note: str = ""  # what changed at the breaks
+    ended: int | None = None  # the last year of a discontinued series
+    successor: str | None = None  # the id that carries a discontinued series on
+
+    def breaks_between(self, earlier: int, later: int) -> bool:
+        """True when a break lies in (earlier, later]: a change from `earlier` to `later` crosses it."""
+        return any(earlier < year <= later for year in self.breaks)
+
+    @property
+    def remarks(self) -> tuple[str, ...]:
+        """What a reader must know beside the numbers, in Swedish, one sentence each (empty when nothing)."""
+        lines = []
+        if self.breaks:
+            years = ", ".join(str(year) for year in self.breaks)
+            lines.append(f"Seriebrott {years}: {self.break_note}".rstrip(": "))
+        if self.ended is not None:
+            lines.append(f"upphörde {self.ended}" + (f"; efterföljare {self.successor}" if self.successor else ""))
+        elif self.successor:
+            lines.append(f"efterföljare {self.successor}")
+        if self.not_comparable_with:
+            lines.append(f"inte jämförbar med {', '.join(self.not_comparable_with)}")
+        return tuple(lines)
 
 
 @dataclass(frozen=True)
@@ -86,6 +120,7 @@ class KpiSet:
     kpis: tuple[KpiSpec, ...]
     source: str
     targets: tuple[Target, ...] = ()
+    liknande: str = DEFAULT_LIKNANDE_AREA  # the area of the set's "liknande kommuner" peer group
 
     def ids(self) -> list[str]:
         """The KPI ids in file order."""
@@ -113,7 +148,7 @@ def load_set(name_or_path: str | os.PathLike[str]) -> KpiSet:
     """Load a built-in set by name, or a user file by path; raise NotFoundError or InvalidFileError."""
     text = os.fspath(name_or_path)
     if _looks_like_path(text):
-        path = Path(text).expanduser()
+        path = Path(text).expanduser() if "\x00" not in text else Path(text)
         return _parse(_read_file(path, where=text), where=text, source=text, default_name=path.stem)
     return _load_builtin(text)
 
@@ -130,7 +165,7 @@ def validate_file(path: str | os.PathLike[str]) -> list[str]:
     """
     where = os.fspath(path)
     try:
-        load = Path(where).expanduser()
+        load = Path(where).expanduser() if "\x00" not in where else Path(where)
         _parse(_read_file(load, where=where), where=where, source=where, default_name=load.stem)
     except InvalidFileError as exc:
         return list(exc.problems)
@@ -174,12 +209,17 @@ def _builtin_dir() -> Traversable:
     except ModuleNotFoundError:
         # A source checkout used without installing: the sets sit beside the package, and only the
         # install's package-dir mapping turns kpi_sets/ into kpijmf.kpi_sets.
-        return Path(__file__).resolve().parent.parent / "kpi_sets"
+        return Path(__file__).resolve().parents[2] / "kpi_sets"
 
 
 def _looks_like_path(text: str) -> bool:
     separators = {"/", os.sep, os.altsep} - {None}
-    return any(sep in text for sep in separators) or text.lower().endswith(".toml") or Path(text).expanduser().is_file()
+    if "\x00" in text or any(sep in text for sep in separators) or text.lower().endswith(".toml"):
+        return True
+    try:
+        return Path(text).expanduser().is_file()
+    except (OSError, RuntimeError):  # no home folder for "~x", a name too long
+        return False
 
 
 def _load_builtin(name: str) -> KpiSet:
@@ -194,72 +234,27 @@ def _load_builtin(name: str) -> KpiSet:
 
 
 def _read_file(path: Path, where: str) -> str:
-    if not path.exists():
-        raise NotFoundError(f"KPI-set file not found: {where}")
-    if path.is_dir():
-        raise InvalidFileError([f"{where}: is a directory, not a KPI-set file"])
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InvalidFileError([f"{where}: cannot read: {exc.strerror or exc}"]) from exc
-    if b"\x00" in data:
-        raise InvalidFileError([f"{where}: not a text file (it contains NUL bytes)"])
-    try:
-        # utf-8-sig: Windows editors like to start UTF-8 files with a BOM, which tomllib rejects.
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InvalidFileError(
-            [f"{where}: line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8"]
-        ) from exc
+    return read_text(path, where, "KPI-set file")
 
 
 # --- parsing and validation -------------------------------------------------------------------------
 
 
 def _parse(text: str, where: str, source: str, default_name: str) -> KpiSet:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidFileError([f"{where}: {_syntax_problem(exc, text)}"]) from exc
-    problems = _Problems(where)
+    data = parse_toml(text, where)
+    problems = Problems(where)
     kpiset = _build_set(data, problems, source, default_name)
     if problems or kpiset is None:
         raise InvalidFileError(problems.lines)
     return kpiset
 
 
-def _syntax_problem(exc: tomllib.TOMLDecodeError, text: str) -> str:
-    # tomllib (3.11) puts the position only inside the message: move it to the front.
-    message = str(exc)
-    if match := _AT_POSITION.search(message):
-        return f"line {match[1]}, column {match[2]}: {message[: match.start()]}"
-    if match := _AT_END.search(message):
-        line = text.count("\n") + 1
-        column = len(text) - (text.rfind("\n") + 1) + 1
-        return f"line {line}, column {column} (end of file): {message[: match.start()]}"
-    return f"TOML syntax: {message}"
-
-
-class _Problems:
-    """Collects `file: key: message` lines."""
-
-    def __init__(self, where: str) -> None:
-        self.where = where
-        self.lines: list[str] = []
-
-    def add(self, key: str, message: str) -> None:
-        self.lines.append(f"{self.where}: {key}: {message}")
-
-    def __bool__(self) -> bool:
-        return bool(self.lines)
-
-
-def _build_set(data: dict[str, Any], problems: _Problems, source: str, default_name: str) -> KpiSet | None:
-    _unknown_keys(data, _TOP_KEYS, "", problems)
+def _build_set(data: dict[str, Any], problems: Problems, source: str, default_name: str) -> KpiSet | None:
+    problems.unknown_keys(data, _TOP_KEYS)
     name = _optional_string(data, "name", "name", problems, default=default_name, non_empty=True)
     title = _optional_string(data, "title", "title", problems, default=name, non_empty=True)
     description = _optional_string(data, "description", "description", problems, default="")
+    liknande = _optional_string(data, "liknande", "liknande", problems, default=DEFAULT_LIKNANDE_AREA, non_empty=True)
 
     entries = data.get("kpi")
     specs: list[KpiSpec] = []
@@ -268,13 +263,13 @@ def _build_set(data: dict[str, Any], problems: _Problems, source: str, default_n
     elif isinstance(entries, dict):
         problems.add("kpi", "must be an array of tables written [[kpi]], got a single table (written [kpi]?)")
     elif not isinstance(entries, list):
-        problems.add("kpi", f"must be an array of tables written [[kpi]], got {_describe(entries)}")
+        problems.add("kpi", f"must be an array of tables written [[kpi]], got {describe(entries)}")
     else:
         first_seen: dict[str, int] = {}
         for number, entry in enumerate(entries, start=1):
             key = f"kpi[{number}]"
             if not isinstance(entry, dict):
-                problems.add(key, f"must be a table, got {_describe(entry)}")
+                problems.add(key, f"must be a table, got {describe(entry)}")
                 continue
             spec = _build_kpi(entry, key, problems)
             kpi_id = entry.get("id")
@@ -290,13 +285,19 @@ def _build_set(data: dict[str, Any], problems: _Problems, source: str, default_n
     if problems:
         return None
     return KpiSet(
-        name=name, title=title, description=description, kpis=tuple(specs), source=source, targets=tuple(targets)
+        name=name,
+        title=title,
+        description=description,
+        kpis=tuple(specs),
+        source=source,
+        targets=tuple(targets),
+        liknande=liknande.strip(),
     )
 
 
-def _build_kpi(entry: dict[str, Any], key: str, problems: _Problems) -> KpiSpec | None:
+def _build_kpi(entry: dict[str, Any], key: str, problems: Problems) -> KpiSpec | None:
     before = len(problems.lines)
-    _unknown_keys(entry, _KPI_KEYS, f"{key}.", problems)
+    problems.unknown_keys(entry, _KPI_KEYS, f"{key}.")
 
     kpi_id = _required_string(entry, "id", key, problems)
     if kpi_id is not None and not _check_id(kpi_id, f"{key}.id", problems):
@@ -313,12 +314,12 @@ def _build_kpi(entry: dict[str, Any], key: str, problems: _Problems) -> KpiSpec 
     not_comparable: list[str] = []
     others = entry.get("not_comparable_with", [])
     if not isinstance(others, list):
-        problems.add(f"{key}.not_comparable_with", f"must be an array of KPI ids, got {_describe(others)}")
+        problems.add(f"{key}.not_comparable_with", f"must be an array of KPI ids, got {describe(others)}")
     else:
         for number, other in enumerate(others, start=1):
             where = f"{key}.not_comparable_with[{number}]"
             if not isinstance(other, str):
-                problems.add(where, f"must be a KPI id string, got {_describe(other)}")
+                problems.add(where, f"must be a KPI id string, got {describe(other)}")
             elif _check_id(other, where, problems):
                 if other == kpi_id:
                     problems.add(where, "a KPI cannot be not comparable with itself")
@@ -326,8 +327,26 @@ def _build_kpi(entry: dict[str, Any], key: str, problems: _Problems) -> KpiSpec 
                     not_comparable.append(other)
 
     replaces = _optional_string(entry, "replaces", f"{key}.replaces", problems, default=None)
-    if replaces is not None and _check_id(replaces, f"{key}.replaces", problems) and replaces == kpi_id:
-        problems.add(f"{key}.replaces", "a KPI cannot replace itself")
+    if replaces is not None and _check_id(replaces, f"{key}.replaces", problems):
+        if replaces == kpi_id:
+            problems.add(f"{key}.replaces", "a KPI cannot replace itself")
+        elif replaces in REMOVED_KPIS and kpi_id is not None and successor_of(replaces) != kpi_id:
+            problems.add(f"{key}.replaces", f"Kolada's successor of {replaces} is {successor_of(replaces)}")
+
+    breaks = _years(entry, "breaks", key, problems)
+    break_note = _optional_string(entry, "break_note", f"{key}.break_note", problems, default="")
+    if breaks and not (break_note or "").strip():
+        problems.add(f"{key}.break_note", "required with breaks: say what changed (e.g. the age band)")
+    if break_note and not breaks:
+        problems.add(f"{key}.break_note", "give the years of the break in breaks = [...]")
+    ended = _year(entry.get("ended"), f"{key}.ended", problems) if "ended" in entry else None
+    if ended is not None and any(year > ended for year in breaks):
+        problems.add(f"{key}.breaks", f"a break after the series ended ({ended})")
+    successor = _optional_string(entry, "successor", f"{key}.successor", problems, default=None)
+    if successor is not None and _check_id(successor, f"{key}.successor", problems) and successor == kpi_id:
+        problems.add(f"{key}.successor", "a KPI cannot succeed itself")
+    if kpi_id is not None and kpi_id in REMOVED_KPIS:
+        problems.add(f"{key}.id", f"{kpi_id} is no longer in Kolada; its successor is {successor_of(kpi_id)}")
 
     if len(problems.lines) > before:
         return None
@@ -340,26 +359,46 @@ def _build_kpi(entry: dict[str, Any], key: str, problems: _Problems) -> KpiSpec 
         note=note or "",
         not_comparable_with=tuple(not_comparable),
         replaces=replaces,
+        breaks=breaks,
+        break_note=(break_note or "").strip(),
+        ended=ended,
+        successor=successor,
     )
 
 
-def _unknown_keys(table: dict[str, Any], allowed: Iterable[str], prefix: str, problems: _Problems) -> None:
-    allowed = list(allowed)
-    for key in table:
-        if key in allowed:
-            continue
-        close = difflib.get_close_matches(key.lower(), allowed, n=1, cutoff=0.6)
-        hint = f"; did you mean '{close[0]}'?" if close else f" (allowed: {', '.join(allowed)})"
-        problems.add(f"{prefix}{key}", f"unknown key{hint}")
+def _year(value: Any, key: str, problems: Problems) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        problems.add(key, f"must be a year (a whole number), got {describe(value)}")
+        return None
+    if not FIRST_YEAR <= value <= LAST_YEAR:
+        problems.add(key, f"must be a year from {FIRST_YEAR} to {LAST_YEAR}, got {value}")
+        return None
+    return value
 
 
-def _required_string(table: dict[str, Any], name: str, prefix: str, problems: _Problems) -> str | None:
+def _years(entry: dict[str, Any], name: str, key: str, problems: Problems) -> tuple[int, ...]:
+    if name not in entry:
+        return ()
+    value = entry[name]
+    if not isinstance(value, list) or not value:
+        problems.add(f"{key}.{name}", f"must be a non-empty array of years, e.g. [2023], got {describe(value)}")
+        return ()
+    years = [_year(item, f"{key}.{name}[{number}]", problems) for number, item in enumerate(value, start=1)]
+    if None in years:
+        return ()
+    found = [year for year in years if year is not None]
+    if len(set(found)) != len(found):
+        problems.add(f"{key}.{name}", "a year is listed twice")
+    return tuple(sorted(set(found)))
+
+
+def _required_string(table: dict[str, Any], name: str, prefix: str, problems: Problems) -> str | None:
     if name not in table:
         problems.add(f"{prefix}.{name}", "required key is missing")
         return None
     value = table[name]
     if not isinstance(value, str):
-        problems.add(f"{prefix}.{name}", f"must be a string, got {_describe(value)}")
+        problems.add(f"{prefix}.{name}", f"must be a string, got {describe(value)}")
         return None
     return value
 
@@ -368,7 +407,7 @@ def _optional_string(
     table: dict[str, Any],
     name: str,
     key: str,
-    problems: _Problems,
+    problems: Problems,
     default: Any,
     non_empty: bool = False,
 ) -> Any:
@@ -376,7 +415,7 @@ def _optional_string(
         return default
     value = table[name]
     if not isinstance(value, str):
-        problems.add(key, f"must be a string, got {_describe(value)}")
+        problems.add(key, f"must be a string, got {describe(value)}")
         return default
     if non_empty and not value.strip():
         problems.add(key, "must not be empty")
@@ -384,7 +423,7 @@ def _optional_string(
     return value
 
 
-def _check_id(value: str, key: str, problems: _Problems) -> bool:
+def _check_id(value: str, key: str, problems: Problems) -> bool:
     if _KPI_ID.fullmatch(value):
         return True
     hint = "; ids are upper-case" if _KPI_ID.fullmatch(value.upper()) else ""
@@ -392,35 +431,6 @@ def _check_id(value: str, key: str, problems: _Problems) -> bool:
     return False
 
 
-def _describe(value: Any) -> str:
-    """A TOML type name and a short repr, for `got ...` in messages."""
-    if isinstance(value, bool):
-        kind = "boolean"
-    elif isinstance(value, int):
-        kind = "integer"
-    elif isinstance(value, float):
-        kind = "float"
-    elif isinstance(value, str):
-        kind = "string"
-    elif isinstance(value, list):
-        kind = "array"
-    elif isinstance(value, dict):
-        return "a table"
-    elif isinstance(value, dt.date | dt.time):
-        kind = "date/time"
-    else:
-        kind = type(value).__name__
-    shown = repr(value) if not isinstance(value, bool) else str(value).lower()
-    if len(shown) > 40:
-        shown = shown[:37] + "..."
-    return f"{kind} {shown}"
-
-
 def successors() -> dict[str, str]:
-    """Retired KPI id -> its successor, from the built-in sets' `replaces` entries."""
-    follow: dict[str, str] = {}
-    for name in list_builtin_sets():
-        for spec in load_set(name).kpis:
-            if spec.replaces:
-                follow[spec.replaces] = spec.id
-    return follow
+    """Removed KPI id -> its successor: the table in `kpijmf.domain.lineage` (kept for existing callers)."""
+    return {kpi_id: successor for kpi_id in REMOVED_KPIS if (successor := successor_of(kpi_id))}

@@ -9,7 +9,8 @@ from datetime import date
 from kpijmf.errors import UsageError
 
 FIRST_YEAR = 1990
-_RANGE = re.compile(r"^\s*(\d{4})\s*(?:(?:-|–|\.\.)\s*(\d{4})\s*)?$")
+LAST_YEAR = 2100  # a sanity bound for years written in files (breaks, ended)
+_RANGE = re.compile(r"^\s*([0-9]{4})\s*(?:(?:-|–|\.\.)\s*([0-9]{4})\s*)?$")
 
 
 def split_list(values: Iterable[str] | None) -> list[str]:
@@ -22,7 +23,9 @@ def split_list(values: Iterable[str] | None) -> list[str]:
 
 def parse_years(text: str, *, today: date | None = None) -> list[int]:
     """'2021' -> [2021]; '2019-2021' -> [2019, 2020, 2021]; bad, reversed or future ranges raise UsageError."""
-    match = _RANGE.match(text or "")
+    if not (text or "").strip():
+        raise UsageError("no years given: give one year (2021) or a range (2019-2021)")
+    match = _RANGE.match(text)
     if not match:
         raise UsageError(f"bad years {text!r}: give one year (2021) or a range (2019-2021)")
     first = int(match[1])
@@ -45,6 +48,8 @@ def default_fetch_years(today: date | None = None) -> list[int]:
 
 def parse_date(text: str) -> str:
     """'2026-09-01' -> the same, checked; anything else raises UsageError."""
+    if not text.strip():
+        raise UsageError("no date given: use YYYY-MM-DD")
     try:
         return date.fromisoformat(text.strip()).isoformat()
     except ValueError:

@@ -15,8 +15,10 @@ from kpijmf import __version__
 from kpijmf.config import Settings, load_settings
 from kpijmf.domain.catalog import ALLA_ID, RIKET_ID, Catalog, Peer, Unit, preliminary_year
 from kpijmf.domain.kpisets import DEFAULT_SET, KpiSet, KpiSpec, adhoc_set, load_set
+from kpijmf.domain.lineage import successor_of
 from kpijmf.domain.parsing import default_fetch_years
 from kpijmf.domain.targets import Target, load_targets_file
+from kpijmf.domain.vocab import SOURCE_LINE
 from kpijmf.errors import NotFoundError, StoreError, UsageError
 from kpijmf.service.sync import FetchResult, Progress, Syncer
 from kpijmf.store.db import Store, utc_now
@@ -26,9 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from kpijmf.compare import KpiInfo
 
-SOURCE_LINE = (
-    "Källa: Kolada (RKA). Rang, egna medelvärden, skillnader och förändringar: egen bearbetning av data från Kolada."
-)
 DEFAULT_LAST = 4
 
 
@@ -117,19 +116,25 @@ class Workspace:
         for spec in kpi_set.kpis:
             if spec.id in catalog.kpis:
                 specs.append(spec)
-            else:
-                skipped.append(spec.id)
-                self.on_message(f"{spec.id} (set {kpi_set.name}) is not in Kolada's catalogue; skipped")
+                continue
+            skipped.append(spec.id)
+            successor = successor_of(spec.id)
+            why = (
+                f"is no longer in Kolada (its successor is {successor})"
+                if successor
+                else "is not in Kolada's catalogue"
+            )
+            self.on_message(f"{spec.id} (set {kpi_set.name}) {why}; skipped")
         if not specs:
             raise NotFoundError(f"none of the KPIs of set {kpi_set.name!r} is in Kolada's catalogue")
         return Selection(kpi_set, tuple(specs), tuple(skipped))
 
-    def units_for(self, kommuner: Sequence[Unit]) -> list[str]:
+    def units_for(self, kommuner: Sequence[Unit], liknande: str | None = None) -> list[str]:
         """Every kommun, Riket, alla kommuner and each kommun's default peer groups: what ranks and means need."""
         catalog = self.catalog()
         units = dict.fromkeys([*catalog.kommun_ids, RIKET_ID, ALLA_ID])
         for kommun in kommuner:
-            peers, _ = catalog.resolve_peers(kommun)
+            peers, _ = catalog.resolve_peers(kommun, liknande=liknande)
             units.update(dict.fromkeys(p.id for p in peers if p.published))
         return list(units)
 
@@ -149,7 +154,7 @@ class Workspace:
             raise UsageError("fetch cannot run --offline")
         catalog = self.catalog(refresh=refresh)
         selection = self.select_kpis(set_name, kpi_ids)
-        units = self.units_for([catalog.find_kommun(k) for k in kommuner])
+        units = self.units_for([catalog.find_kommun(k) for k in kommuner], selection.kpi_set.liknande)
         result = self.syncer.fetch(selection.ids, units, years or default_fetch_years(), refresh=refresh)
         result.requests, result.data_requests, result.bytes = self.syncer.totals()
         return result
@@ -177,7 +182,7 @@ class Workspace:
         catalog = self.catalog()
         unit = catalog.find_kommun(kommun)
         selection = self.select_kpis(set_name, kpi_ids)
-        peer_list, warnings = catalog.resolve_peers(unit, peers)
+        peer_list, warnings = catalog.resolve_peers(unit, peers, liknande=selection.kpi_set.liknande)
         for warning in warnings:
             self.on_message(warning)
         units = list(dict.fromkeys([*catalog.kommun_ids, RIKET_ID, ALLA_ID, *(p.id for p in peer_list if p.published)]))
@@ -327,7 +332,9 @@ class Workspace:
             "kommun_title": unit.title,
             "kpi_set": selection.kpi_set.name,
             "years": [int(y) for y in years],
-            "peers": [{"role": p.role, "id": p.id, "title": p.title} for p in peers],
+            "peers": [
+                {"role": p.role, "id": p.id, "title": p.title, **({"year": p.year} if p.year else {})} for p in peers
+            ],
             "fetched_from": fetched[0] if fetched else "",
             "fetched_to": fetched[-1] if fetched else "",
             "source_line": SOURCE_LINE,
