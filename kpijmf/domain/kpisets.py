@@ -74,6 +74,10 @@ class KpiSpec:
     note: str = ""
     not_comparable_with: tuple[str, ...] = ()
     replaces: str | None = None
+    breaks: tuple[int, ...] = ()
+    break_note: str = ""
+    ended: int | None = None
+    successor: str | None = None
 
 
 @dataclass(frozen=True)

@@ -389,9 +389,11 @@ class Store:
             if stamped is not None
             else "fetched_at"
         )
-        status = "''" if stamped is not None else "status"  # compare never shows status: skip reading it
+        status = (
+            f"CASE WHEN unit_id IN ({qmarks(stamped)}) THEN status ELSE '' END" if stamped is not None else "status"
+        )
         sql = f"SELECT kpi, year, unit_id, gender, value, count, {status}, {stamp} FROM observation"
-        clauses, params = [f"kpi IN ({qmarks(kpis)})"], [*(stamped or ()), *kpis]
+        clauses, params = [f"kpi IN ({qmarks(kpis)})"], [*(stamped or ()), *(stamped or ()), *kpis]
         if genders is not None:
             clauses.append(f"gender IN ({qmarks(genders)})")
             params.extend(genders)
