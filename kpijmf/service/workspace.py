@@ -181,7 +181,7 @@ class Workspace:
         units = self.data_units(focuses)
         if years:
             chosen: dict[str, list[int]] = {k: sorted({int(y) for y in years}) for k in selection.ids}
-            self._ensure_data(selection.ids, units, sorted(set(years)))
+            self.ensure_data(selection.ids, units, sorted(set(years)))
         else:
             if not self.offline:
                 self.fetch_recent(selection.ids, units)
@@ -377,9 +377,10 @@ class Workspace:
             if chosen and not set(chosen) <= window:
                 by_years.setdefault(tuple(chosen), []).append(kpi)
         for chosen_years, kpis in by_years.items():
-            self._ensure_data(kpis, units, list(chosen_years))
+            self.ensure_data(kpis, units, list(chosen_years))
 
-    def _ensure_data(self, kpis: Sequence[str], units: Sequence[str], years: Sequence[int]) -> None:
+    def ensure_data(self, kpis: Sequence[str], units: Sequence[str], years: Sequence[int]) -> None:
+        """Fetch what the store lacks of these cells; offline, say exactly what is missing."""
         if not self.offline:
             self.syncer.fetch(kpis, units, years, fresh_only=False)
             return
