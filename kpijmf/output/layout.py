@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -153,6 +153,16 @@ def format_sv(value: Any, decimals: int, *, signed: bool = False) -> str:
     return "+" + body if signed else body
 
 
+class UnitKey(NamedTuple):
+    """One row of the audit layout: a unit's row of one KPI (and gender) in one focus kommun's block."""
+
+    kommun_id: str
+    kpi: str
+    role: str
+    id: str
+    gender: str
+
+
 @dataclass(frozen=True)
 class MeanNote:
     """A group value whose published mean disagrees with kpijmf's own mean of the members."""
@@ -258,7 +268,7 @@ def wide_frame(frame: pd.DataFrame, *, detail: bool = False) -> pd.DataFrame:
 
     f["year"] = f["year"].astype("int64")
     f["value"] = pd.to_numeric(f["value"], errors="coerce").astype("float64")
-    meta = {kpi: _kpi_meta(kpi, rows) for kpi, rows in f.groupby("kpi", sort=False)}
+    meta = {str(kpi): _kpi_meta(str(kpi), rows) for kpi, rows in f.groupby("kpi", sort=False)}
     own_years = years_by_kpi(f)
     latest = f.groupby("kpi", sort=False)["year"].max()
     at_latest = f[f["year"] == f["kpi"].map(latest)].set_index(keys)
@@ -293,17 +303,18 @@ def wide_frame(frame: pd.DataFrame, *, detail: bool = False) -> pd.DataFrame:
         out["decimaler"] = [meta[k][3] for k in units["kpi"]]
         out["år"] = [tuple(own_years[k]) for k in units["kpi"]]
 
-    focus_pos = {k: i for i, k in enumerate(dict.fromkeys(units["kommun_id"]))}
+    named_units = [UnitKey(**{str(k): str(v) for k, v in u.items()}) for u in units[keys].to_dict("records")]
+    focus_pos = {k: i for i, k in enumerate(dict.fromkeys(u.kommun_id for u in named_units))}
     kpi_pos = {k: i for i, k in enumerate(meta)}
-    unit_pos = {u: i for i, u in enumerate(dict.fromkeys(zip(units["role"], units["id"], strict=True)))}
+    unit_pos = {u: i for i, u in enumerate(dict.fromkeys((u.role, u.id) for u in named_units))}
     order = sorted(
-        range(len(units)),
+        range(len(named_units)),
         key=lambda i: (
-            focus_pos[units.at[i, "kommun_id"]],
-            kpi_pos[units.at[i, "kpi"]],
-            ROLE_ORDER.get(units.at[i, "role"], 98),
-            unit_pos[(units.at[i, "role"], units.at[i, "id"])],
-            GENDER_ORDER.get(units.at[i, "gender"], 9),
+            focus_pos[named_units[i].kommun_id],
+            kpi_pos[named_units[i].kpi],
+            ROLE_ORDER.get(named_units[i].role, 98),
+            unit_pos[(named_units[i].role, named_units[i].id)],
+            GENDER_ORDER.get(named_units[i].gender, 9),
         ),
     )
     ordered = out.iloc[order].reset_index(drop=True)[columns]
@@ -340,7 +351,7 @@ def _with_target_rows(wide: pd.DataFrame, f: pd.DataFrame, years: list[int], met
         if "kön" in wide.columns:
             row["kön"] = gender
         detail = {"etikett": row_label(title, gender), "gender": gender, "kvartil": pd.NA, "förändring": float("nan"),
-                  "riktning": meta[kpi][2], "decimaler": meta[kpi][3], "år": tuple(own_years[kpi]),
+                  "riktning": meta[kpi][2], "decimaler": meta[kpi][3], "år": tuple(own_years[str(kpi)]),
                   "kommun_id": focus}  # fmt: skip
         row.update({k: v for k, v in detail.items() if k in wide.columns})
         kommun_rows = wide.index[(wide["kpi"] == kpi) & (wide["role"] == "kommun")]
@@ -440,8 +451,9 @@ def block_notes(frame: pd.DataFrame, kpi: str, kommun_id: str = "") -> list[str]
             lines.append(f"Serien {note}.")
     gaps = rows[[is_missing(v) and bool(text(st)) for v, st in zip(rows["value"], rows["status"], strict=True)]]
     for status, found in gaps.groupby("status", sort=False):
-        cells = ", ".join(dict.fromkeys(f"{row_label(text(r.title) or r.id, r.gender)} {int(r.year)}"
-                                        for r in found.itertuples()))  # fmt: skip
+        records: list[dict[str, Any]] = found.to_dict("records")
+        labels = (f"{row_label(text(r['title']) or str(r['id']), str(r['gender']))} {int(r['year'])}" for r in records)
+        cells = ", ".join(dict.fromkeys(labels))
         lines.append(f"Saknas med status {status!r} hos Kolada: {cells}.")
     if _first_text(rows["direction"]) not in ("higher", "lower"):
         lines.append(NEUTRAL_NOTE)
