@@ -20,21 +20,23 @@ __all__ = ["Settings", "Workspace", "compare", "load_settings", "render_bytes", 
 
 
 def compare(
-    kommun: str,
+    kommun: str | Sequence[str],
     *,
     kpi_set: str | None = None,
     kpis: Sequence[str] = (),
     years: str | Sequence[int] | None = None,
     last: int | None = None,
     peers: Sequence[str] | None = None,
+    vs: Sequence[str] = (),
     genders: Sequence[str] = ("T",),
     offline: bool = False,
     targets_file: str | None = None,
     settings: Settings | None = None,
 ) -> pd.DataFrame:
-    """Compare a kommun (id or name) with its peer groups; returns the tidy comparison DataFrame.
+    """Compare a kommun (id or name; or a list, one block each) with its peer groups and the `vs` kommuner;
+    returns the tidy comparison DataFrame.
 
-    Example: `compare("Östersund", years="2019-2021")`.
+    Example: `compare("Östersund", years="2019-2021")`, `compare(["2380", "2480"], vs=["Sundsvall"])`.
     """
     year_list = parse_years(years) if isinstance(years, str) else (list(years) if years else None)
     with Workspace(settings, offline=offline, command="compare") as workspace:
@@ -45,6 +47,7 @@ def compare(
             years=year_list,
             last=last,
             peers=peers,
+            vs=vs,
             genders=genders,
             targets_file=targets_file,
         )

@@ -8,8 +8,8 @@ kpi × unit × year × gender; reshaping to the audit layout happens at the edge
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -20,22 +20,20 @@ from kpijmf.domain.targets import Target
 SOURCE_KOLADA = "Källa: Kolada"
 SOURCE_OWN = "egen bearbetning av data från Kolada"
 GAP = "K-M"
+RIKET_TOTAL = "Riket (totalt)"  # Riket's value of a count is the national total, not a mean
 COLUMNS = [
     "kpi", "kpi_title", "kpi_label", "kpi_unit", "direction", "year", "gender", "id", "title", "role",
     "value", "count", "computed_mean", "computed_count", "mean_differs", "rank", "rank_of", "quartile",
-    "diff_alla", "change_prev", "source", "fetched_at",
+    "diff_alla", "change_prev", "source", "fetched_at", "kommun_id", "status", "note",
 ]  # fmt: skip
-# The fields of each row as build_comparison makes it (the KPI's own columns are added to the frame after).
-_ROW = [
-    "kpi", "year", "gender", "id", "title", "role", "value", "count", "computed_mean", "computed_count",
-    "mean_differs", "rank", "rank_of", "quartile", "diff_alla", "source", "fetched_at",
-]  # fmt: skip
-_VALUE = _ROW.index("value")
+RANKED_ROLES = ("kommun", "vs")
+_FLOATS = ("value", "count", "computed_mean", "computed_count", "rank", "rank_of", "quartile", "diff_alla")
+_GENDERS = ("T", "K", "M", GAP)
 
 
 @dataclass(frozen=True)
 class KpiInfo:
-    """What a comparison needs to know of a KPI: Kolada's title plus the set's label, unit and direction."""
+    """What a comparison needs to know of a KPI: Kolada's title plus the set's label, unit, direction and notes."""
 
     id: str
     title: str
@@ -43,6 +41,72 @@ class KpiInfo:
     unit: str = ""
     direction: str = "neutral"
     divided_by_gender: bool = False
+    breaks: tuple[int, ...] = ()  # first years of a new definition: no change across them
+    break_note: str = ""
+    ended: int | None = None  # the last year Kolada published
+    successor: str | None = None
+
+    @property
+    def ranked(self) -> bool:
+        """Only a KPI with a better direction has ranks and quartiles; a neutral one is just shown."""
+        return self.direction in ("higher", "lower")
+
+    @property
+    def is_count(self) -> bool:
+        """A count (antal) is not comparable with unweighted means: no difference from alla kommuner."""
+        return self.unit.strip().lower() == "antal"
+
+    def break_text(self, year: int) -> str:
+        """The note on the rows of a break year: 'brott i serien 2023: <why>'."""
+        return f"brott i serien {year}" + (f": {self.break_note}" if self.break_note else "")
+
+    def ended_text(self) -> str:
+        """'upphörde 2023; efterföljare N18601', or '' for a live series."""
+        if self.ended is None:
+            return ""
+        return f"upphörde {self.ended}" + (f"; efterföljare {self.successor}" if self.successor else "")
+
+
+@dataclass(frozen=True)
+class Focus:
+    """One block of a comparison: the focus kommun, its peers, and kommuner named with --vs (a row each)."""
+
+    kommun: Unit
+    peers: tuple[Peer, ...] = ()
+    vs: tuple[Unit, ...] = ()
+
+    def units(self) -> list[tuple[str, str, str]]:
+        """(role, id, title) of every row, in table order: the kommun, the --vs kommuner, then the peers."""
+        vs = [("vs", u.id, u.title) for u in self.vs if u.id != self.kommun.id]
+        return [("kommun", self.kommun.id, self.kommun.title), *vs, *((p.role, p.id, p.title) for p in self.peers)]
+
+
+@dataclass
+class Row:
+    """One row of the comparison frame before the KPI's own columns are added (named, never positional)."""
+
+    kommun_id: str
+    kpi: str
+    year: int
+    gender: str
+    id: str
+    title: str
+    role: str
+    value: float = math.nan
+    count: float = math.nan
+    computed_mean: float = math.nan
+    computed_count: float = math.nan
+    mean_differs: bool = False
+    rank: float = math.nan
+    rank_of: float = math.nan
+    quartile: float = math.nan
+    diff_alla: float = math.nan
+    source: str = SOURCE_KOLADA
+    fetched_at: str = ""
+    status: str = ""
+
+
+_ROW_FIELDS = [f.name for f in fields(Row)]
 
 
 def means_differ(published: float, computed: float) -> bool:
@@ -78,6 +142,9 @@ class _Held:
         self.count[at] = observations["count"].to_numpy(dtype="float64", na_value=np.nan)
         self.fetched_at = np.full(shape, "", dtype=object)
         self.fetched_at[at] = observations["fetched_at"].fillna("").to_numpy(dtype=object)
+        self.status = np.full(shape, "", dtype=object)
+        if "status" in observations.columns:
+            self.status[at] = observations["status"].fillna("").to_numpy(dtype=object)
 
     def column(self, unit_ids: Sequence[str]) -> list[int]:
         """The matrix columns of those units that have any observation (each once)."""
@@ -92,14 +159,16 @@ class _Held:
 def _ranks(held: _Held, kommun_values: np.ndarray, own: np.ndarray, directions: dict[str, str]) -> np.ndarray:
     """Rows of (rank, rank_of, quartile) of `own` among every kommun with a value; NaN where `own` has none.
 
-    1 = best (highest unless lower is better); ties share the best rank, as pandas' rank(method="min")."""
+    1 = best (highest unless lower is better); ties share the best rank, as pandas' rank(method="min").
+    A KPI without a better direction (neutral) gets no rank at all."""
     lower = np.array([directions.get(kpi) == "lower" for kpi in held.row_kpis], dtype=bool)[:, None]
+    ranked = np.array([directions.get(kpi) in ("higher", "lower") for kpi in held.row_kpis], dtype=bool)
     mine = own[:, None]
     rank = np.where(lower, kommun_values < mine, kommun_values > mine).sum(axis=1) + 1.0
     of = (~np.isnan(kommun_values)).sum(axis=1).astype("float64")
     with np.errstate(invalid="ignore", divide="ignore"):
         ranks = np.column_stack([rank, of, np.ceil(4 * rank / of)])
-    ranks[np.isnan(own)] = np.nan
+    ranks[np.isnan(own) | ~ranked] = np.nan
     return ranks
 
 
@@ -118,102 +187,187 @@ def _kpi_genders(info: KpiInfo, genders: Sequence[str]) -> list[str]:
     return sorted(chosen, key=order.index)
 
 
+YearChoice = Sequence[int] | Mapping[str, Sequence[int]]
+
+
+def years_for(years: YearChoice, kpi: str) -> list[int]:
+    """The years of one KPI: its own when `years` maps KPI ids to years, else the one range for all."""
+    chosen = years.get(kpi, ()) if isinstance(years, Mapping) else years
+    return sorted(int(y) for y in chosen)
+
+
 def build_comparison(
     observations: pd.DataFrame,
     *,
     kommun: Unit,
     peers: Sequence[Peer],
     kpis: Sequence[KpiInfo],
-    years: Sequence[int],
+    years: YearChoice,
+    kommun_ids: Sequence[str],
+    genders: Sequence[str] = ("T",),
+    gap: bool = False,
+    vs: Sequence[Unit] = (),
+) -> pd.DataFrame:
+    """The comparison frame (columns `COLUMNS`) for one kommun against its peers; see `build_comparisons`."""
+    focus = Focus(kommun, tuple(peers), tuple(vs))
+    return build_comparisons(observations, [focus], kpis=kpis, years=years, kommun_ids=kommun_ids,
+                             genders=genders, gap=gap)  # fmt: skip
+
+
+def build_comparisons(
+    observations: pd.DataFrame,
+    focuses: Sequence[Focus],
+    *,
+    kpis: Sequence[KpiInfo],
+    years: YearChoice,
     kommun_ids: Sequence[str],
     genders: Sequence[str] = ("T",),
     gap: bool = False,
 ) -> pd.DataFrame:
-    """The comparison frame (columns `COLUMNS`) for one kommun against its peers.
+    """The comparison frame (columns `COLUMNS`): one block per focus kommun, `kommun_id` naming it on every row.
 
     `observations` is the store's tidy frame (kpi, year, unit_id, gender, value, count, status, fetched_at);
-    it must hold every kommun's values for ranks and recomputed means to be right. One row per kpi × gender ×
-    unit × year, in that order: the kommun first, then the peers as given; a K-M row follows when `gap` is set.
+    it must hold every kommun's values for ranks and recomputed means to be right. `years` is one range for
+    all KPIs or each KPI's own years. Rows: per focus, per KPI, gender × unit × year: the kommun first, the
+    --vs kommuner, then the peers as given; a K-M row block follows when `gap` is set.
     """
     held = _Held(observations)
     kommun_set = set(kommun_ids)
     kommun_values = held.value[:, [c for unit_id, c in held.columns.items() if unit_id in kommun_set]]
     directions = {k.id: k.direction for k in kpis}
-    ranks = _ranks(held, kommun_values, held.unit_values(kommun.id), directions)
     alla = held.unit_values(ALLA_ID)
-    means = {
-        p.id: _member_means(held.value[:, held.column([m for m in p.members if m in kommun_set])])
-        for p in peers
-        if p.members
-    }
-    units = [("kommun", kommun.id, kommun.title), *((p.role, p.id, p.title) for p in peers)]
-    years = [int(y) for y in years]
-    no_rank = (math.nan, math.nan, math.nan)
+    ranks: dict[str, np.ndarray] = {}
+    means: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for focus in focuses:
+        for role, unit_id, _ in focus.units():
+            if role in RANKED_ROLES and unit_id not in ranks:
+                ranks[unit_id] = _ranks(held, kommun_values, held.unit_values(unit_id), directions)
+        for p in focus.peers:
+            if p.members and p.id not in means:
+                means[p.id] = _member_means(held.value[:, held.column([m for m in p.members if m in kommun_set])])
 
-    rows: list[tuple] = []
-    for info in kpis:
-        kpi_genders = _kpi_genders(info, genders)
-        for gender in kpi_genders:
-            for role, unit_id, title in units:
-                c = held.columns.get(unit_id)
-                for year in years:
-                    r = held.rows.get((info.id, year, gender))
-                    value = count = computed = computed_count = math.nan
-                    fetched_at = ""
-                    if r is not None and c is not None:
-                        value, count, fetched_at = held.value[r, c], held.count[r, c], held.fetched_at[r, c]
-                    if r is not None and unit_id in means:
-                        computed, computed_count = means[unit_id][0][r], means[unit_id][1][r]
-                    if role == "egen":
-                        value, count = computed, computed_count
-                    rank = ranks[r] if r is not None and role == "kommun" else no_rank
-                    diff = value - alla[r] if r is not None else math.nan
-                    differs = role != "egen" and means_differ(value, computed)
-                    source = SOURCE_OWN if role == "egen" else SOURCE_KOLADA
-                    rows.append((info.id, year, gender, unit_id, title, role, value, count, computed, computed_count,
-                                 differs, *rank, diff, source, fetched_at))  # fmt: skip
-        if gap and {"K", "M"} <= set(kpi_genders):
-            rows.extend(_gap_rows(rows, info.id, len(units), len(years)))
-    frame = pd.DataFrame.from_records(rows, columns=_ROW)
-    frame["year"] = frame["year"].astype("int64")
-    frame["mean_differs"] = frame["mean_differs"].astype(bool)
-    for column in ("value", "count", "computed_mean", "computed_count", "rank", "rank_of", "quartile", "diff_alla"):
-        frame[column] = frame[column].astype("float64")
-    frame["change_prev"] = _changes(frame, years)
-    info = {k.id: k for k in kpis}
-    frame["kpi_title"] = [info[k].title for k in frame["kpi"]]
-    frame["kpi_label"] = [info[k].label for k in frame["kpi"]]
-    frame["kpi_unit"] = [info[k].unit for k in frame["kpi"]]
-    frame["direction"] = [info[k].direction for k in frame["kpi"]]
+    rows: list[Row] = []
+    for focus in focuses:
+        for info in kpis:
+            kpi_years = years_for(years, info.id)
+            for gender in _kpi_genders(info, genders):
+                for role, unit_id, title in focus.units():
+                    if role == "riket" and info.is_count:
+                        title = RIKET_TOTAL
+                    for year in kpi_years:
+                        rows.append(_row(held, focus.kommun.id, info, year, gender, (role, unit_id, title),
+                                         ranks, means, alla))  # fmt: skip
+    frame = _frame(rows)
+    if gap:
+        frame = _with_gaps(frame, [k.id for k in kpis if {"K", "M"} <= set(_kpi_genders(k, genders))])
+    info_of = {k.id: k for k in kpis}
+    frame["change_prev"] = _changes(frame, {k.id: (years_for(years, k.id), k.breaks) for k in kpis})
+    frame["kpi_title"] = [info_of[k].title for k in frame["kpi"]]
+    frame["kpi_label"] = [info_of[k].label for k in frame["kpi"]]
+    frame["kpi_unit"] = [info_of[k].unit for k in frame["kpi"]]
+    frame["direction"] = [info_of[k].direction for k in frame["kpi"]]
+    frame["note"] = [_note(info_of[k], int(y)) for k, y in zip(frame["kpi"], frame["year"], strict=True)]
     return frame[COLUMNS]
 
 
-def _gap_rows(rows: list[tuple], kpi: str, n_units: int, n_years: int) -> list[tuple]:
-    """Women minus men for each unit and year (kpijmf's own processing), from the K and M rows just built.
+def _row(
+    held: _Held,
+    kommun_id: str,
+    info: KpiInfo,
+    year: int,
+    gender: str,
+    unit: tuple[str, str, str],
+    ranks: dict[str, np.ndarray],
+    means: dict[str, tuple[np.ndarray, np.ndarray]],
+    alla: np.ndarray,
+) -> Row:
+    """One unit's row for one KPI, year and gender, every field read by name from the held matrices."""
+    role, unit_id, title = unit
+    row = Row(kommun_id=kommun_id, kpi=info.id, year=year, gender=gender, id=unit_id, title=title, role=role)
+    r = held.rows.get((info.id, year, gender))
+    if r is None:
+        row.source = SOURCE_OWN if role == "egen" else SOURCE_KOLADA
+        return row
+    c = held.columns.get(unit_id)
+    if c is not None:
+        row.value, row.count = float(held.value[r, c]), float(held.count[r, c])
+        row.fetched_at, row.status = held.fetched_at[r, c], held.status[r, c]
+    if unit_id in means:
+        row.computed_mean, row.computed_count = float(means[unit_id][0][r]), float(means[unit_id][1][r])
+    if role == "egen":
+        row.value, row.count, row.source = row.computed_mean, row.computed_count, SOURCE_OWN
+    else:
+        row.mean_differs = means_differ(row.value, row.computed_mean)
+    if role in RANKED_ROLES:
+        row.rank, row.rank_of, row.quartile = (float(x) for x in ranks[unit_id][r])
+    if not info.is_count:
+        row.diff_alla = row.value - float(alla[r])
+    return row
 
-    The rows of one KPI are ordered gender (T, K, M) × unit × year, so K and M are the last two blocks."""
-    block = n_units * n_years
-    women, men = rows[len(rows) - 2 * block : len(rows) - block], rows[len(rows) - block :]
-    gaps = []
-    nan = math.nan
-    for w, m in zip(women, men, strict=True):
-        _, year, _, unit_id, title, role = w[:6]
-        gaps.append((kpi, year, GAP, unit_id, title, role, w[_VALUE] - m[_VALUE], nan, nan, nan, False,
-                     nan, nan, nan, nan, SOURCE_OWN, ""))  # fmt: skip
-    return gaps
+
+def _frame(rows: list[Row]) -> pd.DataFrame:
+    """The rows as a frame with the column types of the contract."""
+    frame = pd.DataFrame({name: [getattr(row, name) for row in rows] for name in _ROW_FIELDS})
+    frame["year"] = frame["year"].astype("int64")
+    frame["mean_differs"] = frame["mean_differs"].astype(bool)
+    for column in _FLOATS:
+        frame[column] = frame[column].astype("float64")
+    return frame
 
 
-def _changes(frame: pd.DataFrame, years: Sequence[int]) -> list[float]:
-    """Each row's change since the previous year, where that year is part of the comparison."""
-    value = {
-        (k, g, u, y): v
-        for k, g, u, y, v in zip(frame["kpi"], frame["gender"], frame["id"], frame["year"], frame["value"], strict=True)
-    }
-    shown = set(years)
-    return [
-        v - value.get((k, g, u, y - 1), math.nan) if y - 1 in shown else math.nan
-        for k, g, u, y, v in zip(frame["kpi"], frame["gender"], frame["id"], frame["year"], frame["value"], strict=True)
-    ]
+def _with_gaps(frame: pd.DataFrame, kpis: Sequence[str]) -> pd.DataFrame:
+    """Add women minus men for each unit and year (kpijmf's own processing), from a pivot of the K and M rows.
+
+    A gap block follows the M block of its KPI; the rows keep their order otherwise."""
+    keys = ["kommun_id", "kpi", "role", "id", "year"]
+    split = frame[frame["kpi"].isin(kpis) & frame["gender"].isin(["K", "M"])]
+    if split.empty:
+        return frame
+    by_gender = split.pivot(index=keys, columns="gender", values="value")
+    women = split[split["gender"] == "K"]
+    gaps = women[[*keys, "title"]].copy()
+    gaps["gender"] = GAP
+    where = pd.MultiIndex.from_frame(women[keys])
+    gaps["value"] = (by_gender["K"] - by_gender["M"]).reindex(where).to_numpy(dtype="float64")
+    gaps["source"] = SOURCE_OWN
+    gaps["fetched_at"] = ""
+    gaps["status"] = ""
+    gaps["mean_differs"] = False
+    for column in _FLOATS:
+        if column != "value":
+            gaps[column] = math.nan
+    both = pd.concat([frame, gaps[frame.columns]], ignore_index=True)
+    focus_pos = {k: i for i, k in enumerate(dict.fromkeys(frame["kommun_id"]))}
+    kpi_pos = {k: i for i, k in enumerate(dict.fromkeys(frame["kpi"]))}
+    order = sorted(
+        range(len(both)),
+        key=lambda i: (focus_pos[both.at[i, "kommun_id"]], kpi_pos[both.at[i, "kpi"]],
+                       _GENDERS.index(both.at[i, "gender"]), i),
+    )  # fmt: skip
+    return both.iloc[order].reset_index(drop=True)
+
+
+def _changes(frame: pd.DataFrame, spans: Mapping[str, tuple[list[int], tuple[int, ...]]]) -> list[float]:
+    """Each row's change since the previous year, where that year is part of the KPI's years and no break
+    (a new definition) starts in between."""
+    keys = list(zip(frame["kommun_id"], frame["kpi"], frame["gender"], frame["role"], frame["id"], frame["year"],
+                    strict=True))  # fmt: skip
+    value = dict(zip(keys, frame["value"], strict=True))
+    changes = []
+    for (f, k, g, r, u, y), v in zip(keys, frame["value"], strict=True):
+        shown, breaks = spans[k]
+        comparable = y - 1 in shown and y not in breaks
+        changes.append(v - value.get((f, k, g, r, u, y - 1), math.nan) if comparable else math.nan)
+    return changes
+
+
+NOTE_SEPARATOR = " | "
+
+
+def _note(info: KpiInfo, year: int) -> str:
+    """The long CSV's note: a break starting this year, and a discontinued series with its successor."""
+    parts = (info.break_text(year) if year in info.breaks else "", info.ended_text())
+    return NOTE_SEPARATOR.join(n for n in parts if n)
 
 
 def kpis_with_data(frame: pd.DataFrame) -> list[str]:
@@ -224,12 +378,17 @@ def kpis_with_data(frame: pd.DataFrame) -> list[str]:
 def apply_targets(frame: pd.DataFrame, targets: Sequence[Target], kommun_id: str) -> pd.DataFrame:
     """Add `target`, `target_comparison` and `target_status` (met / not met / no data) to the kommun's rows.
 
-    `targets` must already be narrowed to this kommun; a later target for the same KPI, year and gender wins."""
+    `targets` must already be narrowed to this kommun; a later target for the same KPI, year and gender wins.
+    Called once per focus kommun: columns another call added are kept."""
     frame = frame.copy()
-    frame["target"] = np.nan
-    frame["target_comparison"] = ""
-    frame["target_status"] = ""
-    rows = frame.index[frame["id"].eq(kommun_id)]
+    if "target" not in frame.columns:
+        frame["target"] = np.nan
+        frame["target_comparison"] = ""
+        frame["target_status"] = ""
+    mine = frame["id"].eq(kommun_id)
+    if "role" in frame.columns:
+        mine &= frame["role"].eq("kommun")
+    rows = frame.index[mine]
     for target in targets:
         hit = rows[
             frame.loc[rows, "kpi"].eq(target.kpi)

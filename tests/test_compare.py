@@ -6,7 +6,16 @@ import random
 import pandas as pd
 import pytest
 
-from kpijmf.compare import COLUMNS, SOURCE_KOLADA, SOURCE_OWN, KpiInfo, build_comparison, means_differ
+from kpijmf.compare import (
+    COLUMNS,
+    SOURCE_KOLADA,
+    SOURCE_OWN,
+    Focus,
+    KpiInfo,
+    build_comparison,
+    build_comparisons,
+    means_differ,
+)
 from kpijmf.domain.catalog import Peer, Unit
 
 A, B, C, D, E = "1001", "1002", "1003", "1004", "1005"
@@ -192,3 +201,83 @@ def test_gap_change_is_the_change_of_the_gap_not_of_womens_values():
     assert row(frame, "X", A, 2021, "K-M")["change_prev"] == pytest.approx(1.0 - -0.5)
     assert row(frame, "X", A, 2021, "K")["change_prev"] == pytest.approx(1.5)
     assert list(frame[frame.kpi == "X"].gender.drop_duplicates()) == ["T", "K", "M", "K-M"]
+
+
+def test_vs_kommuner_get_a_row_each_with_their_own_value_and_rank():
+    frame = build(vs=[Unit(B, "Bby", "K"), Unit(C, "Cby", "K")])
+    ids = list(dict.fromkeys(frame[(frame.kpi == "X") & (frame.gender == "T")].id))
+    assert ids == [A, B, C, "G2328", "G1", "egen", "0000"]
+    b, c = row(frame, "X", B, 2021), row(frame, "X", C, 2021)
+    assert (b["role"], b["value"], b["rank"], b["rank_of"], b["quartile"]) == ("vs", 2.0, 1, 3, 2)
+    assert (c["role"], c["value"], c["rank"]) == ("vs", 3.0, 2)  # ties with A
+    assert row(frame, "X", B, 2021)["change_prev"] == pytest.approx(-2.0)
+
+
+def test_the_kommun_itself_named_with_vs_is_not_repeated():
+    frame = build(vs=[Unit(A, "Aby", "K")])
+    assert set(frame[frame.role == "vs"].id) == set()
+
+
+def test_neutral_kpis_get_no_rank_and_no_quartile():
+    neutral = [KpiInfo("X", "Arbetslöshet X", "X-label", "%", "neutral"), KPIS[1]]
+    frame = build(kpis=neutral)
+    assert frame.loc[frame.kpi == "X", ["rank", "rank_of", "quartile"]].isna().all().all()
+    assert row(frame, "Y", A, 2021)["rank"] == 2
+
+
+def test_a_count_has_no_difference_from_alla_and_riket_is_the_national_total():
+    counts = [KpiInfo("X", "Deltagare, antal", "Deltagare", "antal", "neutral"), KPIS[1]]
+    frame = build(kpis=counts)
+    assert frame.loc[frame.kpi == "X", "diff_alla"].isna().all()
+    assert row(frame, "X", "0000", 2021)["title"] == "Riket (totalt)"
+    assert row(frame, "Y", "0000", 2021)["title"] == "Riket"
+    assert row(frame, "X", A, 2021)["value"] == 3.0
+
+
+def test_years_per_kpi_give_each_kpi_its_own_years_and_change():
+    frame = build(years={"X": [2020, 2021], "Y": [2021]})
+    assert sorted(set(frame[frame.kpi == "X"].year)) == [2020, 2021]
+    assert sorted(set(frame[frame.kpi == "Y"].year)) == [2021]
+    assert row(frame, "X", A, 2021)["change_prev"] == pytest.approx(0.5)
+    assert math.isnan(row(frame, "Y", A, 2021)["change_prev"])
+
+
+def test_no_change_across_a_break_and_the_note_says_why():
+    broken = [KpiInfo("X", "X", "X", "%", "lower", breaks=(2021,), break_note="25-65 år från 2021"), KPIS[1]]
+    frame = build(kpis=broken)
+    assert math.isnan(row(frame, "X", A, 2021)["change_prev"])
+    assert row(frame, "X", A, 2021)["note"] == "brott i serien 2021: 25-65 år från 2021"
+    assert row(frame, "X", A, 2020)["note"] == ""
+    assert row(frame, "X", A, 2021)["rank"] == 2  # ranks stay: they compare kommuner within one year
+
+
+def test_an_ended_series_names_its_successor_on_every_row():
+    ended = [KpiInfo("X", "X", "X", "%", "lower", ended=2021, successor="N18601"), KPIS[1]]
+    frame = build(kpis=ended)
+    assert set(frame[frame.kpi == "X"].note) == {"upphörde 2021; efterföljare N18601"}
+    assert set(frame[frame.kpi == "Y"].note) == {""}
+
+
+def test_missing_values_keep_koladas_status():
+    observations = OBSERVATIONS.copy()
+    observations.loc[(observations.unit_id == D) & (observations.year == 2021), "status"] = "B"
+    frame = build_comparison(observations, kommun=Unit(D, "Dby", "K"), peers=[], kpis=KPIS, years=[2021],
+                             kommun_ids=KOMMUNER)  # fmt: skip
+    kommun = row(frame, "X", D, 2021)
+    assert math.isnan(kommun["value"]) and kommun["status"] == "B"
+    assert row(frame, "Y", D, 2021)["status"] == ""
+
+
+def test_several_focus_kommuner_give_one_block_each_named_by_kommun_id():
+    focuses = [Focus(Unit(A, "Aby", "K"), tuple(PEERS)), Focus(Unit(B, "Bby", "K"), tuple(PEERS[:1]))]
+    frame = build_comparisons(OBSERVATIONS, focuses, kpis=KPIS, years=[2020, 2021], kommun_ids=KOMMUNER)
+    assert list(dict.fromkeys(frame.kommun_id)) == [A, B]
+    block_b = frame[frame.kommun_id == B]
+    assert list(dict.fromkeys(block_b[block_b.kpi == "X"].id)) == [B, "G2328"]
+    b = block_b[(block_b.kpi == "X") & (block_b.id == B) & (block_b.year == 2021)].iloc[0]
+    assert (b["role"], b["rank"]) == ("kommun", 1)
+    assert set(frame[frame.kommun_id == A].id) == {A, "G2328", "G1", "egen", "0000"}
+
+
+def test_one_kommun_names_itself_in_kommun_id():
+    assert set(build().kommun_id) == {A}

@@ -14,7 +14,6 @@ import typer
 from kpijmf import __version__
 from kpijmf.cli.lookup import cache_app, kommun_app, kpi_app, sets_app
 from kpijmf.cli.options import (
-    KommunOpt,
     KpiOpt,
     LastOpt,
     OfflineOpt,
@@ -129,12 +128,28 @@ def _genders(choice: str) -> tuple[list[str], bool]:
 
 @app.command()
 def compare(
-    kommun: KommunOpt,
+    kommun: Annotated[
+        list[str],
+        typer.Option(
+            "--kommun",
+            metavar="ID|NAME",
+            help="Kommun id or name (2380, Östersund, ostersund); repeat or comma-separate for one block each.",
+        ),
+    ],
     set_name: SetOpt = None,
     kpi: KpiOpt = None,
     years: YearsOpt = None,
     last: LastOpt = None,
     peers: PeersOpt = None,
+    vs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--vs",
+            metavar="ID|NAME",
+            help="A kommun to show beside it, one row each with its own rank; repeat or comma-separate.",
+            show_default=False,
+        ),
+    ] = None,
     gender: Annotated[
         str, typer.Option("--gender", metavar="T|K|M|all", help="T, K, M, or all (with the K-M gap).")
     ] = "T",
@@ -162,7 +177,9 @@ def compare(
 ) -> None:
     """Compare a kommun with alla kommuner, its size class, SKR kommungrupp, county, liknande kommuner and Riket.
 
-    Example: kpijmf compare --kommun Östersund --years 2019-2021 --format excel --output ostersund.csv
+    --years is one range for every KPI; --last N (default 4) gives each KPI its own N latest years with data.
+
+    Example: kpijmf compare --kommun Östersund --vs Sundsvall,Umeå --last 3 --format excel --output ostersund.csv
     """
     talk = Talk(quiet=quiet)
     chosen = _choose_format(fmt, output)
@@ -172,13 +189,15 @@ def compare(
         talk.progress("Hämtar från Kolada") as progress,
         workspace(talk, offline, "compare", progress) as space,
     ):
+        kommuner = split_list(kommun)
         frame = space.compare(
-            kommun,
+            kommuner if len(kommuner) != 1 else kommuner[0],
             set_name=set_name,
             kpi_ids=split_list(kpi),
             years=year_list,
             last=last,
             peers=split_list(peers) or None,
+            vs=split_list(vs),
             genders=genders,
             gap=gap,
             show_revisions=show_revisions,

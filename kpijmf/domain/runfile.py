@@ -5,6 +5,7 @@ kommuner = ["2380", "Umeå"]          # ids or names
 sets = ["arbetsmarknad"]             # built-in names or .toml paths (relative to this file)
 years = "2019-2021"                  # or: last = 4   (default: the 4 latest years with data)
 peers = ["alla", "storlek", "kommungrupp", "lan", "liknande", "riket"]   # optional
+vs = ["Sundsvall"]                   # optional: kommuner shown one row each
 gender = "T"                         # T, K, M or all; optional
 refresh = true                       # bring the store up to date first (default true)
 
@@ -27,7 +28,7 @@ from kpijmf.domain.parsing import parse_years
 from kpijmf.errors import InvalidFileError, NotFoundError, UsageError
 
 OUTPUT_FORMATS = ("csv", "excel", "xlsx", "json", "md", "table")
-_TOP_KEYS = {"kommuner", "sets", "years", "last", "peers", "gender", "refresh", "output"}
+_TOP_KEYS = {"kommuner", "sets", "years", "last", "peers", "vs", "gender", "refresh", "output"}
 _OUTPUT_KEYS = {"format", "path", "wide"}
 _PLACEHOLDERS = ("{kommun}", "{kommun_id}", "{set}")
 
@@ -67,6 +68,7 @@ class RunSpec:
     gender: str
     refresh: bool
     outputs: tuple[Output, ...]
+    vs: tuple[str, ...] = ()
 
     @property
     def base(self) -> Path:
@@ -104,6 +106,7 @@ def load_run_file(path: Path) -> RunSpec:
     sets = tuple(s if "/" not in s and not s.endswith(".toml") else str(path.parent / s) for s in sets)
     years, last = _years(data, problems, where)
     peers = _strings(data["peers"], "peers", problems, where) if "peers" in data else None
+    vs = _strings(data["vs"], "vs", problems, where) if "vs" in data else ()
     gender = data.get("gender", "T")
     if not isinstance(gender, str) or gender.upper() not in ("T", "K", "M", "ALL"):
         problems.append(f"{where}: gender: must be T, K, M or all, got {gender!r}")
@@ -113,7 +116,7 @@ def load_run_file(path: Path) -> RunSpec:
     outputs = _outputs(data.get("output"), problems, where)
     if problems:
         raise InvalidFileError(sorted(problems))
-    return RunSpec(path, kommuner, sets, years, last, peers, str(gender), bool(refresh), outputs)
+    return RunSpec(path, kommuner, sets, years, last, peers, str(gender), bool(refresh), outputs, vs)
 
 
 def _years(data: dict, problems: list[str], where: str) -> tuple[tuple[int, ...] | None, int | None]:

@@ -21,9 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from kpijmf.errors import OutputError, UsageError
 from kpijmf.output.layout import (
+    BREAK_MARK,
     CITATION_RULE,
     MEAN_NOTE_INTRO,
     MISSING,
+    break_years,
+    focus_heading,
+    focus_kommuner,
     format_sv,
     is_missing,
     kpi_heading,
@@ -32,6 +36,9 @@ from kpijmf.output.layout import (
     source_line,
     text,
     wide_frame,
+)
+from kpijmf.output.layout import (
+    block_notes as kpi_footnotes,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -177,11 +184,10 @@ def markdown_escape(value: str) -> str:
 
 
 def _blocks(frame: pd.DataFrame) -> Iterable[tuple[str, pd.DataFrame, list[int]]]:
-    """(kpi, its wide rows, the year columns) per KPI, in the frame's order."""
+    """(kpi, its wide rows, its own year columns) per KPI, in the frame's order (every focus kommun's rows)."""
     wide = wide_frame(frame, detail=True)
-    years = [c for c in wide.columns if isinstance(c, int)]
     for kpi, block in wide.groupby("kpi", sort=False):
-        yield str(kpi), block, years
+        yield str(kpi), block, list(block.iloc[0]["år"])
 
 
 def to_markdown(frame: pd.DataFrame) -> str:
@@ -190,12 +196,20 @@ def to_markdown(frame: pd.DataFrame) -> str:
     flagged = {(n.kpi, n.role, n.id, n.gender, n.year) for n in notes}
     src = markdown_escape(source_line(frame.attrs))
     parts: list[str] = []
-    for kpi, block, years in _blocks(frame):
+    wide = wide_frame(frame, detail=True)
+    several = len(focus_kommuner(frame)) > 1
+    for (focus, kpi), block in wide.groupby(["kommun_id", "kpi"], sort=False):
         first = block.iloc[0]
+        years = list(first["år"])
+        breaks = break_years(frame, str(kpi))
         decimals = int(first["decimaler"])
         rank_year = int(first["rang_år"])
-        lines = [f"### {markdown_escape(kpi_heading(first['nyckeltal'], first['enhet']))}", ""]
-        lines.append("| " + " | ".join(["Nyckeltal", *map(str, years), f"Rang {rank_year}"]) + " |")
+        lines = []
+        if several and block.index[0] == wide.index[wide["kommun_id"] == focus][0]:
+            lines += [f"## {markdown_escape(focus_heading(frame, str(focus)))}", ""]
+        lines += [f"### {markdown_escape(kpi_heading(first['nyckeltal'], first['enhet']))}", ""]
+        heads = [f"{y}{BREAK_MARK}" if y in breaks else str(y) for y in years]
+        lines.append("| " + " | ".join(["Nyckeltal", *heads, f"Rang {rank_year}"]) + " |")
         lines.append("|" + "|".join([":---", *["---:"] * len(years), "---:"]) + "|")
         for _, r in block.iterrows():
             cells = [markdown_escape(r["etikett"])]
@@ -212,6 +226,8 @@ def to_markdown(frame: pd.DataFrame) -> str:
             explained = "; ".join(markdown_escape(mean_note_text(n, decimals)) for n in block_notes)
             lines.append(f"{markdown_escape(MEAN_NOTE_INTRO)} {explained}")
             lines.append("")
+        for note in kpi_footnotes(frame, str(kpi), str(focus)):
+            lines += [markdown_escape(note), ""]
         lines.append(src)
         parts.append("\n".join(lines))
     if not parts:

@@ -140,13 +140,13 @@ def build_blocks(frame: pd.DataFrame, lang: str = "sv") -> list[Block]:
     wide = wide_frame(frame, detail=True)
     if wide.empty:
         return []
-    years = [c for c in wide.columns if isinstance(c, int)]
     notes = mean_notes(frame)
     kommun = kommun_name(frame)
     blocks = []
     for kpi, part in wide.groupby("kpi", sort=False):
         kpi = str(kpi)
         first = part.iloc[0]
+        years = list(first["år"])  # each KPI's own years
         block = Block(
             kpi=kpi,
             label=text(first["nyckeltal"]) or kpi,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -26,9 +26,10 @@ MISSING = "–"  # en dash: how the audits print a missing value
 MINUS = "\u2212"  # typographic minus, so a negative number never looks like the missing dash
 THIN_GROUP = "\u00a0"  # no-break space between thousands: "1 456" must not wrap in a report
 
-# Kommun first, the peers in a fixed order, Riket last; unknown roles just before Riket.
+# Kommun first, then --vs kommuner, the peers in a fixed order, Riket last; unknown roles just before Riket.
 ROLE_ORDER = {
     "kommun": 0,
+    "vs": 0.5,  # kommuner named with --vs, one row each, right under the kommun
     "alla": 1,
     "storlek": 2,
     "kommungrupp": 3,
@@ -46,10 +47,13 @@ GENDER_LABEL = {"K": "kvinnor", "M": "män", "K-M": "skillnad kvinnor−män"}
 
 BASE_COLUMNS = ["kpi", "nyckeltal", "enhet", "id", "title", "role"]
 RANK_COLUMNS = ["rang", "rang_år"]
-DETAIL_COLUMNS = ["etikett", "gender", "kvartil", "förändring", "riktning", "decimaler"]
+DETAIL_COLUMNS = ["etikett", "gender", "kvartil", "förändring", "riktning", "decimaler", "år", "kommun_id"]
 
 # Columns the reshape can do without; a frame lacking them is filled with "missing".
-_OPTIONAL_TEXT = ("kpi_title", "kpi_label", "kpi_unit", "direction", "title", "role", "source", "fetched_at")
+_OPTIONAL_TEXT = (
+    "kpi_title", "kpi_label", "kpi_unit", "direction", "title", "role", "source", "fetched_at", "kommun_id", "status",
+    "note",
+)  # fmt: skip
 _OPTIONAL_NUMBER = (
     "count",
     "computed_mean",
@@ -149,6 +153,16 @@ def format_sv(value: Any, decimals: int, *, signed: bool = False) -> str:
     return "+" + body if signed else body
 
 
+class UnitKey(NamedTuple):
+    """One row of the audit layout: a unit's row of one KPI (and gender) in one focus kommun's block."""
+
+    kommun_id: str
+    kpi: str
+    role: str
+    id: str
+    gender: str
+
+
 @dataclass(frozen=True)
 class MeanNote:
     """A group value whose published mean disagrees with kpijmf's own mean of the members."""
@@ -177,7 +191,7 @@ def normalised(frame: pd.DataFrame) -> pd.DataFrame:
         out["gender"] = "T"
     if "mean_differs" not in out.columns:
         out["mean_differs"] = False
-    for col in ("kpi", "id", "gender", "role", "title"):
+    for col in ("kpi", "id", "gender", "role", "title", "kommun_id"):
         out[col] = [text(v) for v in out[col]]
     out["gender"] = [g or "T" for g in out["gender"]]
     return out
@@ -209,34 +223,53 @@ def _kpi_meta(kpi: str, rows: pd.DataFrame) -> tuple[str, str, str, int]:
     return label, unit, direction, decimals_for(unit, list(rows["value"]))
 
 
+def years_by_kpi(frame: pd.DataFrame) -> dict[str, list[int]]:
+    """Each KPI's own years in the frame, oldest first (with `--last` they differ from KPI to KPI)."""
+    if frame.empty:
+        return {}
+    return {str(k): sorted({int(y) for y in ys}) for k, ys in frame.groupby("kpi", sort=False)["year"]}
+
+
+def focus_kommuner(frame: pd.DataFrame) -> list[str]:
+    """The focus kommuner of the frame in its order (one block each), [""] for a frame without `kommun_id`."""
+    if "kommun_id" not in frame.columns or frame.empty:
+        return [""]
+    return [text(k) for k in dict.fromkeys(frame["kommun_id"])]
+
+
 def wide_frame(frame: pd.DataFrame, *, detail: bool = False) -> pd.DataFrame:
     """One row per kpi × unit (× gender), a column per year, and the latest year's rank as '4 av 18'.
 
-    Columns: kpi, nyckeltal, enhet, id, title, role, [kön — only when the frame has K/M rows], <years…>,
-    rang, rang_år. With ``detail`` also etikett (display label), gender, kvartil, förändring (latest
-    change_prev), riktning and decimaler (display decimals for the KPI) — for renderers, not for files.
-    Rows: KPIs in the frame's order; kommun first, peers, Riket last; T, K, M, K-M within a unit.
+    Columns: [kommun_id — only with several focus kommuner], kpi, nyckeltal, enhet, id, title, role, [kön — only
+    when the frame has K/M rows], <years…>, rang, rang_år. The year columns are the union of the KPIs' years; a
+    KPI's own years are in `år` (detail). With ``detail`` also etikett (display label), gender, kvartil, förändring
+    (latest change_prev), riktning, decimaler (display decimals for the KPI), år and kommun_id — for renderers,
+    not for files. Rows: per focus kommun, KPIs in the frame's order; kommun first, --vs kommuner, peers, Riket
+    last; T, K, M, K-M within a unit.
     """
     import pandas as pd
 
     f = normalised(frame)
     years = years_of(f)
     with_gender = bool(set(f["gender"]) - {"T"})
-    columns = BASE_COLUMNS + (["kön"] if with_gender else []) + years + RANK_COLUMNS
+    several = len(focus_kommuner(f)) > 1
+    columns = (["kommun_id"] if several else []) + BASE_COLUMNS + (["kön"] if with_gender else []) + years
+    columns += RANK_COLUMNS
     if detail:
         columns = columns + [c for c in DETAIL_COLUMNS if c not in columns]
     if f.empty:
         return pd.DataFrame(columns=columns)
 
-    keys = ["kpi", "role", "id", "gender"]
+    keys = ["kommun_id", "kpi", "role", "id", "gender"]
     dupes = f.duplicated([*keys, "year"])
     if dupes.any():
         first = f.loc[dupes, [*keys, "year"]].iloc[0].tolist()
-        raise ValueError(f"comparison frame has more than one row for kpi/role/id/gender/year {first}")
+        raise ValueError(f"comparison frame has more than one row for kommun_id/kpi/role/id/gender/year {first}")
 
     f["year"] = f["year"].astype("int64")
     f["value"] = pd.to_numeric(f["value"], errors="coerce").astype("float64")
-    meta = {kpi: _kpi_meta(kpi, rows) for kpi, rows in f.groupby("kpi", sort=False)}
+    meta = {str(kpi): _kpi_meta(str(kpi), rows) for kpi, rows in f.groupby("kpi", sort=False)}
+    own_years = years_by_kpi(f)
     latest = f.groupby("kpi", sort=False)["year"].max()
     at_latest = f[f["year"] == f["kpi"].map(latest)].set_index(keys)
     named = f[f["title"] != ""].sort_values("year", kind="stable")
@@ -248,6 +281,7 @@ def wide_frame(frame: pd.DataFrame, *, detail: bool = False) -> pd.DataFrame:
     rows = at_latest.reindex(index)
 
     out = pd.DataFrame({"kpi": units["kpi"]})
+    out["kommun_id"] = units["kommun_id"]
     out["nyckeltal"] = [meta[k][0] for k in units["kpi"]]
     out["enhet"] = [meta[k][1] for k in units["kpi"]]
     out["id"] = units["id"]
@@ -267,16 +301,20 @@ def wide_frame(frame: pd.DataFrame, *, detail: bool = False) -> pd.DataFrame:
         out["förändring"] = out["förändring"].astype("float64")
         out["riktning"] = [meta[k][2] for k in units["kpi"]]
         out["decimaler"] = [meta[k][3] for k in units["kpi"]]
+        out["år"] = [tuple(own_years[k]) for k in units["kpi"]]
 
+    named_units = [UnitKey(**{str(k): str(v) for k, v in u.items()}) for u in units[keys].to_dict("records")]
+    focus_pos = {k: i for i, k in enumerate(dict.fromkeys(u.kommun_id for u in named_units))}
     kpi_pos = {k: i for i, k in enumerate(meta)}
-    unit_pos = {u: i for i, u in enumerate(dict.fromkeys(zip(units["role"], units["id"], strict=True)))}
+    unit_pos = {u: i for i, u in enumerate(dict.fromkeys((u.role, u.id) for u in named_units))}
     order = sorted(
-        range(len(units)),
+        range(len(named_units)),
         key=lambda i: (
-            kpi_pos[units.at[i, "kpi"]],
-            ROLE_ORDER.get(units.at[i, "role"], 98),
-            unit_pos[(units.at[i, "role"], units.at[i, "id"])],
-            GENDER_ORDER.get(units.at[i, "gender"], 9),
+            focus_pos[named_units[i].kommun_id],
+            kpi_pos[named_units[i].kpi],
+            ROLE_ORDER.get(named_units[i].role, 98),
+            unit_pos[(named_units[i].role, named_units[i].id)],
+            GENDER_ORDER.get(named_units[i].gender, 9),
         ),
     )
     ordered = out.iloc[order].reset_index(drop=True)[columns]
@@ -292,7 +330,8 @@ def _with_target_rows(wide: pd.DataFrame, f: pd.DataFrame, years: list[int], met
     if targeted.empty:
         return wide
     pieces, start = [], 0
-    for (kpi, gender), rows in targeted.groupby(["kpi", "gender"], sort=False):
+    own_years = years_by_kpi(f)
+    for (focus, kpi, gender), rows in targeted.groupby(["kommun_id", "kpi", "gender"], sort=False):
         decimals = meta[kpi][3]
         by_year = {int(r.year): r for r in rows.itertuples()}
         goals = {(r.target_comparison, float(r.target)) for r in by_year.values()}
@@ -312,9 +351,12 @@ def _with_target_rows(wide: pd.DataFrame, f: pd.DataFrame, years: list[int], met
         if "kön" in wide.columns:
             row["kön"] = gender
         detail = {"etikett": row_label(title, gender), "gender": gender, "kvartil": pd.NA, "förändring": float("nan"),
-                  "riktning": meta[kpi][2], "decimaler": meta[kpi][3]}  # fmt: skip
+                  "riktning": meta[kpi][2], "decimaler": meta[kpi][3], "år": tuple(own_years[str(kpi)]),
+                  "kommun_id": focus}  # fmt: skip
         row.update({k: v for k, v in detail.items() if k in wide.columns})
         kommun_rows = wide.index[(wide["kpi"] == kpi) & (wide["role"] == "kommun")]
+        if "kommun_id" in wide.columns:
+            kommun_rows = kommun_rows[wide.loc[kommun_rows, "kommun_id"].eq(focus)]
         gender_column = "gender" if "gender" in wide.columns else "kön" if "kön" in wide.columns else None
         if gender_column is not None:
             kommun_rows = kommun_rows[wide.loc[kommun_rows, gender_column].eq(gender)]
@@ -368,3 +410,63 @@ MEAN_NOTE_INTRO = (
     "* Koladas publicerade medelvärde skiljer sig från kpijmf:s eget ovägda medelvärde av "
     "medlemmarnas värden (egen bearbetning av data från Kolada):"
 )
+
+
+BREAK_MARK = "‡"
+COUNT_NOTE = (
+    "Antal: jämförs inte med medelvärden (ingen skillnad mot alla kommuner); Riket (totalt) är hela landets antal."
+)
+NEUTRAL_NOTE = "Ingen rang eller kvartil: nyckeltalet har ingen bättre eller sämre riktning."
+YEARS_PER_KPI_NOTE = "Åren är nyckeltalets egna: de senaste åren med data, som kan skilja sig mellan nyckeltalen."
+
+
+def block_rows(frame: pd.DataFrame, kpi: str, kommun_id: str = "") -> pd.DataFrame:
+    """The tidy rows of one KPI block (of one focus kommun when the frame has several)."""
+    rows = frame[frame["kpi"] == kpi]
+    if kommun_id and "kommun_id" in rows.columns:
+        rows = rows[rows["kommun_id"] == kommun_id]
+    return rows
+
+
+def break_years(frame: pd.DataFrame, kpi: str) -> set[int]:
+    """Years in which a new definition starts (the frame's `note`): no change is computed into them."""
+    if "note" not in frame.columns:
+        return set()
+    rows = frame[(frame["kpi"] == kpi) & frame["note"].fillna("").astype(str).str.contains("brott i serien")]
+    return {int(y) for y in rows["year"]}
+
+
+def block_notes(frame: pd.DataFrame, kpi: str, kommun_id: str = "") -> list[str]:
+    """Footnote lines of one KPI block: breaks, an ended series, missing values Kolada gave a status, no rank for
+    a neutral KPI, what a count is compared with, and years that are the KPI's own."""
+    rows = block_rows(normalised(frame), kpi, kommun_id)
+    if rows.empty:
+        return []
+    lines: list[str] = []
+    notes = dict.fromkeys(part for note in rows["note"] if note for part in str(note).split(" | "))
+    for note in notes:
+        if note.startswith("brott i serien"):
+            said = f"{note[:1].upper()}{note[1:]}".rstrip(".")
+            lines.append(f"{BREAK_MARK} {said}. Ingen förändring beräknas över brottet.")
+        else:
+            lines.append(f"Serien {note}.")
+    gaps = rows[[is_missing(v) and bool(text(st)) for v, st in zip(rows["value"], rows["status"], strict=True)]]
+    for status, found in gaps.groupby("status", sort=False):
+        records: list[dict[str, Any]] = found.to_dict("records")
+        labels = (f"{row_label(text(r['title']) or str(r['id']), str(r['gender']))} {int(r['year'])}" for r in records)
+        cells = ", ".join(dict.fromkeys(labels))
+        lines.append(f"Saknas med status {status!r} hos Kolada: {cells}.")
+    if _first_text(rows["direction"]) not in ("higher", "lower"):
+        lines.append(NEUTRAL_NOTE)
+    if _first_text(rows["kpi_unit"]).strip().lower() == "antal":
+        lines.append(COUNT_NOTE)
+    if (frame.attrs or {}).get("years_per_kpi"):
+        lines.append(YEARS_PER_KPI_NOTE)
+    return lines
+
+
+def focus_heading(frame: pd.DataFrame, kommun_id: str) -> str:
+    """'Östersund (2380)': the heading of a focus kommun's block when a comparison has several."""
+    rows = frame[(frame["kommun_id"] == kommun_id) & (frame["role"] == "kommun")] if kommun_id else frame[:0]
+    title = text(rows["title"].iloc[0]) if not rows.empty else ""
+    return f"{title} ({kommun_id})" if title else kommun_id

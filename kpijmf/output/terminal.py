@@ -12,9 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from kpijmf.cli.talk import printable
 from kpijmf.output.layout import (
+    BREAK_MARK,
     MEAN_NOTE_INTRO,
     MINUS,
     MISSING,
+    block_notes,
+    break_years,
+    focus_heading,
+    focus_kommuner,
     format_sv,
     is_missing,
     kpi_heading,
@@ -59,7 +64,16 @@ def _rank_cell(rang: str, quartile: Any) -> Text:
 REVISED_MARK = "†"
 
 
-def _caption(notes: list, decimals: int, rank_year: int, src: str, *, revised: bool = False) -> Text:
+def _caption(
+    notes: list,
+    decimals: int,
+    rank_year: int,
+    src: str,
+    *,
+    revised: bool = False,
+    extra: list[str] | None = None,
+    ranked: bool = True,
+) -> Text:
     from rich.text import Text
 
     lines = []
@@ -68,7 +82,9 @@ def _caption(notes: list, decimals: int, rank_year: int, src: str, *, revised: b
         lines += [f"  {mean_note_text(n, decimals)}" for n in notes]
     if revised:
         lines.append(f"{REVISED_MARK} reviderat av Kolada sedan en tidigare hämtning (se `kpijmf revisions`).")
-    lines.append(f"Rang och förändring avser {rank_year}; förändring jämfört med föregående år.")
+    lines += extra or []
+    what = "Rang och förändring avser" if ranked else "Förändring avser"
+    lines.append(f"{what} {rank_year}; förändring jämfört med föregående år.")
     lines.append(src)
     return Text(printable("\n".join(lines)), style="dim")
 
@@ -93,10 +109,15 @@ def render_table(frame: pd.DataFrame, console: Console) -> None:
         console.print(Text(f"Inga värden att visa ({MISSING})."))
         console.print(Text(src, style="dim"))
         return
-    years = [c for c in wide.columns if isinstance(c, int)]
     notes = mean_notes(frame)
-    for kpi, block in wide.groupby("kpi", sort=False):
+    several = len(focus_kommuner(frame)) > 1
+    for (focus, kpi), block in wide.groupby(["kommun_id", "kpi"], sort=False):
         first = block.iloc[0]
+        if several and block.index[0] == wide.index[wide["kommun_id"] == focus][0]:
+            console.print(Text(printable(focus_heading(frame, str(focus))), style="bold underline"))
+            console.print()
+        years = list(first["år"])
+        breaks = break_years(frame, str(kpi))
         decimals = int(first["decimaler"])
         rank_year = int(first["rang_år"])
         kpi_notes = [n for n in notes if n.kpi == kpi]
@@ -110,13 +131,21 @@ def render_table(frame: pd.DataFrame, console: Console) -> None:
         table = Table(
             title=title,
             title_justify="left",
-            caption=_caption(kpi_notes, decimals, rank_year, src, revised=bool(revised)),
+            caption=_caption(
+                kpi_notes,
+                decimals,
+                rank_year,
+                src,
+                revised=bool(revised),
+                extra=block_notes(frame, str(kpi), str(focus)),
+                ranked=str(first["riktning"]) in ("higher", "lower"),
+            ),
             caption_justify="left",
             box=box.SIMPLE_HEAD,
         )
         table.add_column("Nyckeltal", overflow="fold")
         for y in years:
-            table.add_column(str(y), justify="right", no_wrap=True)
+            table.add_column(f"{y}{BREAK_MARK}" if y in breaks else str(y), justify="right", no_wrap=True)
         table.add_column(f"Rang {rank_year}", justify="right")
         table.add_column("Förändring", justify="right", no_wrap=True)
         for _, r in block.iterrows():

@@ -59,6 +59,7 @@ def execute(spec: RunSpec, workspace: Workspace, on_written: Callable[[Path], No
                     years=spec.years,
                     last=spec.last,
                     peers=spec.peers,
+                    vs=spec.vs,
                     genders=genders,
                     gap=gap,
                 )

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from kpijmf import __version__
 from kpijmf.config import Settings, load_settings
-from kpijmf.domain.catalog import ALLA_ID, RIKET_ID, Catalog, Peer, Unit, preliminary_year
+from kpijmf.domain.catalog import ALLA_ID, RIKET_ID, Catalog, Unit, preliminary_year
 from kpijmf.domain.kpisets import DEFAULT_SET, KpiSet, KpiSpec, adhoc_set, load_set
 from kpijmf.domain.lineage import successor_of
 from kpijmf.domain.parsing import default_fetch_years
@@ -26,7 +26,7 @@ from kpijmf.store.db import Store, utc_now
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from kpijmf.compare import KpiInfo
+    from kpijmf.compare import Focus, KpiInfo
 
 DEFAULT_LAST = 4
 
@@ -161,64 +161,157 @@ class Workspace:
 
     def compare(
         self,
-        kommun: str,
+        kommun: str | Sequence[str],
         *,
         set_name: str | None = None,
         kpi_ids: Sequence[str] = (),
         years: Sequence[int] | None = None,
         last: int | None = None,
         peers: Sequence[str] | None = None,
+        vs: Sequence[str] = (),
         genders: Sequence[str] = ("T",),
         gap: bool = False,
         show_revisions: bool = False,
         targets_file: str | None = None,
     ) -> pd.DataFrame:
-        """The comparison frame for one kommun; fetches what the store lacks unless offline.
+        """The comparison frame for one kommun (a str) or several (one block each); fetches what the store lacks
+        unless offline.
 
-        Adds `preliminary` (Kolada still calls the value preliminary) and, with `show_revisions`, `revised`
-        (Kolada changed the value since an earlier fetch)."""
-        from kpijmf.compare import apply_targets, build_comparison, kpis_with_data
+        `years` is one range for every KPI; without it each KPI gets its own `last` latest years with data.
+        `vs` names kommuner shown one row each (role `vs`) beside the focus kommun. Adds `preliminary` (Kolada
+        still calls the value preliminary) and, with `show_revisions`, `revised` (Kolada changed the value since
+        an earlier fetch)."""
+        selection = self.select_kpis(set_name, kpi_ids)
+        focuses = self.select_focuses(kommun, peers, vs, liknande=selection.kpi_set.liknande)
+        units = self.data_units(focuses)
+        if years:
+            chosen: dict[str, list[int]] = {k: sorted({int(y) for y in years}) for k in selection.ids}
+            self.ensure_data(selection.ids, units, sorted(set(years)))
+        else:
+            if not self.offline:
+                self.fetch_recent(selection.ids, units)
+            chosen = self.latest_years(selection.ids, last or DEFAULT_LAST)
+            self._ensure_years(chosen, units)
+        observations = self.load(selection.ids, chosen, units, genders, focuses)
+        frame = self.comparison(observations, focuses, selection, chosen, genders=genders, gap=gap)
+        frame = self._drop_empty(frame, selection, chosen)
+        frame = self._with_targets(frame, focuses, selection, targets_file)
+        frame = self._with_flags(frame, selection.ids, units, show_revisions)
+        frame.attrs.update(self._provenance(focuses, selection, chosen, frame, per_kpi=not years))
+        return frame
+
+    # The steps of `compare`, in order.
+
+    def select_focuses(
+        self,
+        kommun: str | Sequence[str],
+        peers: Sequence[str] | None = None,
+        vs: Sequence[str] = (),
+        *,
+        liknande: str | None = None,
+    ) -> list[Focus]:
+        """Each kommun asked for (id or name) with its peers (`--peers`, default all; `liknande` the area of the
+        liknande group) and the `--vs` kommuner."""
+        from kpijmf.compare import Focus
 
         catalog = self.catalog()
-        unit = catalog.find_kommun(kommun)
-        selection = self.select_kpis(set_name, kpi_ids)
-        peer_list, warnings = catalog.resolve_peers(unit, peers, liknande=selection.kpi_set.liknande)
-        for warning in warnings:
-            self.on_message(warning)
-        units = list(dict.fromkeys([*catalog.kommun_ids, RIKET_ID, ALLA_ID, *(p.id for p in peer_list if p.published)]))
-        if years:
-            chosen = list(years)
-            self._ensure_data(selection.ids, units, chosen)
-        else:
-            chosen = self._default_years(selection.ids, units, last or DEFAULT_LAST)
-        shown = [unit.id, *(p.id for p in peer_list)]
-        observations = self.store.observations(
-            selection.ids, chosen, units, genders=sorted(set(genders) | {"T"}), stamped=shown
+        names = [kommun] if isinstance(kommun, str) else list(kommun)
+        if not names:
+            raise UsageError("no kommun given")
+        named = tuple(catalog.find_kommun(v) for v in vs)
+        focuses = []
+        for unit in dict.fromkeys(catalog.find_kommun(k) for k in names):
+            peer_list, warnings = catalog.resolve_peers(unit, peers, liknande=liknande)
+            for warning in warnings:
+                self.on_message(warning)
+            focuses.append(Focus(unit, tuple(peer_list), tuple(dict.fromkeys(named))))
+        return focuses
+
+    def data_units(self, focuses: Sequence[Focus]) -> list[str]:
+        """Every kommun (ranks and own means need them), Riket, alla kommuner and each focus's published peers."""
+        catalog = self.catalog()
+        published = (p.id for f in focuses for p in f.peers if p.published)
+        return list(dict.fromkeys([*catalog.kommun_ids, RIKET_ID, ALLA_ID, *published]))
+
+    def fetch_recent(self, kpis: Sequence[str], units: Sequence[str]) -> None:
+        """Fetch (what is missing or stale of) the default fetch window, so the latest years can be found."""
+        self.syncer.fetch(kpis, units, default_fetch_years(), fresh_only=False)
+
+    def latest_years(self, kpis: Sequence[str], last: int) -> dict[str, list[int]]:
+        """Each KPI's own `last` latest years with data in the store (none for a KPI without data)."""
+        newest = date.today().year
+        chosen = {k: self.store.years_with_data([k], last, newest) for k in kpis}
+        if not any(chosen.values()):
+            raise StoreError("the store has no values for these KPIs; run `kpijmf fetch` first")
+        return chosen
+
+    def load(
+        self,
+        kpis: Sequence[str],
+        years: dict[str, list[int]],
+        units: Sequence[str],
+        genders: Sequence[str],
+        focuses: Sequence[Focus],
+    ) -> pd.DataFrame:
+        """The stored observations a comparison needs (status and fetch time only for the units it shows)."""
+        shown = [u for f in focuses for u in (f.kommun.id, *(v.id for v in f.vs), *(p.id for p in f.peers))]
+        every_year = sorted({y for ys in years.values() for y in ys})
+        return self.store.observations(
+            kpis, every_year, units, genders=sorted(set(genders) | {"T"}), stamped=list(dict.fromkeys(shown))
         )
+
+    def comparison(
+        self,
+        observations: pd.DataFrame,
+        focuses: Sequence[Focus],
+        selection: Selection,
+        years: dict[str, list[int]],
+        *,
+        genders: Sequence[str] = ("T",),
+        gap: bool = False,
+    ) -> pd.DataFrame:
+        """The comparison frame (kpijmf.compare) of the loaded observations."""
+        from kpijmf.compare import build_comparisons
+
+        catalog = self.catalog()
         infos = [self._kpi_info(spec, catalog) for spec in selection.specs]
-        frame = build_comparison(
-            observations,
-            kommun=unit,
-            peers=peer_list,
-            kpis=infos,
-            years=chosen,
-            kommun_ids=catalog.kommun_ids,
-            genders=genders,
-            gap=gap,
-        )
+        return build_comparisons(observations, focuses, kpis=infos, years=years, kommun_ids=catalog.kommun_ids,
+                                 genders=genders, gap=gap)  # fmt: skip
+
+    def _drop_empty(self, frame: pd.DataFrame, selection: Selection, years: dict[str, list[int]]) -> pd.DataFrame:
+        """Leave out KPIs without any value in their years, saying so (and why, for a discontinued series)."""
+        from kpijmf.compare import kpis_with_data
+
         with_data = set(kpis_with_data(frame))
         empty = [k for k in selection.ids if k not in with_data]
-        if empty:
-            span = str(chosen[0]) if chosen[0] == chosen[-1] else f"{chosen[0]}–{chosen[-1]}"
-            ended = [k for k in empty if is_discontinued(catalog.kpis[k])]
-            why = f" ({', '.join(ended)}: discontinued, Kolada no longer updates it)" if ended else ""
-            self.on_message(f"no data in {span} for {', '.join(empty)}{why}; left out")
-            frame = frame[frame["kpi"].isin(with_data)].reset_index(drop=True)
-        targets = self._targets_for(unit, selection, targets_file)
-        if targets:
-            frame = apply_targets(frame, targets, unit.id)
+        if not empty:
+            return frame
+        catalog = self.catalog()
+        every_year = sorted({y for k in empty for y in years.get(k, [])})
+        span = "" if not every_year else f" in {_span(every_year)}"
+        ended = [k for k in empty if is_discontinued(catalog.kpis[k])]
+        why = f" ({', '.join(ended)}: discontinued, Kolada no longer updates it)" if ended else ""
+        self.on_message(f"no data{span} for {', '.join(empty)}{why}; left out")
+        return frame[frame["kpi"].isin(with_data)].reset_index(drop=True)
+
+    def _with_targets(
+        self, frame: pd.DataFrame, focuses: Sequence[Focus], selection: Selection, targets_file: str | None
+    ) -> pd.DataFrame:
+        from kpijmf.compare import apply_targets
+
+        for focus in focuses:
+            targets = self._targets_for(focus.kommun, selection, targets_file)
+            if targets:
+                frame = apply_targets(frame, targets, focus.kommun.id)
+        return frame
+
+    def _with_flags(
+        self, frame: pd.DataFrame, kpis: Sequence[str], units: Sequence[str], show_revisions: bool
+    ) -> pd.DataFrame:
+        """`preliminary` on every row, and `revised` when asked for."""
+        catalog = self.catalog()
         today = date.today()
-        prel = {k: preliminary_year(catalog.kpis[k], today) for k in selection.ids}
+        prel = {k: preliminary_year(catalog.kpis[k], today) for k in kpis}
         frame["preliminary"] = [prel.get(k) == y for k, y in zip(frame["kpi"], frame["year"], strict=True)]
         if show_revisions:
             revised = {(r["kpi"], r["year"], r["unit_id"], r["gender"]) for r in self.store.revisions(units=units)}
@@ -226,7 +319,6 @@ class Workspace:
                 (k, y, u, g) in revised
                 for k, y, u, g in zip(frame["kpi"], frame["year"], frame["id"], frame["gender"], strict=True)
             ]
-        frame.attrs.update(self._provenance(unit, selection, chosen, peer_list, frame))
         return frame
 
     def distribution(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -288,19 +380,18 @@ class Workspace:
                 self.on_message(f"målvärde for {target.kpi} skipped: {exc}")
         return mine
 
-    def _default_years(self, kpis: Sequence[str], units: Sequence[str], last: int) -> list[int]:
-        """The `last` latest years with data, their values ensured (fetched, or checked when offline)."""
-        fetched = [] if self.offline else default_fetch_years()
-        if fetched:
-            self.syncer.fetch(kpis, units, fetched, fresh_only=False)
-        years = self.store.years_with_data(kpis, last, date.today().year)
-        if not years:
-            raise StoreError("the store has no values for these KPIs; run `kpijmf fetch` first")
-        if not set(years) <= set(fetched):  # older years than the fetch window, or offline
-            self._ensure_data(kpis, units, years)
-        return years
+    def _ensure_years(self, years: dict[str, list[int]], units: Sequence[str]) -> None:
+        """Make sure each KPI's chosen years are stored: those outside the fetch window (or all, offline)."""
+        window = set() if self.offline else set(default_fetch_years())
+        by_years: dict[tuple[int, ...], list[str]] = {}
+        for kpi, chosen in years.items():
+            if chosen and not set(chosen) <= window:
+                by_years.setdefault(tuple(chosen), []).append(kpi)
+        for chosen_years, kpis in by_years.items():
+            self.ensure_data(kpis, units, list(chosen_years))
 
-    def _ensure_data(self, kpis: Sequence[str], units: Sequence[str], years: Sequence[int]) -> None:
+    def ensure_data(self, kpis: Sequence[str], units: Sequence[str], years: Sequence[int]) -> None:
+        """Fetch what the store lacks of these cells; offline, say exactly what is missing."""
         if not self.offline:
             self.syncer.fetch(kpis, units, years, fresh_only=False)
             return
@@ -320,25 +411,44 @@ class Workspace:
             unit=spec.unit or unit_of(meta.get("title", "")),
             direction=spec.direction,
             divided_by_gender=bool(meta.get("is_divided_by_gender")),
+            breaks=tuple(spec.breaks),
+            break_note=spec.break_note,
+            ended=spec.ended,
+            successor=spec.successor,
         )
 
-    def _provenance(self, unit: Unit, selection: Selection, years: Sequence[int], peers: Sequence[Peer], frame) -> dict:
+    def _provenance(
+        self, focuses: Sequence[Focus], selection: Selection, years: dict[str, list[int]], frame: pd.DataFrame,
+        *, per_kpi: bool,
+    ) -> dict:  # fmt: skip
         fetched = sorted(f for f in frame["fetched_at"].unique() if f)
+        shown = set(frame["kpi"])
+        own = {k: ys for k, ys in years.items() if k in shown}
+        first = focuses[0]
         return {
             "api_url": self.settings.api_url,
             "kpijmf_version": __version__,
             "generated_at": utc_now(),
-            "kommun_id": unit.id,
-            "kommun_title": unit.title,
+            "kommun_id": first.kommun.id,
+            "kommun_title": first.kommun.title,
+            "kommuner": [{"id": f.kommun.id, "title": f.kommun.title} for f in focuses],
+            "vs": [{"id": u.id, "title": u.title} for u in first.vs],
             "kpi_set": selection.kpi_set.name,
-            "years": [int(y) for y in years],
+            "years": sorted({y for ys in (own or years).values() for y in ys}),
+            "years_by_kpi": own,
+            "years_per_kpi": per_kpi and len({tuple(ys) for ys in own.values()}) > 1,
             "peers": [
-                {"role": p.role, "id": p.id, "title": p.title, **({"year": p.year} if p.year else {})} for p in peers
+                {"role": p.role, "id": p.id, "title": p.title, **({"year": p.year} if p.year else {})}
+                for p in first.peers
             ],
             "fetched_from": fetched[0] if fetched else "",
             "fetched_to": fetched[-1] if fetched else "",
             "source_line": SOURCE_LINE,
         }
+
+
+def _span(years: Sequence[int]) -> str:
+    return str(years[0]) if years[0] == years[-1] else f"{years[0]}–{years[-1]}"
 
 
 def _adhoc_spec(kpi_id: str, meta: dict) -> KpiSpec:
