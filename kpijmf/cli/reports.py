@@ -22,7 +22,7 @@ from kpijmf.cli.options import (
 )
 from kpijmf.cli.talk import Talk
 from kpijmf.domain.parsing import split_list
-from kpijmf.errors import UsageError
+from kpijmf.errors import NotFoundError, UsageError
 
 LangOpt = Annotated[str, typer.Option("--lang", metavar="sv|en", help="Language of headings and sentences.")]
 _CHART_FORMATS = {".png": "png", ".svg": "svg"}
@@ -62,7 +62,7 @@ def plot(
 
     Example: kpijmf plot --kommun Östersund --kpi U40455 --years 2016-2023 --output u40455.svg
     """
-    from kpijmf.output.charts import line_chart, strip_chart
+    from kpijmf.output.charts import kpi_charts
     from kpijmf.output.files import write_output
 
     talk = Talk(quiet=quiet)
@@ -74,16 +74,11 @@ def plot(
         frame = space.compare(kommun, set_name=set_name, kpi_ids=split_list([kpi]), years=year_list, last=last,
                               peers=split_list(peers) or None, targets_file=targets)  # fmt: skip
         kpi_id = str(frame["kpi"].iloc[0]) if len(frame) else kpi.upper()
-        if kind == "line":
-            data = line_chart(frame, kpi_id, fmt=fmt, lang=lang)
-        else:
-            first = frame.iloc[0]
-            data = strip_chart(
-                space.distribution(frame), kpi_id, kommun_id=frame.attrs["kommun_id"], year=int(frame["year"].max()),
-                direction=str(first["direction"]), fmt=fmt, lang=lang, label=str(first["kpi_label"]),
-                unit=str(first["kpi_unit"]), kommun_title=frame.attrs["kommun_title"],
-            )  # fmt: skip
-    write_output(data, output)
+        distribution = space.distribution(frame) if kind == "strip" else None
+    charts = kpi_charts(frame, distribution, kpi_id, fmt=fmt, lang=lang, kinds=(kind,))
+    if kind not in charts:
+        raise NotFoundError(f"no values of {kpi_id} for all kommuner: the strip chart needs them")
+    write_output(charts[kind], output)
     talk.say(f"wrote {output}")
 
 

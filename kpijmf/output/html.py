@@ -16,7 +16,6 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from kpijmf.cli.talk import printable
-from kpijmf.output.charts import line_chart, strip_chart
 from kpijmf.output.layout import (
     TARGET_ROLE,
     is_missing,
@@ -257,15 +256,14 @@ def subtitle(frame: pd.DataFrame, blocks: list[Block], lang: str) -> str:
     return ", ".join(parts)
 
 
-def charts_for(frame: pd.DataFrame, distribution: pd.DataFrame | None, block: Block, fmt: str, lang: str):
+def charts_for(
+    frame: pd.DataFrame, distribution: pd.DataFrame | None, block: Block, fmt: str, lang: str
+) -> tuple[bytes, bytes | None]:
     """(line chart, strip chart or None) for one KPI."""
-    line = line_chart(frame, block.kpi, fmt=fmt, lang=lang)
-    if distribution is None or not (distribution["kpi"] == block.kpi).any():
-        return line, None
-    strip = strip_chart(distribution, block.kpi, kommun_id=_kommun_id(frame), year=block.rank_year,
-                        direction=block.direction, fmt=fmt, lang=lang, label=block.label, unit=block.unit,
-                        kommun_title=kommun_name(frame))  # fmt: skip
-    return line, strip
+    from kpijmf.output.charts import kpi_charts
+
+    charts = kpi_charts(frame, distribution, block.kpi, fmt=fmt, lang=lang)
+    return charts["line"], charts.get("strip")
 
 
 # --- HTML --------------------------------------------------------------------------------------------
