@@ -26,7 +26,7 @@ from kpijmf.errors import NotFoundError, UsageError
 
 LangOpt = Annotated[str, typer.Option("--lang", metavar="sv|en", help="Language of headings and sentences.")]
 _CHART_FORMATS = {".png": "png", ".svg": "svg"}
-_REPORT_FORMATS = {".html": "html", ".htm": "html", ".md": "md"}
+_REPORT_FORMATS = {".html": "html", ".htm": "html", ".md": "md-report"}
 
 
 def _suffix_format(output: str, formats: dict[str, str], what: str) -> str:
@@ -90,7 +90,7 @@ def report(
             "--output",
             "-o",
             metavar="PATH",
-            help="rapport.html (one self-contained file) or rapport.md (charts as PNG files beside it).",
+            help="rapport.html (one self-contained file) or rapport.md (charts as PNG files in rapport_filer/).",
         ),
     ],
     set_name: SetOpt = None,
@@ -107,9 +107,8 @@ def report(
 
     Example: kpijmf report --kommun 2380 --years 2019-2021 --output rapport.html
     """
-    from kpijmf.output.files import write_output
-    from kpijmf.output.html import build_html
-    from kpijmf.output.markdown import build_markdown
+    from kpijmf.output.report import charts_available, charts_install_command, report_files
+    from kpijmf.service.runner import write_files
 
     talk = Talk(quiet=quiet)
     fmt = _suffix_format(output, _REPORT_FORMATS, "reports")
@@ -120,11 +119,10 @@ def report(
         frame = space.compare(kommun, set_name=set_name, kpi_ids=split_list(kpi), years=year_list, last=last,
                               peers=split_list(peers) or None, targets_file=targets)  # fmt: skip
         distribution = space.distribution(frame)
-    if fmt == "html":
-        text = build_html(frame, distribution, lang=lang)
-    else:
-        target = Path(output)
-        text = build_markdown(frame, distribution, lang=lang, chart_dir=target.parent or Path("."),
-                              chart_prefix=target.stem)  # fmt: skip
-    write_output(text.encode("utf-8"), output)
-    talk.say(f"wrote {output} ({frame['kpi'].nunique()} KPIs)")
+    if not charts_available():
+        talk.warn(f"matplotlib is not installed: the report has no charts. Add them with: {charts_install_command()}")
+    files = report_files(frame, distribution, fmt, Path(output), lang=lang)
+    write_files(files)
+    images = len(files) - 1
+    extra = f", {images} images in {files[0].path.parent}" if images else ""
+    talk.say(f"wrote {output} ({frame['kpi'].nunique()} KPIs{extra})")

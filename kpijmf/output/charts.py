@@ -28,7 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 FORMATS = ("svg", "png")
-MISSING_MATPLOTLIB = "charts need matplotlib: pip install 'kpijmf[charts]'"
 PNG_DPI = 150
 CHART_WIDTH = 6.0  # inches; 576 CSS px, about the width of a report column, so text is not scaled down
 LEGEND_WRAP = 32  # characters per legend line: two columns of 8-point text fit well inside CHART_WIDTH
@@ -71,7 +70,9 @@ def _matplotlib() -> Any:
         import matplotlib.figure
         import matplotlib.ticker
     except ImportError as exc:
-        raise UsageError(MISSING_MATPLOTLIB) from exc
+        from kpijmf.output.report import charts_install_command
+
+        raise UsageError(f"charts need matplotlib: {charts_install_command()}") from exc
     return matplotlib
 
 
