@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.emulator import EmulatorServer, full_universe, small_universe
+from tests.emulator import EmulatorServer, full_universe, real_universe, small_universe
 
 
 @pytest.fixture
@@ -20,4 +20,11 @@ def emulator() -> Iterator[EmulatorServer]:
 def full_emulator() -> Iterator[EmulatorServer]:
     """A Kolada emulator over a fresh full_universe() (290 kommuner, ~400 groups)."""
     with EmulatorServer(full_universe()) as emu:
+        yield emu
+
+
+@pytest.fixture
+def real_emulator() -> Iterator[EmulatorServer]:
+    """A Kolada emulator over a fresh real_universe(): real units, groups and KPI catalogue, generated values."""
+    with EmulatorServer(real_universe()) as emu:
         yield emu

@@ -219,6 +219,48 @@ def test_from_date_returns_changed_and_deleted_cells_only(emulator, client):
     assert all(not e["isdeleted"] for r in rows_of(client, url) for e in r["values"])
 
 
+def test_change_feed_without_groups_leaves_group_rows_out_of_from_date_answers(emulator, client):
+    u = emulator.universe
+    u.change_feed_groups = False
+    u.set_value("N03926", "2380", 2021, "T", 3.5, LATER)
+    changed = rows_of(client, f"{emulator.url}/data/kpi/N03926/year/2021", from_date="2025-06-01")
+    assert [r["municipality"] for r in changed] == ["2380"]
+    asked = f"{emulator.url}/data/kpi/N03926/municipality/G33630,G2328,2380/year/2021"
+    assert [r["municipality"] for r in rows_of(client, asked, from_date="2025-06-01")] == ["2380"]
+    assert [r["municipality"] for r in rows_of(client, asked)] == ["2380", "G2328", "G33630"]  # no from_date
+    assert u.copy().change_feed_groups is False
+
+
+def test_change_feed_with_groups_includes_the_groups_whose_mean_changed(emulator, client):
+    assert emulator.universe.change_feed_groups is True
+    emulator.universe.set_value("N03926", "2380", 2021, "T", 3.5, LATER)
+    asked = f"{emulator.url}/data/kpi/N03926/municipality/G33630,G2328,G33631,2380/year/2021"
+    assert [r["municipality"] for r in rows_of(client, asked, from_date="2025-06-01")] == ["2380", "G2328", "G33630"]
+
+
+# ---- KPI groups ---------------------------------------------------------------------------------
+
+
+def test_kpi_groups_route_lists_pages_and_filters_by_title(emulator, client):
+    groups = rows_of(client, f"{emulator.url}/kpi_groups")
+    assert [g["id"] for g in groups] == ["G2KPI900101", "G2KPI900102", "G2KPI900103", "G2KPI900104"]
+    pages = follow(client, f"{emulator.url}/kpi_groups?per_page=3", emulator.root)
+    assert [p["count"] for p in pages] == [3, 1]
+    assert [g["id"] for p in pages for g in p["values"]] == [g["id"] for g in groups]
+    found = rows_of(client, f"{emulator.url}/kpi_groups", title="EKONOMISKT bistånd")
+    assert [g["title"] for g in found] == ["Öppna jämförelser - Ekonomiskt bistånd"]
+
+
+def test_kpi_groups_by_id_have_members_shaped_like_municipality_group_members(emulator, client):
+    groups = rows_of(client, f"{emulator.url}/kpi_groups/G2KPI900101,G2KPI999999")
+    assert [g["id"] for g in groups] == ["G2KPI900101"]
+    assert set(groups[0]) == {"id", "title", "members"}
+    first = groups[0]["members"][0]
+    assert first == {"member_id": "N40011", "member_title": "Nettokostnad arbetsmarknadsåtgärder, kr/inv"}
+    municipality_member = rows_of(client, f"{emulator.url}/municipality_groups/G2328")[0]["members"][0]
+    assert set(first) == set(municipality_member)
+
+
 # ---- faults -------------------------------------------------------------------------------------
 
 
@@ -274,6 +316,67 @@ def test_slow_waits_then_answers_normally(emulator, client):
     started = time.monotonic()
     assert len(rows_of(client, f"{emulator.url}/kpi")) == 20
     assert time.monotonic() - started >= 0.3
+
+
+def test_500_answers_internal_server_error_in_json(emulator, client):
+    emulator.inject(Fault("500"))
+    answer = client.get(f"{emulator.url}/data/kpi/N03926/year/2021")
+    assert answer.status_code == 500 and answer.json() == {"error": "Internal server error"}
+    assert client.get(f"{emulator.url}/data/kpi/N03926/year/2021").status_code == 200
+
+
+def test_outage_resets_new_and_keep_alive_connections_then_recovers(emulator, client):
+    assert client.get(f"{emulator.url}/kpi/N03926").status_code == 200  # leaves a keep-alive connection
+    emulator.start_outage(0.5)
+    assert emulator.in_outage
+    with pytest.raises(httpx.TransportError):
+        client.get(f"{emulator.url}/kpi/N03926")  # on the open connection
+    with httpx.Client(timeout=5, verify=False) as fresh, pytest.raises(httpx.TransportError):
+        fresh.get(f"{emulator.url}/kpi/N03926")  # a new connection, reset right after accept
+    assert emulator.refused == 2
+    assert len(emulator.requests) == 1  # refused requests get no answer and no log entry
+    while emulator.in_outage:
+        time.sleep(0.05)
+    assert client.get(f"{emulator.url}/kpi/N03926").status_code == 200
+
+
+def test_server_built_with_outage_seconds_refuses_from_its_start(client):
+    with EmulatorServer(small_universe(), outage_seconds=0.3) as emu:
+        with pytest.raises(httpx.TransportError):
+            client.get(f"{emu.url}/kpi/N03926")
+        time.sleep(0.35)
+        assert client.get(f"{emu.url}/kpi/N03926").status_code == 200
+        emu.start_outage(30)
+        emu.end_outage()
+        assert client.get(f"{emu.url}/kpi/N03926").status_code == 200
+
+
+def test_periodic_storm_gives_each_request_number_its_first_dividing_fault(emulator, client):
+    emulator.faults.every({3: Fault("429"), 4: Fault("503"), 5: Fault("drop"), 7: Fault("500")})
+    outcomes = []
+    for _ in range(30):
+        try:
+            outcomes.append(client.get(f"{emulator.url}/kpi/N03926").status_code)
+        except httpx.TransportError:
+            outcomes.append("drop")
+    expected = {3: 429, 4: 503, 5: "drop", 7: 500}
+    for n, outcome in enumerate(outcomes, start=1):
+        first = next((expected[d] for d in (3, 4, 5, 7) if n % d == 0), 200)
+        assert outcome == first, f"request {n}"
+    assert outcomes[11] == 429 and outcomes[19] == 503 and outcomes[13] == 500  # 12, 20 and 14: dict order wins
+    emulator.clear_faults()
+    assert [client.get(f"{emulator.url}/kpi").status_code for _ in range(4)] == [200] * 4
+
+
+def test_armed_faults_go_before_the_schedule_and_still_count(emulator, client):
+    emulator.faults.every({2: Fault("503")})
+    emulator.inject(Fault("502"))
+    assert [client.get(f"{emulator.url}/kpi").status_code for _ in range(4)] == [502, 503, 200, 503]
+
+
+def test_schedule_keys_must_be_positive_ints(emulator):
+    with pytest.raises(ValueError, match="positive ints"):
+        emulator.faults.every({0: Fault("503")})
 
 
 def test_unknown_fault_kind_is_refused():

@@ -2,7 +2,9 @@
 
 from tests.emulator.faults import FAULT_KINDS, Fault
 from tests.emulator.model import Cell, Universe
+from tests.emulator.real import real_universe
 from tests.emulator.server import EmulatorServer, RequestRecord
+from tests.emulator.snapshot import load_snapshot
 from tests.emulator.universe import full_universe, small_universe
 
 __all__ = [
@@ -13,5 +15,7 @@ __all__ = [
     "RequestRecord",
     "Universe",
     "full_universe",
+    "load_snapshot",
+    "real_universe",
     "small_universe",
 ]

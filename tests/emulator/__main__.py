@@ -1,11 +1,20 @@
-"""Serve the Kolada emulator until Ctrl-C: `python -m tests.emulator --universe full --latency 0.2`."""
+"""Serve the Kolada emulator until Ctrl-C: `python -m tests.emulator --latency 0.2` (the real universe)."""
 
 from __future__ import annotations
 
 import argparse
 import time
 
-from tests.emulator import EmulatorServer, full_universe, small_universe
+from tests.emulator import EmulatorServer, Universe, full_universe, real_universe, small_universe
+
+
+def build(name: str, kommuner: int, seed: int) -> Universe:
+    """The universe named on the command line."""
+    if name == "small":
+        return small_universe()
+    if name == "full":
+        return full_universe(kommuner, seed)
+    return real_universe(seed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,13 +24,18 @@ def main(argv: list[str] | None = None) -> int:
         description="Serve a local Kolada v3 emulator. Example: python -m tests.emulator --port 8080",
     )
     parser.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (0: any free port)")
-    parser.add_argument("--universe", choices=("small", "full"), default="small")
+    parser.add_argument(
+        "--universe",
+        choices=("real", "small", "full"),
+        default="real",
+        help="real: Kolada's real units, groups and KPI catalogue (default); small: 18 kommuner; full: generated",
+    )
     parser.add_argument("--latency", type=float, default=0.0, help="seconds from each request to its answer")
     parser.add_argument("--kommuner", type=int, default=290, help="kommuner in the full universe")
-    parser.add_argument("--seed", type=int, default=7, help="seed of the full universe")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the real and full universes' values")
     args = parser.parse_args(argv)
 
-    universe = small_universe() if args.universe == "small" else full_universe(args.kommuner, args.seed)
+    universe = build(args.universe, args.kommuner, args.seed)
     with EmulatorServer(universe, latency=args.latency, port=args.port) as emulator:
         print(f"Kolada emulator ({args.universe} universe) serving {emulator.url}", flush=True)
         print(f"  export KPIJMF_API_URL={emulator.url}", flush=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from tests.emulator.routes import GONE_BODY, JSON_TYPE, Response, json_response
 
-FAULT_KINDS = frozenset({"429", "502", "503", "504", "drop", "truncated", "html", "slow", "410", "422", "empty"})
+FAULT_KINDS = frozenset({"429", "500", "502", "503", "504", "drop", "truncated", "html", "slow", "410", "422", "empty"})
 # Kinds that still need the normal answer: they delay it, cut it, or drop it halfway.
 NEEDS_NORMAL = frozenset({"slow", "drop", "truncated"})
 DEFAULT_SLOW_SECONDS = 5.0
@@ -53,11 +53,14 @@ class _Armed:
 
 
 class FaultQueue:
-    """Armed faults, consumed in injection order by the requests whose path they match."""
+    """Armed faults, consumed in injection order by the requests whose path they match, and an optional
+    periodic schedule (`every`) for the requests no armed fault took."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._armed: list[_Armed] = []
+        self._schedule: dict[int, Fault] = {}
+        self._counted = 0  # requests seen since the schedule was set
 
     def add(self, fault: Fault, times: int | None = 1, path_contains: str | None = None) -> None:
         """Arm `fault` for the next `times` matching requests (None: every one until cleared)."""
@@ -66,14 +69,30 @@ class FaultQueue:
         with self._lock:
             self._armed.append(_Armed(fault, times, path_contains))
 
+    def every(self, schedule: dict[int, Fault]) -> None:
+        """From now on the n-th request (counted from 1) gets the fault of the first key, in the dict's
+        order, that divides n; e.g. {3: Fault("429"), 4: Fault("503")}: requests 3, 4, 6, 8, 9, 12, ...
+        Armed faults (`add`) go first; their requests still count. An empty dict stops the schedule."""
+        for divisor, fault in schedule.items():
+            if not isinstance(divisor, int) or divisor < 1:
+                raise ValueError(f"schedule keys must be positive ints, got {divisor!r}")
+            if not isinstance(fault, Fault):
+                raise TypeError(f"schedule values must be Fault, got {fault!r}")
+        with self._lock:
+            self._schedule = dict(schedule)
+            self._counted = 0
+
     def clear(self) -> None:
-        """Disarm every fault."""
+        """Disarm every fault and stop the periodic schedule."""
         with self._lock:
             self._armed.clear()
+            self._schedule = {}
+            self._counted = 0
 
     def take(self, path: str) -> Fault | None:
         """The fault for a request to `path`, using up one of its times; None when none matches."""
         with self._lock:
+            self._counted += 1
             for armed in self._armed:
                 if armed.path_contains is None or armed.path_contains in path:
                     if armed.remaining is not None:
@@ -81,6 +100,9 @@ class FaultQueue:
                         if armed.remaining == 0:
                             self._armed.remove(armed)
                     return armed.fault
+            for divisor, fault in self._schedule.items():
+                if self._counted % divisor == 0:
+                    return fault
         return None
 
 
@@ -103,6 +125,8 @@ def fault_response(fault: Fault, normal: Response | None) -> Response:
         retry_after = 1 if fault.retry_after is None else fault.retry_after
         headers = (("Retry-After", f"{retry_after:g}"),)
         return json_response(429, {"error": "Too many requests, slow down."}, headers=headers)
+    if kind == "500":
+        return json_response(500, {"error": "Internal server error"})
     if kind == "503":
         return json_response(503, {"error": "Service temporarily unavailable."})
     if kind == "502":

@@ -1,10 +1,12 @@
-"""Seeded generation of plausible values, shared by both universes and `Universe.add_year`."""
+"""Seeded generation of plausible values, shared by every universe and `Universe.add_year`."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping, Sequence
 
-from tests.emulator.metadata import KPI_BY_ID
+from tests.emulator.metadata import EXTRA_RANGES, KPI_BY_ID, RIKET
+from tests.emulator.model import BASE_UPDATED, Cell, Universe
 
 NULL_RATE = 0.03
 RIKET_COUNT_SCALE = 60  # Riket's count is a national total, far above any one kommun's
@@ -12,9 +14,10 @@ RIKET_COUNT_SCALE = 60  # Riket's count is a national total, far above any one k
 
 def _range(meta: dict) -> tuple[float, float, int, bool]:
     spec = KPI_BY_ID.get(meta["id"])
-    if spec is None:  # a KPI a test added by hand
-        return 0.0, 100.0, 1, False
-    return spec.low, spec.high, spec.decimals, spec.is_count
+    if spec is not None:
+        return spec.low, spec.high, spec.decimals, spec.is_count
+    low, high, decimals = EXTRA_RANGES.get(meta["id"], (0.0, 100.0, 1))  # default: a KPI a test added by hand
+    return low, high, decimals, meta["title"].endswith(", antal")
 
 
 def _clamp(x: float, low: float, high: float) -> float:
@@ -33,11 +36,12 @@ def draw_cell(
     scale = RIKET_COUNT_SCALE if riket and is_count else 1
     level = base / scale if base is not None else rng.uniform(low, high)
     total = _clamp(level * (1 + rng.gauss(0, 0.07)), low, high)
-    genders: dict[str, float | None] = {"T": round(total * scale, decimals)}
+    shown_total = round(total * scale, decimals)
+    genders: dict[str, float | None] = {"T": shown_total}
     if meta["is_divided_by_gender"]:
         if is_count:
             women = round(total * scale * rng.uniform(0.35, 0.55), decimals)
-            genders["K"], genders["M"] = women, round(genders["T"] - women, decimals)
+            genders["K"], genders["M"] = women, round(shown_total - women, decimals)
         else:
             women = _clamp(total * (1 + rng.gauss(0, 0.1)), low, high)
             genders["K"] = round(women, decimals)
@@ -60,3 +64,18 @@ def draw_series(
         series[year] = genders
         base = genders["T"] if genders["T"] is not None else base
     return series
+
+
+def generate_values(u: Universe, seed: str, missing_rate: float, years_by_kpi: Mapping[str, Sequence[int]]) -> None:
+    """Seeded series for each KPI over its years: kommuner and Riket always, regions for type-A KPIs."""
+    kommuner = u.kommun_ids()
+    regions = sorted(m for m, row in u.municipalities.items() if row["type"] == "L" and m != RIKET[0])
+    gaps = random.Random(f"{seed}:missing")
+    for kpi, years in years_by_kpi.items():
+        meta = u.kpis[kpi]
+        units = [*kommuner, RIKET[0], *(regions if meta["municipality_type"] == "A" else [])]
+        for unit in units:
+            for year, genders in draw_series(meta, tuple(years), seed, unit).items():
+                if missing_rate and gaps.random() < missing_rate:
+                    continue
+                u.values[(kpi, unit, year)] = Cell(genders, updated=BASE_UPDATED)

@@ -253,6 +253,23 @@ DECOY_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )  # fmt: skip
 
 
+# Value ranges for the generator of KPI-set KPIs outside the 20 above (only the real universe has them):
+# id -> (low, high, decimals).
+EXTRA_RANGES: dict[str, tuple[float, float, int]] = {
+    "N03935": (1, 12, 1),  # Arbetslösa av befolkningen, 18-24 år, andel (%)
+    "N30005": (2000, 8000, 0),  # Nettokostnad individ- och familjeomsorg, kr/inv
+}
+
+# KPI groups (/v3/kpi_groups): ids and memberships hand-written, not Kolada's; members are among the 20 KPIs,
+# so every universe can serve them. (id, title, member KPI ids)
+KPI_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("G2KPI900101", "Arbetsmarknad", ("N40011", "U40800", "U40811", "N03926", "N03941", "N03942", "U40455")),
+    ("G2KPI900102", "Öppna jämförelser - Ekonomiskt bistånd", ("N31807", "N31816", "N31814", "U31804", "N31008")),
+    ("G2KPI900103", "Kommunens kvalitet i korthet", ("N00973", "N18601", "U40455", "N31814")),
+    ("G2KPI900104", "Unga som varken arbetar eller studerar", ("N02797", "N03927", "N03942", "U31804", "N18601")),
+)  # fmt: skip
+
+
 def county_of(kommun_id: str) -> str:
     """The county code (first two digits) of a kommun id."""
     return kommun_id[:2]

@@ -32,13 +32,19 @@ class Cell:
 
 @dataclass
 class Universe:
-    """Everything the emulator serves. Mutate only through the methods, or hold `lock` while you do."""
+    """Everything the emulator serves. Mutate only through the methods, or hold `lock` while you do.
+
+    `change_feed_groups`: whether a `from_date` answer includes group rows whose mean changed (True) or
+    only kommun and region rows (False); which one Kolada does is not known.
+    """
 
     kpis: dict[str, dict] = field(default_factory=dict)
     municipalities: dict[str, dict] = field(default_factory=dict)
     groups: dict[str, dict] = field(default_factory=dict)
     values: dict[CellKey, Cell] = field(default_factory=dict)
     group_overrides: dict[OverrideKey, float] = field(default_factory=dict)
+    kpi_groups: dict[str, dict] = field(default_factory=dict)
+    change_feed_groups: bool = True
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
     # The server's cache of encoded rows (routes._row), checked against each cell's content on every use.
     encoded: dict[CellKey, tuple] = field(default_factory=dict, repr=False, compare=False)
@@ -70,8 +76,9 @@ class Universe:
         values = []
         for member in self.member_ids(group):
             found = self.cell(kpi, member, year)
-            if found is not None and found.genders.get(gender) is not None:
-                values.append(found.genders[gender])
+            value = None if found is None else found.genders.get(gender)
+            if value is not None:
+                values.append(value)
         return values
 
     def group_count(self, kpi: str, group: str, year: int, gender: str = "T") -> int:
@@ -118,6 +125,8 @@ class Universe:
                 groups={k: {**g, "members": [dict(m) for m in g["members"]]} for k, g in self.groups.items()},
                 values={key: Cell(dict(c.genders), c.status, c.updated, c.deleted) for key, c in self.values.items()},
                 group_overrides=dict(self.group_overrides),
+                kpi_groups={k: {**g, "members": [dict(m) for m in g["members"]]} for k, g in self.kpi_groups.items()},
+                change_feed_groups=self.change_feed_groups,
             )
 
     # ---- writing ------------------------------------------------------------------------------
@@ -175,6 +184,7 @@ class Universe:
             for kpi, unit, year, gender in picked:
                 found = self.values[(kpi, unit, year)]
                 old = found.genders[gender]
+                assert old is not None  # candidates are non-null values
                 new = _nudge(old, rng)
                 found.genders[gender] = new
                 found.updated = updated
@@ -186,6 +196,12 @@ class Universe:
         with self.lock:
             members = [{"member_id": mid, "member_title": self.municipalities[mid]["title"]} for mid in member_ids]
             self.groups[group_id] = {"id": group_id, "title": title, "members": members}
+
+    def add_kpi_group(self, group_id: str, title: str, kpi_ids: Iterable[str]) -> None:
+        """Add (or replace) a KPI group whose members are KPI ids in this universe."""
+        with self.lock:
+            members = [{"member_id": kid, "member_title": self.kpis[kid]["title"]} for kid in kpi_ids]
+            self.kpi_groups[group_id] = {"id": group_id, "title": title, "members": members}
 
 
 def _nudge(old: float, rng: random.Random) -> float:

@@ -2,9 +2,11 @@
 
 Routes (all paged with page/per_page, at most 25 ids per comma-separated list):
 /v3/kpi[/{ids}][?title=], /v3/municipality[/{ids}][?title=&region_type=K|L],
-/v3/municipality_groups[/{ids}][?title=], /v3/data/kpi/{kpis}/municipality/{ids}[/year/{years}],
-/v3/data/kpi/{kpis}/year/{years}, /v3/data/municipality/{ids}/year/{years},
-/v3/data?kpi_id=&municipality_id=&year=; data routes take from_date=YYYY-MM-DD. /v2/... is 410.
+/v3/municipality_groups[/{ids}][?title=], /v3/kpi_groups[/{ids}][?title=],
+/v3/data/kpi/{kpis}/municipality/{ids}[/year/{years}], /v3/data/kpi/{kpis}/year/{years},
+/v3/data/municipality/{ids}/year/{years}, /v3/data?kpi_id=&municipality_id=&year=; data routes take
+from_date=YYYY-MM-DD (cells updated on or after it, withdrawn ones as isdeleted; group rows whose members
+changed unless `Universe.change_feed_groups` is False). /v2/... is 410.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 import random
 from dataclasses import dataclass
 from datetime import date
-from typing import NamedTuple
+from typing import NamedTuple, cast
 from urllib.parse import quote, urlencode
 
 from tests.emulator.model import Universe
@@ -79,7 +81,7 @@ def _dispatch(universe: Universe, path: str, pairs: QueryPairs, next_base: str, 
     next_url = _page_url(next_base, path, pairs, page + 1) if more else None
     previous_url = _page_url(next_base, path, pairs, page - 1) if page > 1 else None
     if parts[1] == "data":
-        return Response(200, _data_page(chunk, next_url, previous_url), JSON_TYPE, ())
+        return Response(200, _data_page(cast(list[DataRow], chunk), next_url, previous_url), JSON_TYPE, ())
     return json_response(
         200, {"values": chunk, "count": len(chunk), "next_url": next_url, "previous_url": previous_url}
     )
@@ -127,8 +129,10 @@ _ORDERS = {n: list(itertools.permutations(range(n))) for n in range(0, 5)}
 
 def _items(u: Universe, rest: list[str], query: dict[str, str]) -> list[dict] | list[DataRow]:
     head, args = rest[0], rest[1:]
-    if head in ("kpi", "municipality", "municipality_groups") and len(args) <= 1:
-        table = {"kpi": u.kpis, "municipality": u.municipalities, "municipality_groups": u.groups}[head]
+    tables = {"kpi": u.kpis, "municipality": u.municipalities, "municipality_groups": u.groups}
+    tables["kpi_groups"] = u.kpi_groups
+    if head in tables and len(args) <= 1:
+        table = tables[head]
         wanted = _ids(args[0]) if args else sorted(table)
         found = [table[i] for i in wanted if i in table]
         if "title" in query:
@@ -160,6 +164,8 @@ def _data_items(u: Universe, args: list[str], query: dict[str, str]) -> list[Dat
     units = _ids(named["municipality"]) if "municipality" in named else sorted([*u.municipalities, *u.groups])
     years = _years(named["year"]) if "year" in named else None
     since = _date(query["from_date"]) if query.get("from_date") else None
+    if since is not None and not u.change_feed_groups:
+        units = [unit for unit in units if unit not in u.groups]
     rows = []
     for kpi in sorted(set(kpis) & set(u.kpis)):
         for year in sorted(set(years) if years is not None else u.years_of(kpi)):
@@ -189,7 +195,7 @@ def _row(u: Universe, kpi: str, unit: str, year: int, since: date | None) -> Dat
     return cached[1]
 
 
-def _group_row(u: Universe, kpi: str, group: str, year: int, since: date | None) -> dict | None:
+def _group_row(u: Universe, kpi: str, group: str, year: int, since: date | None) -> DataRow | None:
     # Inlined (the caller holds the lock): the year route computes hundreds of groups per kpi and year.
     cells = [
         found
@@ -201,7 +207,7 @@ def _group_row(u: Universe, kpi: str, group: str, year: int, since: date | None)
     live = [c for c in cells if not c.deleted]
     entries = []
     for gender in u.genders_of(kpi):
-        values = [c.genders[gender] for c in live if c.genders.get(gender) is not None]
+        values = [value for c in live if (value := c.genders.get(gender)) is not None]
         override = u.group_overrides.get((kpi, group, year, gender))
         if values or override is not None:
             value = override if override is not None else sum(values) / len(values)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass
@@ -72,6 +73,11 @@ class _Server(ThreadingHTTPServer):
             else:
                 self._connections.discard(connection)
 
+    def verify_request(self, request: socket.socket | tuple[bytes, socket.socket], client_address: object) -> bool:
+        """Refuse (reset) a new connection during an outage; accept it otherwise."""
+        assert isinstance(request, socket.socket)
+        return not self.emulator._refused_now(request)
+
     def close_connections(self) -> None:
         """Hang up on idle keep-alive clients so their handler threads end."""
         with self._connections_lock:
@@ -82,15 +88,20 @@ class _Server(ThreadingHTTPServer):
 
 
 class EmulatorServer:
-    """Serves a live `Universe` as Kolada v3 on http://127.0.0.1:PORT/v3 from a background thread."""
+    """Serves a live `Universe` as Kolada v3 on http://127.0.0.1:PORT/v3 from a background thread.
 
-    def __init__(self, universe: Universe, latency: float = 0.0, port: int = 0) -> None:
+    `outage_seconds`: the server starts in an outage of that length (see `start_outage`)."""
+
+    def __init__(self, universe: Universe, latency: float = 0.0, port: int = 0, outage_seconds: float = 0.0) -> None:
         self.universe = universe
         self.latency = latency
         self.relative_next_url = False
         self.page_cap: int | None = None  # at most this many items per page, whatever per_page asks
         self._port = port
         self._faults = FaultQueue()
+        self._outage_seconds = outage_seconds
+        self._outage_until = 0.0  # time.monotonic() when the current outage ends
+        self._refused = 0
         self._log_lock = threading.Lock()
         self._requests: list[RequestRecord] = []
         self._bytes_sent = 0
@@ -104,6 +115,8 @@ class EmulatorServer:
         if self._server is not None:
             raise RuntimeError("emulator already started")
         self._server = _Server(self, self._port)
+        if self._outage_seconds > 0:
+            self.start_outage(self._outage_seconds)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self._thread.start()
         return self
@@ -176,12 +189,57 @@ class EmulatorServer:
         self._faults.add(fault, times, path_contains)
 
     def clear_faults(self) -> None:
-        """Disarm every injected fault."""
+        """Disarm every injected fault and stop any periodic schedule."""
         self._faults.clear()
+
+    @property
+    def faults(self) -> FaultQueue:
+        """The fault queue itself: `add`, `every` (a periodic schedule) and `clear`."""
+        return self._faults
+
+    def start_outage(self, seconds: float) -> None:
+        """For the next `seconds`, reset every connection right after accept (and every request on an open
+        keep-alive connection) without an HTTP answer, as a restarting server behind a load balancer does.
+        Refused requests are not logged, not counted by a fault schedule, and counted in `refused`."""
+        if seconds <= 0:
+            raise ValueError("seconds must be positive")
+        with self._log_lock:
+            self._outage_until = time.monotonic() + seconds
+
+    def end_outage(self) -> None:
+        """End the outage now."""
+        with self._log_lock:
+            self._outage_until = 0.0
+
+    @property
+    def in_outage(self) -> bool:
+        """Whether connections are being refused right now."""
+        with self._log_lock:
+            return time.monotonic() < self._outage_until
+
+    @property
+    def refused(self) -> int:
+        """Connections and requests reset during outages so far."""
+        with self._log_lock:
+            return self._refused
+
+    def _refused_now(self, connection: socket.socket) -> bool:
+        """During an outage: reset `connection` (RST, no FIN, no answer) and return True."""
+        with self._log_lock:
+            if time.monotonic() >= self._outage_until:
+                return False
+            self._refused += 1
+        with contextlib.suppress(OSError):
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            connection.close()
+        return True
 
     # ---- serving (handler threads) -------------------------------------------------------------
 
     def _serve(self, handler: _Handler) -> None:
+        if self._refused_now(handler.connection):  # a keep-alive connection opened before the outage
+            handler.close_connection = True
+            return
         started = time.monotonic()
         parts = urlsplit(handler.path)
         path = unquote(parts.path)

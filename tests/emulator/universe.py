@@ -1,15 +1,17 @@
-"""The two universes the emulator serves: a small hand-written one and a large generated one."""
+"""Two of the universes the emulator serves: a small hand-written one and a large generated one (the real one
+is in real.py)."""
 
 from __future__ import annotations
 
 import random
 from functools import lru_cache
 
-from tests.emulator.generate import draw_series
+from tests.emulator.generate import generate_values
 from tests.emulator.metadata import (
     COUNTIES,
     DECOY_GROUPS,
     KPI_BY_ID,
+    KPI_GROUPS,
     KPI_SPECS,
     LIKNANDE_AM,
     NAMED_KOMMUNER,
@@ -105,6 +107,7 @@ def small_universe() -> Universe:
     liknande arbetsmarknad G216379 Östersund 2024 (0980 1080 1383 1489 1496 2080 2580, not 2380),
     G199001 Östersund 2022 (older, 2482 instead of 1489), G216333 Umeå 2024; decoys G216500
     "Liknande kommuner IFO, Östersund, 2024" and G114500 "Nätverk Mittsverige (ovägt medel)".
+    KPI groups: the four hand-written `metadata.KPI_GROUPS` (G2KPI900101-G2KPI900104).
     Each call returns a fresh copy.
     """
     return _small_template().copy()
@@ -182,8 +185,11 @@ def _full_template(n_kommuner: int, seed: int) -> Universe:
 
 
 def _add_kpis(u: Universe) -> None:
+    """The 20 KPIs and the hand-written KPI groups over them."""
     for spec in KPI_SPECS:
         u.kpis[spec.id] = spec.as_kolada()
+    for group_id, title, members in KPI_GROUPS:
+        u.add_kpi_group(group_id, title, members)
 
 
 def _add_municipalities(u: Universe, kommuner: list[str], titles: dict[str, str], regions: tuple[str, ...]) -> None:
@@ -231,17 +237,8 @@ def _weighted(rng: random.Random, table: dict[str, tuple[str, int]]) -> str:
 
 
 def _generate_values(u: Universe, seed: str, missing_rate: float) -> None:
-    """Seeded series for every KPI: kommuner and Riket always, regions for type-A KPIs."""
-    kommuner = u.kommun_ids()
-    regions = sorted(m for m, row in u.municipalities.items() if row["type"] == "L" and m != RIKET[0])
-    gaps = random.Random(f"{seed}:missing")
-    for spec in KPI_SPECS:
-        units = [*kommuner, RIKET[0], *(regions if spec.municipality_type == "A" else [])]
-        for unit in units:
-            for year, genders in draw_series(u.kpis[spec.id], spec.years, seed, unit).items():
-                if missing_rate and gaps.random() < missing_rate:
-                    continue
-                u.values[(spec.id, unit, year)] = Cell(genders, updated=BASE_UPDATED)
+    """Seeded series for the 20 KPIs over their years (see generate_values)."""
+    generate_values(u, seed, missing_rate, {spec.id: spec.years for spec in KPI_SPECS})
 
 
 def _apply_hand_table(u: Universe, kpi: str, table: HandTable) -> None:
