@@ -13,6 +13,7 @@ import typer
 
 from kpijmf import __version__
 from kpijmf.cli.lookup import cache_app, kommun_app, kpi_app, sets_app
+from kpijmf.cli.messages import LANG_ENV, current_lang, msg
 from kpijmf.cli.options import (
     KommunOpt,
     KpiOpt,
@@ -29,7 +30,7 @@ from kpijmf.cli.options import (
 from kpijmf.cli.reports import plot, report
 from kpijmf.cli.talk import Talk
 from kpijmf.domain.parsing import parse_years, split_list
-from kpijmf.errors import KpijmfError, UsageError
+from kpijmf.errors import ApiTimeoutError, ApiUnreachableError, KpijmfError, UsageError
 
 FORMATS = ("table", "csv", "excel", "xlsx", "json", "md")
 _EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx", ".json": "json", ".md": "md", ".txt": "table"}
@@ -60,8 +61,20 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            metavar="sv|en",
+            help="Language of progress, summaries and reports (or KPIJMF_LANG).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Swedish municipal labour-market KPIs from Kolada: fetch, store locally, compare a kommun with its peers."""
+    if lang is not None:
+        # The CLI's choice for this process; every message and report reads it through kpijmf.cli.messages.
+        os.environ[LANG_ENV] = current_lang(lang)
 
 
 # -- fetch -------------------------------------------------------------------------------------------
@@ -91,18 +104,19 @@ def fetch(
     """
     talk = Talk(quiet=quiet)
     year_list = parse_years(years) if years else None
-    with talk.progress("Hämtar från Kolada") as progress, workspace(talk, progress=progress) as space:
+    with talk.progress(msg("progress_fetch")) as progress, workspace(talk, progress=progress) as space:
         result = space.fetch(
             split_list(kpi), set_name=set_name, kommuner=split_list(kommun), years=year_list, refresh=refresh
         )
     if result.cells == 0:
-        talk.say("nothing to fetch: everything asked for is stored and fresh (use --refresh to fetch again)")
+        talk.say(msg("nothing_to_fetch"))
         return
     talk.say(
-        f"stored {result.rows:,} values for {result.cells:,} kpi×year×unit cells in {result.requests} requests "
-        f"({result.data_requests} for data), {result.bytes / 1e6:.1f} MB, {result.seconds:.1f} s"
-        + (f"; {result.changed} revised, {result.removed} withdrawn" if result.changed or result.removed else "")
-    )
+        msg("stored", rows=result.rows, cells=result.cells, requests=result.requests, data=result.data_requests,
+            mb=result.bytes / 1e6, seconds=result.seconds)
+        + (msg("revised_suffix", changed=result.changed, removed=result.removed) if result.changed or result.removed
+           else "")
+    )  # fmt: skip
 
 
 # -- compare -----------------------------------------------------------------------------------------
@@ -169,7 +183,7 @@ def compare(
     genders, gap = _genders(gender)
     year_list, last = parse_year_choice(years, last)
     with (
-        talk.progress("Hämtar från Kolada") as progress,
+        talk.progress(msg("progress_fetch")) as progress,
         workspace(talk, offline, "compare", progress) as space,
     ):
         frame = space.compare(
@@ -199,18 +213,17 @@ def _emit(frame, fmt: str, output: str | None, wide: bool, talk: Talk) -> None:
         return
     write_output(render_bytes(frame, fmt, wide=wide), output)
     if output and output != "-":
-        talk.say(f"wrote {len(frame):,} rows ({fmt}) to {output}")
+        talk.say(msg("wrote_rows", rows=len(frame), fmt=fmt, path=output))
 
 
 # -- refresh, revisions, run ------------------------------------------------------------------------
 
 
-def _summary(verb: str, result) -> str:
-    revised = f"; {result.changed} revised, {result.removed} withdrawn" if result.changed or result.removed else ""
-    return (
-        f"{verb} {result.rows:,} values in {result.requests} requests ({result.data_requests} for data), "
-        f"{result.bytes / 1e6:.2f} MB, {result.seconds:.1f} s{revised}"
-    )
+def _summary(result) -> str:
+    changed = result.changed or result.removed
+    revised = msg("revised_suffix", changed=result.changed, removed=result.removed) if changed else ""
+    return msg("refreshed", rows=result.rows, requests=result.requests, data=result.data_requests,
+               mb=result.bytes / 1e6, seconds=result.seconds) + revised  # fmt: skip
 
 
 @app.command()
@@ -231,9 +244,12 @@ def refresh(
     Example: kpijmf refresh --set arbetsmarknad --kommun 2380
     """
     talk = Talk(quiet=quiet)
-    with talk.progress("Uppdaterar") as progress, workspace(talk, command="refresh", progress=progress) as space:
+    with (
+        talk.progress(msg("progress_refresh")) as progress,
+        workspace(talk, command="refresh", progress=progress) as space,
+    ):
         result = space.refresh(set_name=set_name, kpi_ids=split_list(kpi), kommuner=split_list(kommun))
-    talk.say(_summary("refreshed:", result))
+    talk.say(_summary(result))
 
 
 @app.command()
@@ -293,10 +309,10 @@ def run(
 
     talk = Talk(quiet=quiet)
     spec = load_run_file(path)
-    with talk.progress("Kör") as progress, workspace(talk, command="run", progress=progress) as space:
-        report = execute(spec, space, on_written=lambda target: talk.say(f"wrote {target}"))
+    with talk.progress(msg("progress_run")) as progress, workspace(talk, command="run", progress=progress) as space:
+        report = execute(spec, space, on_written=lambda target: talk.say(msg("wrote", path=target)))
     if report.refresh is not None:
-        talk.say(_summary("refreshed:", report.refresh))
+        talk.say(_summary(report.refresh))
     for label, exc in report.failures:
         talk.error(f"{label}: {exc}")
     if report.failures:
@@ -346,7 +362,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = narrowed_app(args)(args=args, prog_name="kpijmf", standalone_mode=False)
     except KpijmfError as exc:
-        talk.error(str(exc))
+        hint = f" {msg('unreachable_hint')}" if isinstance(exc, ApiUnreachableError | ApiTimeoutError) else ""
+        talk.error(f"{exc}{hint}")
         sys.exit(exc.exit_code)
     except BrokenPipeError:
         # The reader (`| head`) went away: stop quietly, as the Python docs advise.
