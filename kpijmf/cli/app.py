@@ -265,9 +265,13 @@ def revisions(
     output: Annotated[
         str | None, typer.Option("--output", "-o", metavar="PATH", help="File to write, or - for stdout.")
     ] = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Also list changes beyond the shown decimals only (avrundning).")
+    ] = False,
     quiet: Quiet = False,
 ) -> None:
-    """List values Kolada revised or withdrew since they were first stored: old value, new value, when seen.
+    """List values Kolada revised or withdrew since they were first stored: old value, new value, when seen
+    (local time), in the KPI's decimals; a change too small to show is marked avrundning and hidden unless --all.
 
     Example: kpijmf revisions --since 2026-09-01 --kommun Östersund --format csv -o revisions.csv
     """
@@ -279,6 +283,8 @@ def revisions(
     day = parse_date(since) if since else None
     with workspace(talk, offline=True, command="revisions") as space:
         rows = space.revisions(since=day, kommuner=split_list(kommun))
+        kpis = space.catalog().kpis
+        titles = {k: str(kpis.get(k, {}).get("title") or "") for k in {str(r["kpi"]) for r in rows}}
     from kpijmf.output.files import revisions_csv, write_output
 
     if fmt == "csv" or (output and output != "-"):
@@ -286,10 +292,15 @@ def revisions(
     else:
         from rich.console import Console
 
-        from kpijmf.output.terminal import render_revisions
+        from kpijmf.output.revisions import render_revision_table, revision_lines
+        from kpijmf.service.workspace import unit_of
 
-        render_revisions(rows, Console(highlight=False))
-    talk.say(f"{len(rows)} revisions" + (f" since {day}" if day else ""))
+        lines = revision_lines(rows, {k: (t, unit_of(t)) for k, t in titles.items()})
+        shown = lines if show_all else [line for line in lines if not line.rounding]
+        render_revision_table(shown, Console(highlight=False), hidden=len(lines) - len(shown))
+        if len(shown) < len(lines):
+            talk.say(msg("revisions_rounding", n=len(lines) - len(shown)))
+    talk.say(msg("revisions_since", n=len(rows), day=day) if day else msg("revisions_count", n=len(rows)))
 
 
 @app.command()
