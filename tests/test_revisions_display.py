@@ -74,3 +74,36 @@ def test_revisions_table_has_titles_local_time_and_hides_rounding(revised):
     assert "avrundning" in run.stderr and "--all" in run.stderr
     everything = run_kpijmf(["revisions", "--all"], revised)
     assert any(" 2021 " in line and "avrundning" in line for line in everything.stdout.splitlines())
+
+
+def _revised_frame():
+    from tests.comparison_fixture import sample_frame
+
+    frame = sample_frame()
+    frame["revised"] = (frame["id"] == "2380") & (frame["year"] == 2021) & (frame["kpi"] == "N03926")
+    return frame
+
+
+def test_compare_markdown_marks_revised_cells_with_a_dagger():
+    from kpijmf.output.files import render_bytes
+
+    md = render_bytes(_revised_frame(), "md").decode("utf-8")
+    kommun_row = next(line for line in md.splitlines() if line.startswith("| Östersund"))
+    assert kommun_row.count("†") == 1 and "2,9†" in kommun_row
+    assert "† reviderat av Kolada sedan en tidigare hämtning" in md
+    assert "†" not in render_bytes(_revised_frame().drop(columns="revised"), "md").decode("utf-8")
+
+
+def test_compare_xlsx_marks_revised_cells_and_keeps_them_numbers():
+    import io
+
+    import openpyxl
+
+    from kpijmf.output.files import render_bytes
+
+    wb = openpyxl.load_workbook(io.BytesIO(render_bytes(_revised_frame(), "xlsx")))
+    sheet = wb[wb.sheetnames[0]]
+    marked = [c for row in sheet.iter_rows() for c in row if "†" in str(c.number_format)]
+    assert len(marked) == 1 and isinstance(marked[0].value, float) and marked[0].value == pytest.approx(2.9)
+    assert "reviderat av Kolada" in marked[0].comment.text
+    assert any("† reviderat av Kolada" in str(c.value) for row in sheet.iter_rows() for c in row)

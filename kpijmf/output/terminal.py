@@ -57,6 +57,7 @@ def _rank_cell(rang: str, quartile: Any) -> Text:
 
 
 REVISED_MARK = "†"
+REVISED_NOTE = f"{REVISED_MARK} reviderat av Kolada sedan en tidigare hämtning (se `kpijmf revisions`)."
 
 
 def _caption(notes: list, decimals: int, rank_year: int, src: str, *, revised: bool = False) -> Text:
@@ -67,7 +68,7 @@ def _caption(notes: list, decimals: int, rank_year: int, src: str, *, revised: b
         lines.append(MEAN_NOTE_INTRO)
         lines += [f"  {mean_note_text(n, decimals)}" for n in notes]
     if revised:
-        lines.append(f"{REVISED_MARK} reviderat av Kolada sedan en tidigare hämtning (se `kpijmf revisions`).")
+        lines.append(REVISED_NOTE)
     lines.append(f"Rang och förändring avser {rank_year}; förändring jämfört med föregående år.")
     lines.append(src)
     return Text(printable("\n".join(lines)), style="dim")
