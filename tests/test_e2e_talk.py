@@ -74,3 +74,12 @@ def test_kpi_search_ranks_and_counts_discontinued_series(emulator, tmp_path):
     listed = everything.stdout.splitlines()
     assert listed[-1].startswith("N03932\t") and listed[-1].endswith("[upphört]")
     assert "N03926" in [line.split("\t")[0] for line in listed]
+
+
+def test_kommun_search_by_lan(emulator, tmp_path):
+    run = run_kpijmf(["kommun", "search", "--lan", "Jämtlands län"], kpijmf_env(emulator.url, tmp_path))
+    assert run.code == 0, run.stderr
+    listed = dict(line.split("\t") for line in run.stdout.splitlines())
+    assert listed.get("2380") == "Östersund" and all(k.startswith("23") for k in listed)
+    narrowed = run_kpijmf(["kommun", "search", "oster", "--lan", "23"], kpijmf_env(emulator.url, tmp_path))
+    assert narrowed.stdout.splitlines() == ["2380\tÖstersund"]

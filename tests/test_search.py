@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kpijmf.domain.search import Match, expand, is_discontinued, search_kpis
+from kpijmf.domain.search import Match, expand, is_discontinued, kommuner_in_lan, search_kpis
 from tests.emulator.snapshot import load_snapshot
 
 FIRST_SCREEN = 30  # `kpi search` shows 30 hits unless --limit says otherwise
@@ -65,3 +65,28 @@ def test_synonyms_go_both_ways():
 def test_discontinued_is_a_year_in_parentheses_at_the_end():
     assert is_discontinued("Arbetslöshet 16-65 år, andel (%) (-2023)")
     assert not is_discontinued("Arbetslösa av arbetskraften (BAS), 18-65 år, andel (%)")
+
+
+@pytest.fixture(scope="module")
+def units():
+    from kpijmf.domain.catalog import Unit
+
+    return [Unit(m["id"], m["title"], m["type"]) for m in load_snapshot()["municipalities"]]
+
+
+@pytest.mark.parametrize(("name", "region", "count"), [
+    ("Jämtland", "Region Jämtland Härjedalen", 8), ("jamtlands lan", "Region Jämtland Härjedalen", 8),
+    ("23", "Region Jämtland Härjedalen", 8), ("Västra Götaland", "Västra Götalandsregionen", 49),
+    ("Gotland", "Region Gotland", 1), ("Stockholms län", "Region Stockholm", 26),
+])  # fmt: skip
+def test_kommuner_in_lan_by_name_or_code(units, name, region, count):
+    found, kommuner = kommuner_in_lan(units, name)
+    assert found.title == region and len(kommuner) == count
+    assert all(k.type == "K" and k.id[:2] == found.id[2:] for k in kommuner)
+
+
+def test_unknown_lan_is_not_found(units):
+    from kpijmf.errors import NotFoundError
+
+    with pytest.raises(NotFoundError, match="no län matches 'Atlantis'"):
+        kommuner_in_lan(units, "Atlantis")

@@ -19,20 +19,32 @@ cache_app = typer.Typer(help="The local store (one SQLite file).", no_args_is_he
 
 @kommun_app.command("search")
 def kommun_search(
-    text: Annotated[str, typer.Argument(help="Part of a name or id, without case or diacritics.")],
+    text: Annotated[str | None, typer.Argument(help="Part of a name or id, without case or diacritics.")] = None,
+    lan: Annotated[
+        str | None, typer.Option("--lan", metavar="NAME", help="Only kommuner in this län (name or code).")
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
-    """List kommuner whose name or id contains TEXT.
+    """List kommuner whose name or id contains TEXT, or every kommun in a län.
 
-    Example: kpijmf kommun search ostersund
+    Example: kpijmf kommun search --lan Jämtland
     """
+    from kpijmf.errors import NotFoundError, UsageError
+
+    if text is None and lan is None:
+        raise UsageError("give TEXT, --lan NAME or both")
     talk = Talk(quiet=quiet)
     with workspace(talk, command="kommun") as space:
-        found = space.catalog().search_kommuner(text)
-    if not found:
-        from kpijmf.errors import NotFoundError
+        catalog = space.catalog()
+        found = catalog.search_kommuner(text) if text is not None else None
+        if lan is not None:
+            from kpijmf.domain.search import kommuner_in_lan
 
-        raise NotFoundError(f"no kommun matches {text!r}")
+            region, in_lan = kommuner_in_lan(catalog.units.values(), lan)
+            found = in_lan if found is None else [u for u in found if u in in_lan]
+            talk.say(f"{region.title}: {len(in_lan)} kommuner")
+    if not found:
+        raise NotFoundError(f"no kommun matches {text!r}" + (f" in {lan}" if lan else ""))
     for unit in found:
         typer.echo(printable(f"{unit.id}\t{unit.title}"))
 

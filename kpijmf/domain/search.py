@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
-from kpijmf.domain.catalog import normalize
+from kpijmf.domain.catalog import Unit, normalize
 
 # Words a Swedish analyst types and the words Kolada's titles use instead; each group is searched as one.
 SYNONYMS: tuple[tuple[str, ...], ...] = (
@@ -116,3 +116,34 @@ def search_kpis(kpis: Iterable[dict], query: str) -> list[Hit]:
         if best is not None:
             hits.append(Hit(kpi, best[0], is_discontinued(str(kpi.get("title") or "")), best[1]))
     return sorted(hits, key=lambda h: h.key)
+
+
+def _lan_words(text: str) -> str:
+    """'Stockholms län' -> 'stockholm', 'Region Jämtland Härjedalen' -> 'jamtland harjedalen'."""
+    words = normalize(text).replace("regionen", "").split()
+    words = [w for w in words if w not in ("region", "lan", "lans")]
+    plain = " ".join(words)
+    return plain[:-1] if plain.endswith("s") and len(plain) > 3 else plain
+
+
+def kommuner_in_lan(units: Iterable[Unit], name: str) -> tuple[Unit, list[Unit]]:
+    """The region (län) a name or id points at and its kommuner, by name: kommun ids begin with the län's code
+    (SCB), so 'Jämtland', 'Jämtlands län' and '23' all give Region Jämtland Härjedalen's eight kommuner."""
+    from kpijmf.errors import NotFoundError, UsageError
+
+    every = list(units)
+    regions = [u for u in every if u.type == "L" and u.id != "0000"]
+    wanted = _lan_words(name)
+    if wanted.isdigit():
+        found = [r for r in regions if r.id[2:] == wanted.zfill(2)]
+    else:
+        exact = [r for r in regions if _lan_words(r.title) == wanted]
+        words = [r for r in regions if wanted and re.search(rf"(?<!\w){re.escape(wanted)}", _lan_words(r.title))]
+        found = exact or words
+    if not found:
+        raise NotFoundError(f"no län matches {name!r} (e.g. Jämtland, Västra Götaland, 23)")
+    if len(found) > 1:
+        raise UsageError(f"{name!r} matches several län: {', '.join(r.title for r in found)}")
+    region = found[0]
+    kommuner = sorted((u for u in every if u.type == "K" and u.id[:2] == region.id[2:]), key=lambda u: u.title)
+    return region, kommuner
