@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import random
 import sys
 import xml.etree.ElementTree as ET
 
@@ -15,7 +14,17 @@ from tests.comparison_fixture import sample_frame
 
 pytest.importorskip("matplotlib")
 
-from kpijmf.output.charts import kommun_rank, line_chart, quartile_boundaries, short_title, strip_chart
+from kpijmf.output import charts
+from kpijmf.output.charts import (
+    Rank,
+    frame_rank,
+    kpi_charts,
+    legend_title,
+    line_chart,
+    quartile_boundaries,
+    strip_chart,
+    tick_decimals,
+)
 
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}"
@@ -58,8 +67,9 @@ SEVENTEEN = {f"{i:04d}": float(i) for i in range(1, 18) if i != 8} | {"2380": 8.
 def test_line_chart_svg_parses_and_names_every_unit_in_legend():
     root = _svg(line_chart(sample_frame(), "N03926"))
     texts = _texts(root)
+    shown = " ".join(texts)  # a wrapped legend name is one text per line
     for title in ("Östersund", "Alla kommuner", "Kommuner med 50 000 - 99 999 invånare", "Riket"):
-        assert title in texts
+        assert title in shown
     assert "Långtidsarbetslöshet 25-64 år" in texts  # the KPI label as title
     assert "%" in texts  # the unit as y label
     assert any(t.startswith("Källa: Kolada") for t in texts)
@@ -108,13 +118,83 @@ def test_line_chart_cites_own_processing_when_it_shows_own_means():
     assert "Källa: Kolada" in texts
 
 
-def test_line_chart_shortens_long_titles_and_keeps_markup_and_dollars_literal():
+def test_line_chart_wraps_long_titles_whole_and_keeps_markup_and_dollars_literal():
     frame = sample_frame()
-    frame.loc[frame["id"] == "G2328", "title"] = "Costs in $ and $ <b>bold</b> & more, a very long group title indeed"
+    title = "Costs in $ and $ <b>bold</b> & more, a very long group title indeed"
+    frame.loc[frame["id"] == "G2328", "title"] = title
     texts = _texts(_svg(line_chart(frame, "N03926")))
-    shown = short_title("Costs in $ and $ <b>bold</b> & more, a very long group title indeed")
-    assert shown in texts and shown.endswith("…") and shown.startswith("Costs in $ and $ <b>")
-    assert short_title("Alla kommuner (ovägt medel)") == "Alla kommuner"
+    shown = legend_title(title)
+    assert "\n" in shown and shown.replace("\n", " ") == title  # wrapped, every word kept
+    assert all(line in " ".join(texts) for line in shown.splitlines())
+    assert legend_title("Alla kommuner (ovägt medel)") == "Alla kommuner"
+    peer = "Liknande kommuner arbetsmarknad, Östersund, 2025"
+    assert legend_title(peer).replace("\n", " ") == peer
+
+
+def _figure_of(monkeypatch, draw) -> object:
+    """The matplotlib Figure a chart function drew, caught where it is saved."""
+    caught = []
+    real_save = charts._save
+    monkeypatch.setattr(charts, "_save", lambda fig, fmt: caught.append(fig) or real_save(fig, fmt))
+    draw()
+    return caught[0]
+
+
+def _label_value(label: str, lang: str = "sv") -> float:
+    """A tick label read as a number: '1 000,5' and '−2,5' in Swedish, '1,000.5' in English."""
+    plain = label.replace("\u2212", "-").replace("\u202f", "").replace("\xa0", "").replace("\u2009", "")
+    return float(plain.replace(",", ".") if lang == "sv" else plain.replace(",", ""))
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+@pytest.mark.parametrize(("low", "high"), [(32.5, 47.5), (0.12, 0.61), (3.01, 3.04), (1200.0, 2400.0), (-3.0, 4.5)])
+def test_tick_labels_read_back_equal_the_tick_positions(monkeypatch, lang, low, high):
+    frame = sample_frame()
+    rows = frame["kpi"] == "N03926"
+    lo, hi = frame.loc[rows, "value"].min(), frame.loc[rows, "value"].max()
+    frame.loc[rows, "value"] = low + (frame.loc[rows, "value"] - lo) * (high - low) / (hi - lo)
+    fig = _figure_of(monkeypatch, lambda: line_chart(frame, "N03926", lang=lang))
+    ax = fig.axes[0]
+    ticks = list(ax.get_yticks())
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(ticks) == len(labels) >= 3
+    decimals = tick_decimals(ticks)
+    for tick, label in zip(ticks, labels, strict=True):
+        assert _label_value(label, lang) == pytest.approx(tick, abs=1e-9 * max(1.0, abs(tick)))
+        point = "," if lang == "sv" else "."
+        shown_decimals = len(label.rsplit(point, 1)[1]) if point in label else 0
+        assert shown_decimals == decimals, label
+        if lang == "sv":
+            assert "." not in label
+        else:  # a comma only between thousands
+            assert all(len(group) == 3 for group in label.split(".")[0].split(",")[1:]), label
+
+
+def test_tick_decimals_are_the_fewest_that_print_every_tick_exactly():
+    assert tick_decimals([30.0, 35.0, 40.0]) == 0
+    assert tick_decimals([32.5, 35.0, 37.5]) == 1
+    assert tick_decimals([0.25, 0.5, 0.75]) == 2
+    assert tick_decimals([0.1 + 0.2, 0.4]) == 1  # float noise is not a decimal
+    assert tick_decimals([]) == 0
+
+
+def test_strip_chart_tick_labels_read_back_equal_the_tick_positions(monkeypatch):
+    values = {f"{i:04d}": 32.5 + i * 0.9 for i in range(17)}
+    fig = _figure_of(monkeypatch, lambda: strip_chart(_distribution(values), "N03926", kommun_id="0001", year=2021,
+                                                      direction="lower"))  # fmt: skip
+    ax = fig.axes[0]
+    for tick, label in zip(ax.get_xticks(), [t.get_text() for t in ax.get_xticklabels()], strict=True):
+        assert _label_value(label) == pytest.approx(tick)
+
+
+def test_line_chart_legend_lies_inside_the_figure(monkeypatch):
+    frame = sample_frame()
+    frame.loc[frame["id"] == "G2328", "title"] = "Liknande kommuner arbetsmarknad, Östersund, 2025 (ovägt medel)"
+    fig = _figure_of(monkeypatch, lambda: line_chart(frame, "N03926", fmt="png"))
+    renderer = fig.canvas.get_renderer()
+    box = fig.axes[0].get_legend().get_window_extent(renderer)
+    width, height = fig.bbox.width, fig.bbox.height
+    assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height
 
 
 def test_line_chart_control_characters_in_titles_keep_the_svg_valid():
@@ -163,7 +243,8 @@ def test_line_chart_unknown_kpi_or_format_is_an_error():
 
 def test_strip_chart_marks_quartiles_and_the_kommun_with_its_rank():
     svg = strip_chart(_distribution(SEVENTEEN), "N03926", kommun_id="2380", year=2021, direction="lower",
-                      label="Långtidsarbetslöshet", unit="%", kommun_title="Östersund")  # fmt: skip
+                      rank=Rank(8, 17, 2), label="Långtidsarbetslöshet", unit="%",
+                      kommun_title="Östersund")  # fmt: skip
     root = _svg(svg)
     for i in (1, 2, 3):
         _group(root, f"quartile-{i}")
@@ -175,12 +256,26 @@ def test_strip_chart_marks_quartiles_and_the_kommun_with_its_rank():
     assert "Långtidsarbetslöshet, alla kommuner 2021" in texts
 
 
-def test_strip_chart_rank_follows_direction():
+def test_strip_chart_shows_the_rank_it_is_given_and_the_direction():
     svg = strip_chart(_distribution(SEVENTEEN), "N03926", kommun_id="2380", year=2021, direction="higher",
-                      kommun_title="Östersund", lang="en")  # fmt: skip
+                      rank=Rank(10, 17, 3), kommun_title="Östersund", lang="en")  # fmt: skip
     texts = _texts(_svg(svg))
     assert "Östersund: 8, rank 10 of 17 (quartile 3)" in texts
     assert "better →" in texts
+    unranked = strip_chart(_distribution(SEVENTEEN), "N03926", kommun_id="2380", year=2021, direction="higher",
+                           kommun_title="Östersund", lang="en")  # fmt: skip
+    assert "Östersund: 8" in _texts(_svg(unranked))
+
+
+def test_charts_read_the_rank_from_the_comparison_frame():
+    frame = sample_frame()  # Östersund N03926 2021: rank 97 of 290, quartile 2 (the comparison's numbers)
+    assert frame_rank(frame, "N03926", 2021) == Rank(97, 290, 2)
+    assert frame_rank(frame, "N40011", 2020) is None  # no rank that year
+    distribution = _distribution(SEVENTEEN)  # a distribution where 2380 would rank 8 of 17
+    svg = kpi_charts(frame, distribution, "N03926", kinds=("strip",))["strip"]
+    texts = _texts(_svg(svg))
+    assert any(t.endswith("rang 97 av 290 (kvartil 2)") for t in texts), texts
+    assert not any("8 av 17" in t for t in texts)
 
 
 def test_strip_chart_without_the_kommuns_value_says_so():
@@ -199,19 +294,8 @@ def test_strip_chart_ignores_other_years_kpis_and_genders():
     other = _distribution({"2380": 1.0, "0001": 2.0}, year=2020)
     other["gender"] = "T"
     svg = strip_chart(pd.concat([d, noise, other]), "N03926", kommun_id="2380", year=2021, direction="lower")
-    assert "2380: 8, rang 8 av 17 (kvartil 2)" in _texts(_svg(svg))
-
-
-def test_kommun_rank_uses_compares_rule():
-    """Both follow pandas' rank(method="min"): best first, ties share the best rank."""
-    rng = random.Random(4)
-    for direction in ("higher", "lower", "neutral"):
-        series = pd.Series({f"{i:04d}": float(rng.randint(1, 12)) for i in range(40)})  # many ties
-        expected = series.rank(method="min", ascending=direction == "lower")
-        for unit in series.index:
-            rank, of, quartile = kommun_rank(series, unit, direction)
-            assert (rank, of) == (int(expected[unit]), 40)
-            assert quartile == math.ceil(4 * expected[unit] / 40)
+    assert "2380: 8" in _texts(_svg(svg))
+    assert len(_group(_svg(svg), "kommuner").findall(f".//{SVG}use")) == 16  # the other 2021 T kommuner
 
 
 def test_quartile_boundaries_split_kommuner_by_rank_quartile():
@@ -222,8 +306,10 @@ def test_quartile_boundaries_split_kommuner_by_rank_quartile():
     series = pd.Series({f"u{i}": v for i, v in enumerate(values)})
     for direction in ("lower", "higher"):
         bounds = quartile_boundaries(values, direction)
+        # compare's rule: rank as pandas' rank(method="min"), best first; quartile = ceil(4 · rank / n)
+        ranks = series.rank(method="min", ascending=direction == "lower")
         for unit, value in series.items():
-            _, _, quartile = kommun_rank(series, unit, direction)
+            quartile = math.ceil(4 * ranks[unit] / len(series))
             below = sum(value > b for b in bounds)  # boundaries left of the dot
             assert quartile == (below + 1 if direction == "lower" else 4 - below)
 
@@ -235,7 +321,7 @@ def test_missing_matplotlib_is_a_usage_error(monkeypatch):
     for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
         monkeypatch.setitem(sys.modules, name, None)
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # None in sys.modules: import raises ImportError
-    with pytest.raises(UsageError, match=r"pip install 'kpijmf\[charts\]'"):
+    with pytest.raises(UsageError, match=r"pip install (-e '\.|'kpijmf)\[charts\]'"):
         line_chart(sample_frame(), "N03926")
     with pytest.raises(UsageError, match="charts need matplotlib"):
         strip_chart(_distribution(SEVENTEEN), "N03926", kommun_id="2380", year=2021, direction="lower")
@@ -244,4 +330,5 @@ def test_missing_matplotlib_is_a_usage_error(monkeypatch):
 def test_nan_values_in_distribution_are_not_dots():
     values = dict(SEVENTEEN) | {"9999": math.nan}
     svg = strip_chart(_distribution(values), "N03926", kommun_id="2380", year=2021, direction="lower")
-    assert "2380: 8, rang 8 av 17 (kvartil 2)" in _texts(_svg(svg))
+    assert "2380: 8" in _texts(_svg(svg))
+    assert len(_group(_svg(svg), "kommuner").findall(f".//{SVG}use")) == 16

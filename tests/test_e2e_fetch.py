@@ -17,7 +17,7 @@ def test_fetch_stores_kommun_values_group_means_riket_and_nulls(emulator, env, t
     run = run_kpijmf(["fetch", "--kpi", "N03926", "--kpi", "U40455", "--years", "2019-2021", "--kommun", "2380"], env)
     assert run.code == 0, run.stderr
     assert run.stdout == ""  # talk goes to stderr
-    assert "stored" in run.stderr
+    assert "lagrade" in run.stderr  # Swedish by default
     stored = observations(tmp_path / "store")
     assert [stored[("N03926", y, "2380", "T")] for y in (2019, 2020, 2021)] == [2.6, 3.0, 3.2]
     assert stored[("N03926", 2021, "2380", "K")] == 2.8
@@ -62,7 +62,7 @@ def test_second_fetch_of_fresh_data_makes_no_data_requests(emulator, env):
     again = run_kpijmf(["fetch", "--kpi", "N03926", "--years", "2019-2021"], env)
     assert again.code == 0
     assert emulator.data_requests() == []
-    assert "nothing to fetch" in again.stderr
+    assert "inget att hämta" in again.stderr
 
 
 @pytest.mark.parametrize(

@@ -30,18 +30,19 @@ def test_html_report_has_every_kpi_with_data_and_loads_nothing(env, tmp_path):
     assert "Källa: Kolada" in html and "egen bearbetning av data från Kolada" in html
 
 
-def test_markdown_report_writes_png_charts_beside_it(env, tmp_path):
+def test_markdown_report_writes_png_charts_in_a_folder_beside_it(env, tmp_path):
     target = tmp_path / "out" / "rapport.md"
     target.parent.mkdir()
     run = run_kpijmf(["report", "--kommun", "Östersund", "--kpi", "N03926,U40455", "--years", "2019-2021",
                       "--output", str(target), "--lang", "en"], env)  # fmt: skip
     assert run.code == 0, run.stderr
-    pngs = sorted(p.name for p in target.parent.glob("*.png"))
-    assert pngs == ["rapport-N03926-line.png", "rapport-N03926-strip.png", "rapport-U40455-line.png",
-                    "rapport-U40455-strip.png"]  # fmt: skip
+    assert sorted(p.name for p in target.parent.iterdir()) == ["rapport.md", "rapport_filer"]
+    folder = target.parent / "rapport_filer"
+    pngs = sorted(p.name for p in folder.iterdir())
+    assert pngs == ["N03926-line.png", "N03926-strip.png", "U40455-line.png", "U40455-strip.png"]
     text = target.read_text(encoding="utf-8")
-    assert "(rapport-N03926-line.png)" in text and "Indicator" in text
-    assert all((target.parent / name).read_bytes().startswith(b"\x89PNG") for name in pngs)
+    assert "(rapport_filer/N03926-line.png)" in text and "Indicator" in text
+    assert all((folder / name).read_bytes().startswith(b"\x89PNG") for name in pngs)
 
 
 @pytest.mark.parametrize(("kind", "name"), [("line", "c.svg"), ("strip", "c.svg"), ("line", "c.png")])
@@ -62,3 +63,57 @@ def test_plot_refuses_an_unknown_file_type(env, tmp_path):
     run = run_kpijmf(["plot", "--kommun", "2380", "--kpi", "U40455", "--output", str(tmp_path / "c.gif")], env)
     assert run.code == 2
     assert ".png, .svg" in run.stderr
+
+
+def without_matplotlib(env: dict[str, str], folder) -> dict[str, str]:
+    """The environment of a kpijmf process in which `import matplotlib` fails, as after a plain `pip install .`."""
+    folder.mkdir(exist_ok=True)
+    (folder / "sitecustomize.py").write_text("import sys\nsys.modules['matplotlib'] = None\n", encoding="utf-8")
+    return {**env, "PYTHONPATH": str(folder)}
+
+
+def test_report_without_matplotlib_writes_tables_and_says_how_to_add_charts(env, tmp_path):
+    target = tmp_path / "rapport.html"
+    bare = without_matplotlib(env, tmp_path / "block")
+    run = run_kpijmf(["report", "--kommun", "2380", "--kpi", "N03926,U40455", "--years", "2019-2021",
+                      "--output", str(target)], bare)  # fmt: skip
+    assert run.code == 0, run.stderr
+    assert "pip install -e '.[charts]'" in run.stderr  # this checkout is a clone: the editable extra
+    page = target.read_text(encoding="utf-8")
+    assert 'id="table-N03926"' in page and 'id="table-U40455"' in page
+    assert 'class="summary"' in page and "<svg" not in page
+    assert "Rapporten skrevs utan diagram" in page
+    md = run_kpijmf(["report", "--kommun", "2380", "--kpi", "N03926", "--years", "2019-2021", "--offline",
+                     "--output", str(tmp_path / "r.md")], bare)  # fmt: skip
+    assert md.code == 0, md.stderr
+    assert not (tmp_path / "r_filer").exists() and "| **Östersund** |" in (tmp_path / "r.md").read_text("utf-8")
+
+
+RUN_FILE = """
+kommuner = ["2380"]
+years = "2019-2021"
+
+[[output]]
+format = "html"
+path = "out/{kommun}.html"
+
+[[output]]
+format = "md-report"
+path = "out/{kommun}.md"
+
+[[output]]
+format = "csv"
+path = "out/{kommun}.csv"
+"""
+
+
+def test_run_file_writes_html_and_markdown_reports(env, tmp_path):
+    (tmp_path / "kpijmf.toml").write_text(RUN_FILE, encoding="utf-8")
+    run = run_kpijmf(["run", str(tmp_path / "kpijmf.toml")], env)
+    assert run.code == 0, run.stderr
+    out = tmp_path / "out"
+    page = (out / "Östersund.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "<svg" in page and 'class="summary"' in page
+    assert "(%C3%96stersund_filer/" in (out / "Östersund.md").read_text(encoding="utf-8")
+    assert any(p.suffix == ".png" for p in (out / "Östersund_filer").iterdir())
+    assert (out / "Östersund.csv").read_text(encoding="utf-8").startswith("kpi,")

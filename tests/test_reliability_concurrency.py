@@ -90,7 +90,7 @@ def test_two_fetches_at_once_end_as_one_fetch(single, tmp_path):
     assert [run.code for run in runs] == [0, 0], [run.stderr for run in runs]
     assert_calm(*runs)
     assert any("waiting up to 60 s for pid" in run.stderr for run in runs)
-    assert sum("nothing to fetch" in run.stderr for run in runs) == 1
+    assert sum("inget att hämta" in run.stderr for run in runs) == 1
     assert data_requests == single["fetch_requests"]  # the waiting one did not fetch the same data again
     assert integrity(tmp_path / "store") == "ok"
     assert store_digest(tmp_path / "store") == single["fetch_digest"]

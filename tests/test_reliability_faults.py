@@ -309,12 +309,12 @@ def test_empty_answer_is_stored_as_fetched_without_values(matrix):
     outcome = matrix.outcomes["empty-fetch"]
     fetched, again, shown = outcome.steps
     assert fetched.run.code == 0, fetched.run.stderr
-    assert "stored 0 values" in fetched.run.stderr
+    assert "lagrade 0 värden" in fetched.run.stderr
     store = outcome.store
     assert table(store, "SELECT COUNT(*) FROM observation WHERE kpi = 'U40455'") == [(0,)]
     # 2019-2021 asked and answered: stored as fetched, with no values
     assert table(store, "SELECT COUNT(*) FROM coverage WHERE kpi = 'U40455' AND unit_id = '2380'") == [(3,)]
-    assert again.run.code == 0 and "nothing to fetch" in again.run.stderr
+    assert again.run.code == 0 and "inget att hämta" in again.run.stderr
     assert again.data_requests == []  # "no data" is remembered until it is stale, not asked for again
     assert shown.run.code == 0, shown.run.stderr
     assert "no data in 2019–2021 for U40455; left out" in shown.run.stderr

@@ -16,6 +16,7 @@ pytest.importorskip("matplotlib")
 
 from kpijmf.output.html import build_html, inline_svg
 from kpijmf.output.markdown import build_markdown
+from kpijmf.output.report import report_files
 
 HEADINGS = ("Långtidsarbetslöshet 25-64 år (%)", "Nettokostnad arbetsmarknadsåtgärder (kr/inv)")
 
@@ -81,7 +82,7 @@ def test_html_loads_nothing_from_outside(page):
     assert "default-src 'none'" in page  # the CSP forbids every fetch and script
     # "://" only in the provenance footer and in the (escaped) formula title of the fixture's group.
     outside_footer = page.split('<footer id="provenance">')[0]
-    leftovers = outside_footer.replace("http://example.invalid", "")
+    leftovers = outside_footer.replace("http://example.inval", "")  # the legend may wrap the long title there
     assert "://" not in leftovers
     assert "https://api.kolada.se/v3/data/kpi/" in page.split('<footer id="provenance">')[1]
 
@@ -208,20 +209,17 @@ def test_inline_svg_prefixes_ids_and_drops_prolog():
 # --- Markdown --------------------------------------------------------------------------------------
 
 
-def test_markdown_writes_pngs_beside_and_links_them_relatively(tmp_path: Path):
+def test_markdown_returns_its_pngs_as_bytes_and_links_them_in_the_folder(tmp_path: Path):
     frame = sample_frame()
     frame["preliminary"] = frame["year"].eq(2021)
-    md = build_markdown(frame, sample_distribution(), chart_dir=tmp_path, chart_prefix="rapport")
-    (tmp_path / "rapport.md").write_text(md, encoding="utf-8")
-    names = sorted(p.name for p in tmp_path.glob("*.png"))
-    assert names == ["rapport-N03926-line.png", "rapport-N03926-strip.png",
-                     "rapport-N40011-line.png", "rapport-N40011-strip.png"]  # fmt: skip
-    for name in names:
-        assert (tmp_path / name).read_bytes().startswith(b"\x89PNG")
-        assert f"]({name})" in md
+    built = build_markdown(frame, sample_distribution(), chart_folder="rapport_filer")
+    md = built.text
+    names = sorted(built.images)
+    assert names == ["N03926-line.png", "N03926-strip.png", "N40011-line.png", "N40011-strip.png"]
+    assert all(data.startswith(b"\x89PNG") for data in built.images.values())
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
-    assert sorted(links) == names and not any("/" in link for link in links)
-    assert not list(tmp_path.glob(".*.tmp"))  # written atomically, no temp files left
+    assert sorted(links) == [f"rapport_filer/{name}" for name in names]
+    assert not list(tmp_path.iterdir())  # building writes nothing
     assert "## Långtidsarbetslöshet 25-64 år (%)" in md
     assert "| **Östersund** | 2,6 | 3,1 | 2,9 | 97 av 290, kvartil 2 | −0,2 |" in md
     assert "| Nyckeltal | 2019 | 2020 | 2021 (p) | Rang 2021 | Förändring 2020–2021 |" in md
@@ -229,10 +227,29 @@ def test_markdown_writes_pngs_beside_and_links_them_relatively(tmp_path: Path):
     assert "## Källor och metod" in md
 
 
-def test_markdown_in_english(tmp_path: Path):
-    md = build_markdown(sample_frame(), None, lang="en", chart_dir=tmp_path, chart_prefix="report")
+def test_markdown_in_english():
+    built = build_markdown(sample_frame(), None, lang="en", chart_folder="report_filer")
+    md = built.text
     assert "## Sources and method" in md and "| Indicator | 2019 | 2020 | 2021 | Rank 2021 |" in md
-    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["report-N03926-line.png", "report-N40011-line.png"]
+    assert sorted(built.images) == ["N03926-line.png", "N40011-line.png"]
+
+
+def test_report_without_charts_keeps_tables_and_summaries_and_says_so():
+    built = build_markdown(sample_frame(), sample_distribution(), charts=False)
+    assert built.images == {} and "![" not in built.text
+    assert "| **Östersund** | 2,6 | 3,1 | 2,9 | 97 av 290, kvartil 2 | −0,2 |" in built.text
+    assert "Rapporten skrevs utan diagram" in built.text
+    page = build_html(sample_frame(), sample_distribution(), charts=False)
+    assert "<svg" not in page and 'id="table-N03926"' in page and 'class="summary"' in page
+
+
+def test_report_files_put_markdown_images_in_a_folder_beside_the_file(tmp_path: Path):
+    files = report_files(sample_frame(), None, "md-report", tmp_path / "rapport.md")
+    assert [f.path.relative_to(tmp_path).as_posix() for f in files] == [
+        "rapport_filer/N03926-line.png", "rapport_filer/N40011-line.png", "rapport.md"]  # fmt: skip
+    assert "(rapport_filer/N03926-line.png)" in files[-1].data.decode("utf-8")
+    (page,) = report_files(sample_frame(), None, "html", tmp_path / "r.html")
+    assert page.path == tmp_path / "r.html" and page.data.startswith(b"<!DOCTYPE html>")
 
 
 # --- summary sentences -----------------------------------------------------------------------------

@@ -134,3 +134,27 @@ def test_report_dom_has_every_table_and_sized_charts_and_fetches_nothing(report)
     assert probe["problems"] == []
     assert _console_messages(done.stderr) == []
     assert "Östersund låg bättre till än alla kommuners ovägda medel tre år i rad (2019–2021)." in done.stdout
+
+
+def test_report_written_without_matplotlib_renders_with_tables_and_fetches_nothing(tmp_path):
+    from tests.emulator import EmulatorServer, small_universe
+    from tests.support import kpijmf_env, run_kpijmf
+    from tests.test_e2e_report import without_matplotlib
+
+    path = tmp_path / "rapport.html"
+    with EmulatorServer(small_universe()) as emu:
+        env = without_matplotlib(kpijmf_env(emu.url, tmp_path / "store"), tmp_path / "block")
+        run = run_kpijmf(["report", "--kommun", "2380", "--kpi", "N03926,U40455", "--years", "2019-2021",
+                          "--output", str(path)], env)  # fmt: skip
+    assert run.code == 0, run.stderr
+    copy = tmp_path / "rapport-probe.html"
+    copy.write_text(_probe_copy(path.read_text(encoding="utf-8")), encoding="utf-8")
+    done = _chromium(tmp_path, "bare", "--virtual-time-budget=2000", "--window-size=1280,2400", "--dump-dom",
+                     copy.as_uri())  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    match = re.search(r'<pre id="kpijmf-probe">(.*?)</pre>', done.stdout, re.DOTALL)
+    assert match, "the probe did not run: " + done.stderr[-2000:]
+    probe = json.loads(html.unescape(match.group(1)))
+    assert probe["tables"] == ["table-N03926", "table-U40455"]
+    assert probe["svgs"] == [] and probe["resources"] == [] and probe["problems"] == []
+    assert _console_messages(done.stderr) == []

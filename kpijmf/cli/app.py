@@ -13,6 +13,7 @@ import typer
 
 from kpijmf import __version__
 from kpijmf.cli.lookup import cache_app, kommun_app, kpi_app, sets_app
+from kpijmf.cli.messages import LANG_ENV, current_lang, msg
 from kpijmf.cli.options import (
     KpiOpt,
     LastOpt,
@@ -28,7 +29,7 @@ from kpijmf.cli.options import (
 from kpijmf.cli.reports import plot, report
 from kpijmf.cli.talk import Talk
 from kpijmf.domain.parsing import parse_years, split_list
-from kpijmf.errors import KpijmfError, UsageError
+from kpijmf.errors import ApiTimeoutError, ApiUnreachableError, KpijmfError, UsageError
 
 FORMATS = ("table", "csv", "excel", "xlsx", "json", "md")
 _EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx", ".json": "json", ".md": "md", ".txt": "table"}
@@ -59,8 +60,20 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            metavar="sv|en",
+            help="Language of progress, summaries and reports (or KPIJMF_LANG).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Swedish municipal labour-market KPIs from Kolada: fetch, store locally, compare a kommun with its peers."""
+    if lang is not None:
+        # The CLI's choice for this process; every message and report reads it through kpijmf.cli.messages.
+        os.environ[LANG_ENV] = current_lang(lang)
 
 
 # -- fetch -------------------------------------------------------------------------------------------
@@ -90,18 +103,19 @@ def fetch(
     """
     talk = Talk(quiet=quiet)
     year_list = parse_years(years) if years else None
-    with talk.progress("Hämtar från Kolada") as progress, workspace(talk, progress=progress) as space:
+    with talk.progress(msg("progress_fetch")) as progress, workspace(talk, progress=progress) as space:
         result = space.fetch(
             split_list(kpi), set_name=set_name, kommuner=split_list(kommun), years=year_list, refresh=refresh
         )
     if result.cells == 0:
-        talk.say("nothing to fetch: everything asked for is stored and fresh (use --refresh to fetch again)")
+        talk.say(msg("nothing_to_fetch"))
         return
     talk.say(
-        f"stored {result.rows:,} values for {result.cells:,} kpi×year×unit cells in {result.requests} requests "
-        f"({result.data_requests} for data), {result.bytes / 1e6:.1f} MB, {result.seconds:.1f} s"
-        + (f"; {result.changed} revised, {result.removed} withdrawn" if result.changed or result.removed else "")
-    )
+        msg("stored", rows=result.rows, cells=result.cells, requests=result.requests, data=result.data_requests,
+            mb=result.bytes / 1e6, seconds=result.seconds)
+        + (msg("revised_suffix", changed=result.changed, removed=result.removed) if result.changed or result.removed
+           else "")
+    )  # fmt: skip
 
 
 # -- compare -----------------------------------------------------------------------------------------
@@ -186,7 +200,7 @@ def compare(
     genders, gap = _genders(gender)
     year_list, last = parse_year_choice(years, last)
     with (
-        talk.progress("Hämtar från Kolada") as progress,
+        talk.progress(msg("progress_fetch")) as progress,
         workspace(talk, offline, "compare", progress) as space,
     ):
         kommuner = split_list(kommun)
@@ -218,18 +232,17 @@ def _emit(frame, fmt: str, output: str | None, wide: bool, talk: Talk) -> None:
         return
     write_output(render_bytes(frame, fmt, wide=wide), output)
     if output and output != "-":
-        talk.say(f"wrote {len(frame):,} rows ({fmt}) to {output}")
+        talk.say(msg("wrote_rows", rows=len(frame), fmt=fmt, path=output))
 
 
 # -- refresh, revisions, run ------------------------------------------------------------------------
 
 
-def _summary(verb: str, result) -> str:
-    revised = f"; {result.changed} revised, {result.removed} withdrawn" if result.changed or result.removed else ""
-    return (
-        f"{verb} {result.rows:,} values in {result.requests} requests ({result.data_requests} for data), "
-        f"{result.bytes / 1e6:.2f} MB, {result.seconds:.1f} s{revised}"
-    )
+def _summary(result) -> str:
+    changed = result.changed or result.removed
+    revised = msg("revised_suffix", changed=result.changed, removed=result.removed) if changed else ""
+    return msg("refreshed", rows=result.rows, requests=result.requests, data=result.data_requests,
+               mb=result.bytes / 1e6, seconds=result.seconds) + revised  # fmt: skip
 
 
 @app.command()
@@ -250,9 +263,12 @@ def refresh(
     Example: kpijmf refresh --set arbetsmarknad --kommun 2380
     """
     talk = Talk(quiet=quiet)
-    with talk.progress("Uppdaterar") as progress, workspace(talk, command="refresh", progress=progress) as space:
+    with (
+        talk.progress(msg("progress_refresh")) as progress,
+        workspace(talk, command="refresh", progress=progress) as space,
+    ):
         result = space.refresh(set_name=set_name, kpi_ids=split_list(kpi), kommuner=split_list(kommun))
-    talk.say(_summary("refreshed:", result))
+    talk.say(_summary(result))
 
 
 @app.command()
@@ -268,9 +284,13 @@ def revisions(
     output: Annotated[
         str | None, typer.Option("--output", "-o", metavar="PATH", help="File to write, or - for stdout.")
     ] = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Also list changes beyond the shown decimals only (avrundning).")
+    ] = False,
     quiet: Quiet = False,
 ) -> None:
-    """List values Kolada revised or withdrew since they were first stored: old value, new value, when seen.
+    """List values Kolada revised or withdrew since they were first stored: old value, new value, when seen
+    (local time), in the KPI's decimals; a change too small to show is marked avrundning and hidden unless --all.
 
     Example: kpijmf revisions --since 2026-09-01 --kommun Östersund --format csv -o revisions.csv
     """
@@ -282,6 +302,8 @@ def revisions(
     day = parse_date(since) if since else None
     with workspace(talk, offline=True, command="revisions") as space:
         rows = space.revisions(since=day, kommuner=split_list(kommun))
+        kpis = space.catalog().kpis
+        titles = {k: str(kpis.get(k, {}).get("title") or "") for k in {str(r["kpi"]) for r in rows}}
     from kpijmf.output.files import revisions_csv, write_output
 
     if fmt == "csv" or (output and output != "-"):
@@ -289,10 +311,15 @@ def revisions(
     else:
         from rich.console import Console
 
-        from kpijmf.output.terminal import render_revisions
+        from kpijmf.output.revisions import render_revision_table, revision_lines
+        from kpijmf.service.workspace import unit_of
 
-        render_revisions(rows, Console(highlight=False))
-    talk.say(f"{len(rows)} revisions" + (f" since {day}" if day else ""))
+        lines = revision_lines(rows, {k: (t, unit_of(t)) for k, t in titles.items()})
+        shown = lines if show_all else [line for line in lines if not line.rounding]
+        render_revision_table(shown, Console(highlight=False), hidden=len(lines) - len(shown))
+        if len(shown) < len(lines):
+            talk.say(msg("revisions_rounding", n=len(lines) - len(shown)))
+    talk.say(msg("revisions_since", n=len(rows), day=day) if day else msg("revisions_count", n=len(rows)))
 
 
 @app.command()
@@ -312,10 +339,10 @@ def run(
 
     talk = Talk(quiet=quiet)
     spec = load_run_file(path)
-    with talk.progress("Kör") as progress, workspace(talk, command="run", progress=progress) as space:
-        report = execute(spec, space, on_written=lambda target: talk.say(f"wrote {target}"))
+    with talk.progress(msg("progress_run")) as progress, workspace(talk, command="run", progress=progress) as space:
+        report = execute(spec, space, on_written=lambda target: talk.say(msg("wrote", path=target)))
     if report.refresh is not None:
-        talk.say(_summary("refreshed:", report.refresh))
+        talk.say(_summary(report.refresh))
     for label, exc in report.failures:
         talk.error(f"{label}: {exc}")
     if report.failures:
@@ -365,7 +392,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = narrowed_app(args)(args=args, prog_name="kpijmf", standalone_mode=False)
     except KpijmfError as exc:
-        talk.error(str(exc))
+        hint = f" {msg('unreachable_hint')}" if isinstance(exc, ApiUnreachableError | ApiTimeoutError) else ""
+        talk.error(f"{exc}{hint}")
         sys.exit(exc.exit_code)
     except BrokenPipeError:
         # The reader (`| head`) went away: stop quietly, as the Python docs advise.

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from kpijmf.cli.messages import msg
 from kpijmf.cli.options import Quiet, workspace
 from kpijmf.cli.talk import Talk, printable
 
@@ -18,20 +19,32 @@ cache_app = typer.Typer(help="The local store (one SQLite file).", no_args_is_he
 
 @kommun_app.command("search")
 def kommun_search(
-    text: Annotated[str, typer.Argument(help="Part of a name or id, without case or diacritics.")],
+    text: Annotated[str | None, typer.Argument(help="Part of a name or id, without case or diacritics.")] = None,
+    lan: Annotated[
+        str | None, typer.Option("--lan", metavar="NAME", help="Only kommuner in this län (name or code).")
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
-    """List kommuner whose name or id contains TEXT.
+    """List kommuner whose name or id contains TEXT, or every kommun in a län.
 
-    Example: kpijmf kommun search ostersund
+    Example: kpijmf kommun search --lan Jämtland
     """
+    from kpijmf.errors import NotFoundError, UsageError
+
+    if text is None and lan is None:
+        raise UsageError("give TEXT, --lan NAME or both")
     talk = Talk(quiet=quiet)
     with workspace(talk, command="kommun") as space:
-        found = space.catalog().search_kommuner(text)
-    if not found:
-        from kpijmf.errors import NotFoundError
+        catalog = space.catalog()
+        found = catalog.search_kommuner(text) if text is not None else None
+        if lan is not None:
+            from kpijmf.domain.search import kommuner_in_lan
 
-        raise NotFoundError(f"no kommun matches {text!r}")
+            region, in_lan = kommuner_in_lan(catalog.units.values(), lan)
+            found = in_lan if found is None else [u for u in found if u in in_lan]
+            talk.say(f"{region.title}: {len(in_lan)} kommuner")
+    if not found:
+        raise NotFoundError(f"no kommun matches {text!r}" + (f" in {lan}" if lan else ""))
     for unit in found:
         typer.echo(printable(f"{unit.id}\t{unit.title}"))
 
@@ -58,30 +71,57 @@ def kommun_show(
         typer.echo(printable(f"  {peer.role:<12}{peer.id:<9}{peer.title} ({members})"))
 
 
+def _successor_of(kpi_id: str) -> str | None:
+    """The id that replaced a removed KPI. Calls `kpijmf.domain.lineage.successor_of` (the domain branch) when it
+    is there; until the branches meet, a stub reads the built-in sets' `replaces` entries."""
+    try:
+        from kpijmf.domain.lineage import successor_of  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        from kpijmf.domain.kpisets import successors
+
+        return successors().get(kpi_id.strip().upper())
+    found: str | None = successor_of(kpi_id)
+    return found
+
+
 @kpi_app.command("search")
 def kpi_search(
     text: Annotated[str, typer.Argument(help="Words in the KPI's id, title or description.")],
     limit: Annotated[int, typer.Option("--limit", metavar="N", min=1, help="Show at most this many.")] = 30,
+    show_all: Annotated[bool, typer.Option("--all", help="Also list discontinued series ('(-2023)').")] = False,
     quiet: Quiet = False,
 ) -> None:
-    """List KPIs whose id, title (first) or description contains TEXT.
+    """List KPIs matching TEXT, best first: live series before discontinued, a whole word in the title before the
+    start of a word, before anywhere in the title, before the description; common synonyms searched too
+    (försörjningsstöd finds ekonomiskt bistånd).
 
-    Example: kpijmf kpi search långtidsarbetslös
+    Example: kpijmf kpi search arbetslöshet
     """
-    from kpijmf.service.workspace import is_discontinued
+    from kpijmf.domain.search import Match, search_kpis
 
     talk = Talk(quiet=quiet)
     with workspace(talk, command="kpi") as space:
-        found = space.catalog().search_kpis(text)
-    if not found:
+        catalog = space.catalog()
+        hits = search_kpis(catalog.kpis.values(), text)
+        successor = None
+        if not any(h.match == Match.ID for h in hits):
+            successor = _successor_of(text)
+            if successor and successor in catalog.kpis:
+                talk.say(msg("kpi_removed", kpi=text.strip().upper(), successor=successor))
+                hits = search_kpis(catalog.kpis.values(), successor)[:1] + hits
+    hidden = 0 if show_all else sum(h.discontinued for h in hits)
+    shown = hits if show_all else [h for h in hits if not h.discontinued]
+    if not shown and not hidden:
         from kpijmf.errors import NotFoundError
 
         raise NotFoundError(f"no KPI matches {text!r}")
-    for kpi in found[:limit]:
-        mark = "  [upphört]" if is_discontinued(kpi) else ""
-        typer.echo(printable(f"{kpi['id']}\t{kpi['title']}{mark}"))
-    if len(found) > limit:
-        talk.say(f"… and {len(found) - limit} more (use --limit)")
+    for hit in shown[:limit]:
+        mark = f"  [{msg('discontinued_mark')}]" if hit.discontinued else ""
+        typer.echo(printable(f"{hit.kpi['id']}\t{hit.kpi['title']}{mark}"))
+    if len(shown) > limit:
+        talk.say(msg("more_hits", n=len(shown) - limit))
+    if hidden:
+        talk.say(msg("hidden_discontinued", n=hidden))
 
 
 @kpi_app.command("show")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from kpijmf.cli.messages import LANG_ENV, current_lang, msg
 from kpijmf.cli.options import (
     KommunOpt,
     KpiOpt,
@@ -22,11 +24,26 @@ from kpijmf.cli.options import (
 )
 from kpijmf.cli.talk import Talk
 from kpijmf.domain.parsing import split_list
-from kpijmf.errors import UsageError
+from kpijmf.errors import NotFoundError, UsageError
 
-LangOpt = Annotated[str, typer.Option("--lang", metavar="sv|en", help="Language of headings and sentences.")]
+LangOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--lang",
+        metavar="sv|en",
+        help="Language of the report and the talk (default: KPIJMF_LANG or sv).",
+        show_default=False,
+    ),
+]
 _CHART_FORMATS = {".png": "png", ".svg": "svg"}
-_REPORT_FORMATS = {".html": "html", ".htm": "html", ".md": "md"}
+_REPORT_FORMATS = {".html": "html", ".htm": "html", ".md": "md-report"}
+
+
+def _use_lang(lang: str | None) -> str:
+    """The command's --lang, else the run's language; a command's choice holds for its talk too."""
+    chosen = current_lang(lang)
+    os.environ[LANG_ENV] = chosen
+    return chosen
 
 
 def _suffix_format(output: str, formats: dict[str, str], what: str) -> str:
@@ -54,7 +71,7 @@ def plot(
     last: LastOpt = None,
     peers: PeersOpt = None,
     targets: TargetsOpt = None,
-    lang: LangOpt = "sv",
+    lang: LangOpt = None,
     offline: OfflineOpt = False,
     quiet: Quiet = False,
 ) -> None:
@@ -62,29 +79,25 @@ def plot(
 
     Example: kpijmf plot --kommun Östersund --kpi U40455 --years 2016-2023 --output u40455.svg
     """
-    from kpijmf.output.charts import line_chart, strip_chart
+    from kpijmf.output.charts import kpi_charts
     from kpijmf.output.files import write_output
 
+    lang = _use_lang(lang)
     talk = Talk(quiet=quiet)
     fmt = _suffix_format(output, _CHART_FORMATS, "charts")
     if kind not in ("line", "strip"):
         raise UsageError(f"unknown chart kind {kind!r}: choose line or strip")
     year_list, last = parse_year_choice(years, last)
-    with talk.progress("Hämtar från Kolada") as progress, workspace(talk, offline, "plot", progress) as space:
+    with talk.progress(msg("progress_fetch")) as progress, workspace(talk, offline, "plot", progress) as space:
         frame = space.compare(kommun, set_name=set_name, kpi_ids=split_list([kpi]), years=year_list, last=last,
                               peers=split_list(peers) or None, targets_file=targets)  # fmt: skip
         kpi_id = str(frame["kpi"].iloc[0]) if len(frame) else kpi.upper()
-        if kind == "line":
-            data = line_chart(frame, kpi_id, fmt=fmt, lang=lang)
-        else:
-            first = frame.iloc[0]
-            data = strip_chart(
-                space.distribution(frame), kpi_id, kommun_id=frame.attrs["kommun_id"], year=int(frame["year"].max()),
-                direction=str(first["direction"]), fmt=fmt, lang=lang, label=str(first["kpi_label"]),
-                unit=str(first["kpi_unit"]), kommun_title=frame.attrs["kommun_title"],
-            )  # fmt: skip
-    write_output(data, output)
-    talk.say(f"wrote {output}")
+        distribution = space.distribution(frame) if kind == "strip" else None
+    charts = kpi_charts(frame, distribution, kpi_id, fmt=fmt, lang=lang, kinds=(kind,))
+    if kind not in charts:
+        raise NotFoundError(f"no values of {kpi_id} for all kommuner: the strip chart needs them")
+    write_output(charts[kind], output)
+    talk.say(msg("wrote", path=output))
 
 
 def report(
@@ -95,7 +108,7 @@ def report(
             "--output",
             "-o",
             metavar="PATH",
-            help="rapport.html (one self-contained file) or rapport.md (charts as PNG files beside it).",
+            help="rapport.html (one self-contained file) or rapport.md (charts as PNG files in rapport_filer/).",
         ),
     ],
     set_name: SetOpt = None,
@@ -104,7 +117,7 @@ def report(
     last: LastOpt = None,
     peers: PeersOpt = None,
     targets: TargetsOpt = None,
-    lang: LangOpt = "sv",
+    lang: LangOpt = None,
     offline: OfflineOpt = False,
     quiet: Quiet = False,
 ) -> None:
@@ -112,24 +125,21 @@ def report(
 
     Example: kpijmf report --kommun 2380 --years 2019-2021 --output rapport.html
     """
-    from kpijmf.output.files import write_output
-    from kpijmf.output.html import build_html
-    from kpijmf.output.markdown import build_markdown
+    from kpijmf.output.report import charts_available, charts_install_command, report_files
+    from kpijmf.service.runner import write_files
 
+    lang = _use_lang(lang)
     talk = Talk(quiet=quiet)
     fmt = _suffix_format(output, _REPORT_FORMATS, "reports")
-    if lang not in ("sv", "en"):
-        raise UsageError(f"unknown language {lang!r}: choose sv or en")
     year_list, last = parse_year_choice(years, last)
-    with talk.progress("Hämtar från Kolada") as progress, workspace(talk, offline, "report", progress) as space:
+    with talk.progress(msg("progress_fetch")) as progress, workspace(talk, offline, "report", progress) as space:
         frame = space.compare(kommun, set_name=set_name, kpi_ids=split_list(kpi), years=year_list, last=last,
                               peers=split_list(peers) or None, targets_file=targets)  # fmt: skip
         distribution = space.distribution(frame)
-    if fmt == "html":
-        text = build_html(frame, distribution, lang=lang)
-    else:
-        target = Path(output)
-        text = build_markdown(frame, distribution, lang=lang, chart_dir=target.parent or Path("."),
-                              chart_prefix=target.stem)  # fmt: skip
-    write_output(text.encode("utf-8"), output)
-    talk.say(f"wrote {output} ({frame['kpi'].nunique()} KPIs)")
+    if not charts_available():
+        talk.warn(msg("no_matplotlib", command=charts_install_command()))
+    files = report_files(frame, distribution, fmt, Path(output), lang=lang)
+    write_files(files)
+    images = len(files) - 1
+    extra = msg("report_images", n=images, folder=files[0].path.parent) if images else ""
+    talk.say(msg("wrote_report", path=output, kpis=frame["kpi"].nunique(), images=extra))

@@ -10,7 +10,7 @@ gender = "T"                         # T, K, M or all; optional
 refresh = true                       # bring the store up to date first (default true)
 
 [[output]]
-format = "xlsx"                      # csv, excel, xlsx, json, md or table
+format = "xlsx"                      # csv, excel, xlsx, json, md, table; html or md-report for a report
 path = "rapporter/{kommun}-{set}.xlsx"   # relative to this file; {kommun}, {kommun_id}, {set}
 wide = false                         # csv and excel only: the audit layout
 ```
@@ -27,7 +27,8 @@ from typing import Any
 from kpijmf.domain.parsing import parse_years
 from kpijmf.errors import InvalidFileError, NotFoundError, UsageError
 
-OUTPUT_FORMATS = ("csv", "excel", "xlsx", "json", "md", "table")
+REPORT_OUTPUTS = ("html", "md-report")  # a report (kpijmf.output.report) rather than a data file
+OUTPUT_FORMATS = ("csv", "excel", "xlsx", "json", "md", "table", *REPORT_OUTPUTS)
 _TOP_KEYS = {"kommuner", "sets", "years", "last", "peers", "vs", "gender", "refresh", "output"}
 _OUTPUT_KEYS = {"format", "path", "wide"}
 _PLACEHOLDERS = ("{kommun}", "{kommun_id}", "{set}")

@@ -11,12 +11,12 @@ searched and copied, and the unit titles are in the file.
 from __future__ import annotations
 
 import io
-import itertools
 import math
 import re
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kpijmf.cli.talk import printable
@@ -28,9 +28,9 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 FORMATS = ("svg", "png")
-MISSING_MATPLOTLIB = "charts need matplotlib: pip install 'kpijmf[charts]'"
 PNG_DPI = 150
 CHART_WIDTH = 6.0  # inches; 576 CSS px, about the width of a report column, so text is not scaled down
+LEGEND_WRAP = 32  # characters per legend line: two columns of 8-point text fit well inside CHART_WIDTH
 
 KOMMUN_COLOUR = "#0b3c6f"
 RIKET_COLOUR = "#333333"
@@ -70,7 +70,9 @@ def _matplotlib() -> Any:
         import matplotlib.figure
         import matplotlib.ticker
     except ImportError as exc:
-        raise UsageError(MISSING_MATPLOTLIB) from exc
+        from kpijmf.output.report import charts_install_command
+
+        raise UsageError(f"charts need matplotlib: {charts_install_command()}") from exc
     return matplotlib
 
 
@@ -101,16 +103,27 @@ def _save(fig: Any, fmt: str) -> bytes:
     return buf.getvalue()
 
 
+def tick_decimals(values: Sequence[float], most: int = 6) -> int:
+    """The fewest decimals (≤ `most`) that print every tick exactly: 0 for 30, 35; 1 for 32.5, 35; 2 for 0.25."""
+    finite = [float(v) for v in values if math.isfinite(v)]
+    if not finite:
+        return 0
+    scale = max(1.0, *(abs(v) for v in finite))
+    for decimals in range(most + 1):
+        if all(abs(round(v, decimals) - v) <= 1e-9 * scale for v in finite):
+            return decimals
+    return most
+
+
 def _formatter(lang: str) -> Any:
-    """A tick formatter with as many decimals as the tick step needs: Swedish style for sv, plain for en."""
+    """A tick formatter with as many decimals as the ticks need: decimal comma for sv, point for en."""
     from matplotlib.ticker import Formatter
 
     class TickFormatter(Formatter):
         decimals = 0
 
         def format_ticks(self, values: Any) -> list[str]:
-            steps = [b - a for a, b in itertools.pairwise(values) if b > a]
-            self.decimals = max(0, min(3, -math.floor(math.log10(min(steps)) + 1e-9))) if steps else 0
+            self.decimals = tick_decimals(list(values))
             return [self(v, i) for i, v in enumerate(values)]
 
         def __call__(self, x: float, pos: int | None = None) -> str:
@@ -124,13 +137,13 @@ def is_count(unit: str) -> bool:
     return unit.strip().lower() in ("antal", "st", "st.")
 
 
-def short_title(title: str, width: int = 38) -> str:
-    """A unit title fit for a legend: '(ovägt medel)' dropped, cut with '…' past `width` characters."""
+def legend_title(title: str, width: int = LEGEND_WRAP) -> str:
+    """A unit title for the legend: whole, '(ovägt medel)' dropped (the source line says whose means they are),
+    wrapped onto lines of at most `width` characters, never cut."""
     short = _MEAN_SUFFIX.sub("", " ".join(title.split())) or title
-    if len(short) > width:
-        short = short[: width - 1].rstrip(" ,-") + "…"
+    wrapped = textwrap.fill(short, width, break_on_hyphens=False)
     # matplotlib hides legend labels starting with "_"; a zero-width space keeps such a title visible.
-    return "\u200b" + short if short.startswith("_") else short
+    return "\u200b" + wrapped if wrapped.startswith("_") else wrapped
 
 
 def _slug(value: str) -> str:
@@ -167,15 +180,18 @@ def line_chart(frame: pd.DataFrame, kpi: str, *, fmt: str = "svg", lang: str = "
     if without_riket:
         wide = wide[wide["role"] != "riket"]
 
-    legend_rows = math.ceil(len(wide) / 2)
-    height = 3.0 + 0.2 * legend_rows
+    labels = [legend_title(printable(str(t))) for t in wide["etikett"]]
+    columns = 2 if len(labels) > 1 else 1
+    # Each legend row is as tall as its tallest (wrapped) label; the figure grows by that, the plot keeps its size.
+    lines = [max(label.count("\n") + 1 for label in labels[i : i + columns]) for i in range(0, len(labels), columns)]
+    height = 3.0 + 0.17 * sum(lines) + (0.25 if labels else 0)
     with _figure(mpl, CHART_WIDTH, height) as fig:
         ax = fig.add_subplot()
         ax.set_title(textwrap.fill(label, 60), loc="left")
         ax.set_ylabel(unit or words["value"])
         peers = iter(PEER_COLOURS * 3)
         plotted = 0
-        for _, r in wide.iterrows():
+        for (_, r), legend_label in zip(wide.iterrows(), labels, strict=True):
             values = [float(r[y]) if not is_missing(r[y]) else math.nan for y in years]
             style: dict[str, Any] = {"marker": "o", "markersize": 4, "linewidth": 1.5, "zorder": 2}
             if r["role"] == "kommun":
@@ -184,7 +200,7 @@ def line_chart(frame: pd.DataFrame, kpi: str, *, fmt: str = "svg", lang: str = "
                 style |= {"color": RIKET_COLOUR, "linestyle": (0, (5, 3)), "marker": "s", "zorder": 3}
             else:
                 style |= {"color": next(peers)}
-            (line,) = ax.plot(years, values, label=short_title(printable(str(r["etikett"]))), **style)
+            (line,) = ax.plot(years, values, label=legend_label, **style)
             line.set_gid(f"series-{_slug(str(r['id']))}")
             plotted += sum(not math.isnan(v) for v in values)
         _target_line(ax, rows, years, words)
@@ -196,8 +212,9 @@ def line_chart(frame: pd.DataFrame, kpi: str, *, fmt: str = "svg", lang: str = "
         ax.yaxis.set_major_formatter(_formatter(lang))
         ax.margins(y=0.12)
         if len(wide):
-            # An axes legend below the plot: constrained layout makes room for it, and for the source under it.
-            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncols=2, fontsize=8, handlelength=2.6)
+            # An axes legend below the plot: constrained layout makes room for it, and for the source under it; the
+            # wrapped names keep two columns narrower than the figure, so nothing is clipped.
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncols=columns, fontsize=8, handlelength=2.6)
         source = words["source_own_means"] if own else words["source"]
         _source_text(fig, f"{source}. {words['riket_left_out']}" if without_riket else source)
         return _save(fig, fmt)
@@ -217,23 +234,34 @@ def _target_line(ax: Any, rows: pd.DataFrame, years: list[int], words: dict[str,
     line.set_gid("series-target")
 
 
-def kommun_rank(values: pd.Series, kommun_id: str, direction: str) -> tuple[int, int, int] | None:
-    """(rank, of, quartile) of the kommun among `values` (indexed by unit id): 1 = best, ties share the best rank.
+@dataclass(frozen=True)
+class Rank:
+    """The kommun's place among all kommuner in one year, as the comparison computed it (1 = best)."""
 
-    The rule of `kpijmf.compare`: highest first unless lower is better; quartile = ceil(4 · rank / of).
+    rank: int
+    of: int
+    quartile: int
+
+
+def frame_rank(frame: pd.DataFrame, kpi: str, year: int) -> Rank | None:
+    """The kommun's rank, rank_of and quartile for one KPI and year (gender T), read from the comparison frame.
+
+    The rank rule lives in `kpijmf.compare` only; a chart shows what the tables show.
     """
-    present = values.dropna()
-    if kommun_id not in present.index:
+    needed = {"kpi", "role", "year", "rank", "rank_of", "quartile"}
+    if not needed <= set(frame.columns):
         return None
-    own = float(present.loc[kommun_id])
-    better = (present < own) if direction == "lower" else (present > own)
-    rank = int(better.sum()) + 1
-    of = len(present)
-    return rank, of, math.ceil(4 * rank / of)
+    rows = frame[(frame["kpi"] == kpi) & (frame["role"] == "kommun") & (frame["year"].astype("int64") == int(year))]
+    if "gender" in rows.columns:
+        rows = rows[rows["gender"].fillna("T").isin(["T", ""])]
+    for r in rows.itertuples():
+        if not (is_missing(r.rank) or is_missing(r.rank_of) or is_missing(r.quartile)):
+            return Rank(int(r.rank), int(r.rank_of), int(r.quartile))
+    return None
 
 
 def quartile_boundaries(values: list[float], direction: str) -> list[float]:
-    """The three values that split the kommuner into the rank quartiles of `kommun_rank`, ascending.
+    """The three values that split the kommuner into the rank quartiles of `kpijmf.compare`, ascending.
 
     The boundary after rank m = floor(q · n / 4) lies midway between the m-th and (m+1)-th best value, so a dot's
     side of a line agrees with its quartile (ties aside).
@@ -257,6 +285,7 @@ def strip_chart(
     kommun_id: str,
     year: int,
     direction: str,
+    rank: Rank | None = None,
     fmt: str = "svg",
     lang: str = "sv",
     label: str = "",
@@ -266,7 +295,8 @@ def strip_chart(
     """Every kommun's value of one KPI in one year as a dot, the quartile boundaries, the kommun and its rank.
 
     `distribution` is tidy (kpi, year, unit_id, value; gender T when it has a gender column) and holds only
-    kommuner. The kommun's dot has the SVG id `kommun`, the boundaries `quartile-1` … `quartile-3`.
+    kommuner. `rank` is the comparison's rank of the kommun that year (`frame_rank`); without it the kommun's note
+    gives its value only. The kommun's dot has the SVG id `kommun`, the boundaries `quartile-1` … `quartile-3`.
     """
     words = _check(fmt, lang)
     mpl = _matplotlib()
@@ -278,7 +308,6 @@ def strip_chart(
     values = values[~values.index.duplicated(keep="first")]
     # Control characters from the data would make the SVG invalid XML: shown as \x1b etc. instead.
     name, label, unit = printable(kommun_title or kommun_id), printable(label or kpi), printable(unit)
-    ranked = kommun_rank(values, kommun_id, direction)
     decimals = decimals_for(unit, list(values))
 
     with _figure(mpl, CHART_WIDTH, 2.5) as fig:
@@ -301,15 +330,14 @@ def strip_chart(
             line = ax.axvline(bound, color=QUARTILE_COLOUR, linestyle=(0, (3, 2)), linewidth=1, zorder=1)
             line.set_gid(f"quartile-{i}")
             ax.text(bound, 0.88, text, ha="center", va="bottom", fontsize=7.5, color=QUARTILE_COLOUR, bbox=_LABEL_BOX)
-        if ranked is not None:
-            rank, of, quartile = ranked
+        if kommun_id in values.index:
             x = float(values.loc[kommun_id])
             mark = ax.scatter([x], [0.0], s=90, color=KOMMUN_COLOUR, edgecolors="white", linewidths=1.2, zorder=5)
             mark.set_gid("kommun")
-            note = (
-                f"{name}: {format_number(x, decimals, lang)}, "
-                f"{words['rank'].format(rank=rank_words(rank, of, lang))} ({words['quartile'].format(q=quartile)})"
-            )
+            note = f"{name}: {format_number(x, decimals, lang)}"
+            if rank is not None:
+                place = words["rank"].format(rank=rank_words(rank.rank, rank.of, lang))
+                note += f", {place} ({words['quartile'].format(q=rank.quartile)})"
             left = x <= (float(values.min()) + float(values.max())) / 2
             ax.annotate(note, (x, 0.0), xytext=(x, -0.85), textcoords="data",
                         ha="left" if left else "right", fontsize=8.5, fontweight="bold", color=KOMMUN_COLOUR,
@@ -329,3 +357,48 @@ def strip_chart(
                     ha="left" if direction == "lower" else "right", va="top", color="#555555")  # fmt: skip
         _source_text(fig, words["source_own_ranks"])
         return _save(fig, fmt)
+
+
+def kpi_charts(
+    frame: pd.DataFrame,
+    distribution: pd.DataFrame | None,
+    kpi: str,
+    *,
+    fmt: str = "svg",
+    lang: str = "sv",
+    kinds: Sequence[str] = ("line", "strip"),
+) -> dict[str, bytes]:
+    """The charts of one KPI of a comparison, by kind ('line', 'strip'); the strip chart only with a distribution
+    that holds the KPI. Every argument is read from the frame: its attrs, the KPI's label, unit and direction, and
+    the kommun's rank in the latest year."""
+    rows = frame[frame["kpi"] == kpi]
+    if rows.empty:
+        raise NotFoundError(f"KPI {kpi} is not in the comparison")
+    charts: dict[str, bytes] = {}
+    if "line" in kinds:
+        charts["line"] = line_chart(frame, kpi, fmt=fmt, lang=lang)
+    if "strip" in kinds and distribution is not None and bool((distribution["kpi"] == kpi).any()):
+        first = rows.iloc[0]
+        year = rank_year(frame, kpi)
+        attrs = frame.attrs or {}
+        kommun_id = str(attrs.get("kommun_id") or _kommun_of(rows, "id"))
+        charts["strip"] = strip_chart(
+            distribution, kpi, kommun_id=kommun_id, year=year, direction=str(first.get("direction") or "neutral"),
+            rank=frame_rank(frame, kpi, year), fmt=fmt, lang=lang, label=_text(first.get("kpi_label")) or kpi,
+            unit=_text(first.get("kpi_unit")), kommun_title=str(attrs.get("kommun_title") or _kommun_of(rows, "title")),
+        )  # fmt: skip
+    return charts
+
+
+def rank_year(frame: pd.DataFrame, kpi: str) -> int:
+    """The year the tables rank the kommun in (`wide_frame`'s rang_år): the KPI's latest year in the comparison."""
+    return int(frame.loc[frame["kpi"] == kpi, "year"].max())
+
+
+def _kommun_of(rows: pd.DataFrame, column: str) -> str:
+    own = rows.loc[rows["role"] == "kommun", column]
+    return str(own.iloc[0]) if len(own) else ""
+
+
+def _text(value: Any) -> str:
+    return "" if is_missing(value) else str(value)

@@ -192,6 +192,8 @@ def _blocks(frame: pd.DataFrame) -> Iterable[tuple[str, pd.DataFrame, list[int]]
 
 def to_markdown(frame: pd.DataFrame) -> str:
     """Per KPI a '### label (unit)' heading, a pipe table in the audit layout, and the source line."""
+    from kpijmf.output.terminal import REVISED_MARK, REVISED_NOTE, revised_cells
+
     notes = mean_notes(frame)
     flagged = {(n.kpi, n.role, n.id, n.gender, n.year) for n in notes}
     src = markdown_escape(source_line(frame.attrs))
@@ -199,6 +201,7 @@ def to_markdown(frame: pd.DataFrame) -> str:
     wide = wide_frame(frame, detail=True)
     several = len(focus_kommuner(frame)) > 1
     for (focus, kpi), block in wide.groupby(["kommun_id", "kpi"], sort=False):
+        revised = revised_cells(frame, str(kpi))
         first = block.iloc[0]
         years = list(first["år"])
         breaks = break_years(frame, str(kpi))
@@ -217,6 +220,8 @@ def to_markdown(frame: pd.DataFrame) -> str:
                 cell = format_sv(r[y], decimals)
                 if (kpi, r["role"], r["id"], r["gender"], y) in flagged:
                     cell += "\\*"
+                if (r["role"], r["id"], r["gender"], y) in revised:
+                    cell += REVISED_MARK
                 cells.append(cell)
             cells.append(markdown_escape(r["rang"]))
             lines.append("| " + " | ".join(cells) + " |")
@@ -228,6 +233,8 @@ def to_markdown(frame: pd.DataFrame) -> str:
             lines.append("")
         for note in kpi_footnotes(frame, str(kpi), str(focus)):
             lines += [markdown_escape(note), ""]
+        if revised:
+            lines += [markdown_escape(REVISED_NOTE), ""]
         lines.append(src)
         parts.append("\n".join(lines))
     if not parts:
@@ -276,7 +283,9 @@ def _fetched_range(frame: pd.DataFrame) -> str:
     return stamps[0] if stamps[0] == stamps[-1] else f"{stamps[0]} – {stamps[-1]}"
 
 
-def _kpi_sheet(ws: Any, kpi: str, block: pd.DataFrame, years: list[int], notes: list, src: str) -> None:
+def _kpi_sheet(
+    ws: Any, kpi: str, block: pd.DataFrame, years: list[int], notes: list, src: str, frame: pd.DataFrame
+) -> None:
     from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
@@ -294,7 +303,10 @@ def _kpi_sheet(ws: Any, kpi: str, block: pd.DataFrame, years: list[int], notes: 
         cell.font = Font(bold=True)
         if isinstance(cell.value, int):
             cell.alignment = Alignment(horizontal="right")
+    from kpijmf.output.terminal import REVISED_MARK, REVISED_NOTE, revised_cells
+
     flagged = {(n.role, n.id, n.gender, n.year): n for n in notes}
+    revised = revised_cells(frame, kpi)
     for _, r in block.iterrows():
         ws.append(
             [
@@ -309,14 +321,21 @@ def _kpi_sheet(ws: Any, kpi: str, block: pd.DataFrame, years: list[int], notes: 
             cell = ws.cell(row=row, column=j)
             cell.number_format = fmt
             note = flagged.get((r["role"], r["id"], r["gender"], y))
-            if note is not None:
-                cell.comment = Comment(mean_note_text(note, decimals), "kpijmf")
+            said = [mean_note_text(note, decimals)] if note is not None else []
+            if (r["role"], r["id"], r["gender"], y) in revised:
+                # A number cell stays a number: the † goes in the number format and the comment says what it means.
+                cell.number_format = f'{fmt}"{REVISED_MARK}"'
+                said.append(REVISED_NOTE)
+            if said:
+                cell.comment = Comment("\n".join(said), "kpijmf")
         ws.cell(row=row, column=len(years) + 2).alignment = Alignment(horizontal="right")
     ws.append([])
     if notes:
         ws.append([_xlsx_text(MEAN_NOTE_INTRO)])
         for note in notes:
             ws.append([_xlsx_text(mean_note_text(note, decimals))])
+    if revised:
+        ws.append([_xlsx_text(REVISED_NOTE)])
     ws.append([_xlsx_text(src)])
     ws.freeze_panes = "B4"
     label_width = max([len(text(v)) for v in block["etikett"]] + [len("Nyckeltal")])
@@ -386,7 +405,7 @@ def to_xlsx(frame: pd.DataFrame) -> bytes:
     src = source_line(frame.attrs)
     blocks = list(_blocks(frame))
     for name, (kpi, block, years) in zip(_sheet_names([b[0] for b in blocks]), blocks, strict=True):
-        _kpi_sheet(wb.create_sheet(name), kpi, block, years, [n for n in notes if n.kpi == kpi], src)
+        _kpi_sheet(wb.create_sheet(name), kpi, block, years, [n for n in notes if n.kpi == kpi], src, frame)
     _source_sheet(wb.create_sheet("Källa"), frame)
     _data_sheet(wb.create_sheet("Data"), frame)
     buf = io.BytesIO()

@@ -16,7 +16,6 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from kpijmf.cli.talk import printable
-from kpijmf.output.charts import line_chart, strip_chart
 from kpijmf.output.layout import (
     TARGET_ROLE,
     is_missing,
@@ -215,7 +214,7 @@ def _row_label_en(row: Any) -> str:
     return title if gender == "T" else f"{title} ({_GENDER_EN.get(gender, gender)})"
 
 
-def provenance(frame: pd.DataFrame, lang: str) -> list[tuple[str, str]]:
+def provenance(frame: pd.DataFrame, lang: str, *, charts: bool = True) -> list[tuple[str, str]]:
     """(label, value) pairs for the provenance block, in the report's language; empty values left out."""
     words = REPORT_WORDS[lang]
     attrs = frame.attrs or {}
@@ -232,7 +231,7 @@ def provenance(frame: pd.DataFrame, lang: str) -> list[tuple[str, str]]:
     pairs = [
         (words["p_source"], source_line(attrs) if lang == "sv" else SOURCE_LINE_EN),
         (words["p_citation"], words["citation"]),
-        (words["p_charts"], words["charts"]),
+        (words["p_charts"], words["charts"] if charts else words["no_charts"]),
         (words["p_ranks"], words["ranks"]),
         (words["p_kommun"], f"{kommun} ({kommun_id})" if kommun_id and kommun_id != kommun else kommun),
         (words["p_set"], text(attrs.get("kpi_set"))),
@@ -257,15 +256,14 @@ def subtitle(frame: pd.DataFrame, blocks: list[Block], lang: str) -> str:
     return ", ".join(parts)
 
 
-def charts_for(frame: pd.DataFrame, distribution: pd.DataFrame | None, block: Block, fmt: str, lang: str):
+def charts_for(
+    frame: pd.DataFrame, distribution: pd.DataFrame | None, block: Block, fmt: str, lang: str
+) -> tuple[bytes, bytes | None]:
     """(line chart, strip chart or None) for one KPI."""
-    line = line_chart(frame, block.kpi, fmt=fmt, lang=lang)
-    if distribution is None or not (distribution["kpi"] == block.kpi).any():
-        return line, None
-    strip = strip_chart(distribution, block.kpi, kommun_id=_kommun_id(frame), year=block.rank_year,
-                        direction=block.direction, fmt=fmt, lang=lang, label=block.label, unit=block.unit,
-                        kommun_title=kommun_name(frame))  # fmt: skip
-    return line, strip
+    from kpijmf.output.charts import kpi_charts
+
+    charts = kpi_charts(frame, distribution, block.kpi, fmt=fmt, lang=lang)
+    return charts["line"], charts.get("strip")
 
 
 # --- HTML --------------------------------------------------------------------------------------------
@@ -332,7 +330,9 @@ def direction_text(direction: str, lang: str) -> str:
     return REPORT_WORDS[lang][key]
 
 
-def _html_block(frame: pd.DataFrame, distribution: pd.DataFrame | None, block: Block, lang: str) -> str:
+def _html_block(
+    frame: pd.DataFrame, distribution: pd.DataFrame | None, block: Block, lang: str, charts: bool = True
+) -> str:
     words = REPORT_WORDS[lang]
     e = _escape
     anchor = slug(block.kpi)
@@ -349,6 +349,9 @@ def _html_block(frame: pd.DataFrame, distribution: pd.DataFrame | None, block: B
     parts.append(_html_table(block, lang))
     parts += [f'<p class="notes">{e(note)}</p>' for note in block.notes]
     parts.append(f'<p class="source">{e(src)}</p>')
+    if not charts:
+        parts.append("</section>")
+        return "\n".join(parts)
     line, strip = charts_for(frame, distribution, block, "svg", lang)
     parts.append('<div class="charts">')
     line_label = words["line_chart"].format(label=block.label, kommun=kommun)
@@ -360,11 +363,11 @@ def _html_block(frame: pd.DataFrame, distribution: pd.DataFrame | None, block: B
     return "\n".join(parts)
 
 
-def build_html(frame: pd.DataFrame, distribution: pd.DataFrame | None, *, lang: str = "sv") -> str:
+def build_html(frame: pd.DataFrame, distribution: pd.DataFrame | None, *, lang: str = "sv", charts: bool = True) -> str:
     """The whole report as one self-contained HTML page (inline CSS and SVG, no scripts, nothing fetched).
 
     `distribution` holds every kommun's values (kpi, year, unit_id, value; gender T) for the strip charts;
-    None leaves them out.
+    None leaves them out. `charts=False` leaves every chart out (no matplotlib); tables and summaries stay.
     """
     words = REPORT_WORDS[check_lang(lang)]
     e = _escape
@@ -392,10 +395,10 @@ def build_html(frame: pd.DataFrame, distribution: pd.DataFrame | None, *, lang: 
         out.append(f'<nav aria-label="{e(words["contents"])}"><h2>{e(words["contents"])}</h2><ol>')
         out += [f'<li><a href="#kpi-{slug(b.kpi)}">{e(b.heading)}</a></li>' for b in blocks]
         out.append("</ol></nav>")
-    out += [_html_block(frame, distribution, block, lang) for block in blocks]
+    out += [_html_block(frame, distribution, block, lang, charts) for block in blocks]
     if not blocks:
         out.append(f"<p>{e(words['no_data'])}</p>")
     out.append(f'<footer id="provenance"><h2>{e(words["provenance"])}</h2><dl>')
-    out += [f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in provenance(frame, lang)]
+    out += [f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in provenance(frame, lang, charts=charts)]
     out += ["</dl></footer>", "</body>", "</html>", ""]
     return "\n".join(out)

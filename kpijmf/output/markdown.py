@@ -1,14 +1,15 @@
-"""The report as Markdown (`kpijmf report --output rapport.md`): the same blocks as the HTML page, with the
-charts written as PNG files beside the .md file and referenced by name."""
+"""The report as Markdown (`kpijmf report --output rapport.md`): the same blocks as the HTML page; the charts are
+PNG images returned as bytes, to be written into a folder beside the .md file (`rapport_filer/`) and referenced
+by relative path. Nothing here writes a file."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from kpijmf.cli.talk import printable
-from kpijmf.output.files import markdown_escape, write_output
+from kpijmf.output.files import markdown_escape
 from kpijmf.output.html import (
     PRELIMINARY_MARK,
     Block,
@@ -53,8 +54,16 @@ def _md_table(block: Block, lang: str) -> list[str]:
     return lines
 
 
-def _chart_file(chart_dir: Path, chart_prefix: str, kpi: str, kind: str) -> Path:
-    return chart_dir / f"{slug(chart_prefix) if chart_prefix else 'kpijmf'}-{slug(kpi)}-{kind}.png"
+@dataclass(frozen=True)
+class MarkdownReport:
+    """The Markdown text and its images: file name (inside the chart folder) -> PNG bytes."""
+
+    text: str
+    images: dict[str, bytes] = field(default_factory=dict)
+
+
+def _chart_name(kpi: str, kind: str) -> str:
+    return f"{slug(kpi)}-{kind}.png"
 
 
 def build_markdown(
@@ -62,15 +71,13 @@ def build_markdown(
     distribution: pd.DataFrame | None,
     *,
     lang: str = "sv",
-    chart_dir: Path,
-    chart_prefix: str,
-) -> str:
-    """The report as Markdown; writes its PNG charts atomically into chart_dir (the .md file's folder).
-
-    Charts are named `<chart_prefix>-<kpi>-line.png` and `…-strip.png` and referenced by file name.
-    """
+    chart_folder: str = "rapport_filer",
+    charts: bool = True,
+) -> MarkdownReport:
+    """The report as Markdown with its PNG charts as bytes, referenced as `<chart_folder>/<kpi>-line.png` and
+    `…-strip.png`; `charts=False` leaves them out (the tables and summaries stay)."""
     words = REPORT_WORDS[check_lang(lang)]
-    chart_dir = Path(chart_dir)
+    images: dict[str, bytes] = {}
     blocks = build_blocks(frame, lang)
     kommun = kommun_name(frame)
     src = source_line(frame.attrs) if lang == "sv" else SOURCE_LINE_EN
@@ -83,17 +90,19 @@ def build_markdown(
         out += [*_md_table(block, lang), ""]
         out += [line for note in block.notes for line in (md_escape(note), "")]
         out += [md_escape(src), ""]
+        if not charts:
+            continue
         line, strip = charts_for(frame, distribution, block, "png", lang)
-        charts = [(line, "line", words["line_chart"].format(label=block.label, kommun=kommun))]
+        drawn = [(line, "line", words["line_chart"].format(label=block.label, kommun=kommun))]
         if strip is not None:
             strip_alt = words["strip_chart"].format(label=block.label, kommun=kommun, year=block.rank_year)
-            charts.append((strip, "strip", strip_alt))
-        for data, kind, alt in charts:
-            path = _chart_file(chart_dir, chart_prefix, block.kpi, kind)
-            write_output(data, str(path))
-            out += [f"![{md_escape(alt)}]({quote(path.name)})", ""]
+            drawn.append((strip, "strip", strip_alt))
+        for data, kind, alt in drawn:
+            name = _chart_name(block.kpi, kind)
+            images[name] = data
+            out += [f"![{md_escape(alt)}]({quote(chart_folder)}/{quote(name)})", ""]
     if not blocks:
         out += [md_escape(words["no_data"]), ""]
     out += [f"## {md_escape(words['provenance'])}", ""]
-    out += [f"- **{md_escape(k)}:** {md_escape(v)}" for k, v in provenance(frame, lang)]
-    return "\n".join(out) + "\n"
+    out += [f"- **{md_escape(k)}:** {md_escape(v)}" for k, v in provenance(frame, lang, charts=charts)]
+    return MarkdownReport("\n".join(out) + "\n", images)

@@ -62,6 +62,7 @@ def _rank_cell(rang: str, quartile: Any) -> Text:
 
 
 REVISED_MARK = "†"
+REVISED_NOTE = f"{REVISED_MARK} reviderat av Kolada sedan en tidigare hämtning (se `kpijmf revisions`)."
 
 
 def _caption(
@@ -81,7 +82,7 @@ def _caption(
         lines.append(MEAN_NOTE_INTRO)
         lines += [f"  {mean_note_text(n, decimals)}" for n in notes]
     if revised:
-        lines.append(f"{REVISED_MARK} reviderat av Kolada sedan en tidigare hämtning (se `kpijmf revisions`).")
+        lines.append(REVISED_NOTE)
     lines += extra or []
     what = "Rang och förändring avser" if ranked else "Förändring avser"
     lines.append(f"{what} {rank_year}; förändring jämfört med föregående år.")

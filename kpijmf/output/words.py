@@ -81,6 +81,7 @@ REPORT_WORDS = {
             "Värdena i diagrammen är Koladas (Källa: Kolada); egna medelvärden, kvartilgränser och rang är "
             "egen bearbetning av data från Kolada."
         ),
+        "no_charts": "Rapporten skrevs utan diagram (matplotlib var inte installerat).",
         "p_ranks": "Rang och kvartil",
         "ranks": (
             "Rang 1 = bäst: högst värde, eller lägst där lägre värde är bättre; lika värden delar den bästa rangen. "
@@ -131,6 +132,7 @@ REPORT_WORDS = {
             "The values in the charts are Kolada's (Source: Kolada); own means, quartile boundaries and ranks are "
             "own processing of data from Kolada."
         ),
+        "no_charts": "The report was written without charts (matplotlib was not installed).",
         "p_ranks": "Rank and quartile",
         "ranks": (
             "Rank 1 = best: the highest value, or the lowest where a lower value is better; equal values share the "

@@ -6,14 +6,18 @@ are still written. Every file is written atomically, so a killed run leaves the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kpijmf.domain.runfile import RunSpec, needs_placeholders
+from kpijmf.domain.runfile import REPORT_OUTPUTS, RunSpec, needs_placeholders
 from kpijmf.errors import InvalidFileError, KpijmfError, OutputError
 from kpijmf.service.sync import FetchResult
 from kpijmf.service.workspace import Workspace
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kpijmf.output.report import ReportFile
 
 
 @dataclass
@@ -35,6 +39,15 @@ def _make_folder(folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create the folder {folder}: {exc.strerror}") from None
+
+
+def write_files(files: Sequence[ReportFile]) -> None:
+    """Write a report's files in order (images first), each atomically, creating their folders."""
+    from kpijmf.output.files import write_output
+
+    for file in files:
+        _make_folder(file.path.parent)
+        write_output(file.data, str(file.path))
 
 
 def execute(spec: RunSpec, workspace: Workspace, on_written: Callable[[Path], None] | None = None) -> RunReport:
@@ -71,7 +84,13 @@ def execute(spec: RunSpec, workspace: Workspace, on_written: Callable[[Path], No
                                        frame.attrs["kpi_set"])  # fmt: skip
                 try:
                     _make_folder(target.parent)
-                    write_output(render_bytes(frame, output.format, wide=output.wide), str(target))
+                    if output.format in REPORT_OUTPUTS:
+                        from kpijmf.output.report import report_files
+
+                        distribution = workspace.distribution(frame)
+                        write_files(report_files(frame, distribution, output.format, target))
+                    else:
+                        write_output(render_bytes(frame, output.format, wide=output.wide), str(target))
                 except KpijmfError as exc:
                     report.failures.append((label, exc))
                     continue

@@ -41,9 +41,10 @@ def unit_of(title: str) -> str:
 
 
 def is_discontinued(kpi: dict) -> bool:
-    """A title ending in '(-2023)' marks a series Kolada no longer updates."""
-    title = kpi.get("title", "").rstrip()
-    return title.endswith(")") and "(-" in title[-8:]
+    """A title ending in '(-2023)' marks a series Kolada no longer updates (the rule of kpijmf.domain.search)."""
+    from kpijmf.domain.search import is_discontinued as title_is_discontinued
+
+    return title_is_discontinued(str(kpi.get("title") or ""))
 
 
 @dataclass(frozen=True)
