@@ -97,8 +97,8 @@ def test_wide_csv_has_one_row_per_kpi_and_unit_with_years_across_and_rank_text()
         "nyckeltal",
         "enhet",
         "id",
-        "title",
-        "role",
+        "namn",
+        "roll",
         "2019",
         "2020",
         "2021",
@@ -117,7 +117,7 @@ def test_wide_csv_has_one_row_per_kpi_and_unit_with_years_across_and_rank_text()
 def test_wide_csv_orders_kommun_first_and_riket_last_within_each_kpi():
     table = read_csv_text(to_csv(sample_frame(), wide=True))
     for _, block in table.groupby("kpi"):
-        assert list(block["role"]) == ["kommun", "alla", "storlek", "grupp", "egen", "riket"]
+        assert list(block["roll"]) == ["kommun", "alla", "storlek", "grupp", "egen", "riket"]
 
 
 def test_wide_csv_adds_a_gender_column_only_when_the_frame_has_gender_rows():
@@ -158,7 +158,7 @@ def test_excel_csv_reads_back_with_semicolon_and_decimal_comma():
 
 def test_wide_excel_csv_has_decimal_commas_in_year_columns():
     text = to_excel_csv(sample_frame(), wide=True).decode("utf-8-sig")
-    assert text.splitlines()[0] == "kpi;nyckeltal;enhet;id;title;role;2019;2020;2021;rang;rang_år"
+    assert text.splitlines()[0] == "kpi;nyckeltal;enhet;id;namn;roll;2019;2020;2021;rang;rang_år"
     assert "N03926;Långtidsarbetslöshet 25-64 år;%;2380;Östersund;kommun;2,6;3,1;2,9;97 av 290;2021" in text
 
 
@@ -184,8 +184,8 @@ def test_neutralise_formula_prefixes_an_apostrophe_only_to_formula_starts(text, 
 
 
 def test_formula_titles_are_neutralised_in_long_and_wide_csv():
-    for text in (to_csv(sample_frame()), to_csv(sample_frame(), wide=True)):
-        titles = set(read_csv_text(text)["title"])
+    for text, column in ((to_csv(sample_frame()), "title"), (to_csv(sample_frame(), wide=True), "namn")):
+        titles = set(read_csv_text(text)[column])
         assert "'" + FORMULA_TITLE in titles
         assert FORMULA_TITLE not in titles
 
@@ -194,7 +194,7 @@ def test_formula_titles_are_neutralised_in_excel_csv():
     for wide in (False, True):
         data = to_excel_csv(sample_frame(), wide=wide)
         table = pd.read_csv(io.BytesIO(data), sep=";", encoding="utf-8-sig", dtype=str, keep_default_na=False)
-        assert "'" + FORMULA_TITLE in set(table["title"])
+        assert "'" + FORMULA_TITLE in set(table["namn" if wide else "title"])
 
 
 def test_negative_numbers_are_left_as_numbers_in_every_spreadsheet_format():
@@ -228,16 +228,21 @@ def sheet_rows(ws) -> list[list]:
     return [[c.value for c in r] for r in ws.iter_rows()]
 
 
-def test_xlsx_has_one_sheet_per_kpi_then_source_and_data():
-    assert load_xlsx().sheetnames == ["N03926", "N40011", "Källa", "Data"]
+PCT_SHEET, KR_SHEET = "Långtidsarbetslöshet 25-64 år", "Nettokostnad arbetsmarknadsåtg…"
+
+
+def test_xlsx_has_one_sheet_per_kpi_named_by_its_short_label_then_source_and_data():
+    assert load_xlsx().sheetnames == [PCT_SHEET, KR_SHEET, "Källa", "Data"]
 
 
 def test_xlsx_kpi_sheet_is_in_audit_layout_with_title_header_and_a_row_per_unit():
-    ws = load_xlsx()["N03926"]
+    ws = load_xlsx()[PCT_SHEET]
     rows = sheet_rows(ws)
     assert rows[0][0] == "Långtidsarbetslöshet 25-64 år (%)"
-    assert rows[2] == ["Nyckeltal", 2019, 2020, 2021, "Rang 2021", "Kolada-id"]
-    assert rows[3] == ["Östersund", 2.6, 3.1, 2.9, "97 av 290", "2380"]
+    assert rows[1][0] == "Kolada-id N03926"
+    assert rows[2] == ["Nyckeltal", 2019, 2020, 2021, "Rang 2021", "Av", "Kvartil", "Förändring", "Kolada-id"]
+    assert rows[3][:8] == ["Östersund", 2.6, 3.1, 2.9, 97, 290, 2, pytest.approx(-0.2)]
+    assert rows[3][8] == "2380"
     assert [r[0] for r in rows[3:9]] == [
         "Östersund",
         "Alla kommuner (ovägt medel)",
@@ -246,13 +251,13 @@ def test_xlsx_kpi_sheet_is_in_audit_layout_with_title_header_and_a_row_per_unit(
         MARKUP_TITLE,
         "Riket",
     ]
-    assert rows[8][5] == "0000"
+    assert rows[8][8] == "0000"
     assert ws.freeze_panes == "B4"
 
 
 def test_xlsx_stores_numbers_as_numbers_with_unit_decimals_and_missing_as_empty():
     wb = load_xlsx()
-    pct, kr = wb["N03926"], wb["N40011"]
+    pct, kr = wb[PCT_SHEET], wb[KR_SHEET]
     assert pct["B4"].data_type == "n"
     assert pct["B4"].number_format == "#,##0.0"
     assert kr["B4"].value == 1456
@@ -262,7 +267,7 @@ def test_xlsx_stores_numbers_as_numbers_with_unit_decimals_and_missing_as_empty(
 
 
 def test_xlsx_explains_a_disagreeing_mean_in_a_comment_and_a_note():
-    ws = load_xlsx()["N03926"]
+    ws = load_xlsx()[PCT_SHEET]
     flagged = ws["D6"]  # size class, 2021
     assert flagged.value == 2.8
     assert flagged.comment is not None
@@ -284,7 +289,7 @@ def test_xlsx_source_sheet_names_source_api_version_times_and_citation_rule():
 
 def test_xlsx_every_kpi_sheet_ends_with_the_source_line():
     wb = load_xlsx()
-    for name in ("N03926", "N40011"):
+    for name in (PCT_SHEET, KR_SHEET):
         texts = [v for r in sheet_rows(wb[name]) for v in r if isinstance(v, str)]
         assert texts[-1].startswith("Källa: Kolada")
 
@@ -362,8 +367,8 @@ def test_markdown_has_a_heading_and_table_per_kpi_with_swedish_decimals_and_dash
     assert "### Långtidsarbetslöshet 25-64 år (%)" in md
     assert "### Nettokostnad arbetsmarknadsåtgärder (kr/inv)" in md
     assert "| Nyckeltal | 2019 | 2020 | 2021 | Rang 2021 |" in md
-    assert "| Östersund | 2,6 | 3,1 | 2,9 | 97 av 290 |" in md
-    assert f"| Östersund | 1{NBSP}456 | – | 1{NBSP}612 | 201 av 287 |" in md
+    assert f"| Östersund | 2,6 | 3,1 | 2,9 | 97{NBSP}av{NBSP}290 |" in md
+    assert f"| Östersund | 1{NBSP}456 | – | 1{NBSP}612 | 201{NBSP}av{NBSP}287 |" in md
     assert "2.6" not in md
 
 

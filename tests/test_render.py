@@ -11,6 +11,7 @@ from kpijmf.output.terminal import change_text, render_table
 from tests.comparison_fixture import MARKUP_TITLE, SIZE_TITLE, sample_frame
 
 NBSP = "\u00a0"
+SIZE_SHORT = f"50{NBSP}000–99{NBSP}999 inv."
 RED, GREEN = "\x1b[31m", "\x1b[32m"
 
 
@@ -61,15 +62,18 @@ def test_kommun_comes_first_and_riket_last_in_every_block():
     out = rendered()
     for after in ("N03926", "N40011"):
         block = out[out.index(after) :]
-        names = ["Östersund", "Alla kommuner", "Kommuner med 50 000", "HYPERLINK", "Egna jämförelsekommuner", "Riket"]
+        names = ["Östersund", "Alla kommuner", SIZE_SHORT, "HYPERLINK", "Egen jämförelsegrupp", "Riket"]
         positions = [block.index(n) for n in names]
         assert positions == sorted(positions)
 
 
-def test_rank_column_shows_latest_year_rank_and_quartile_for_the_kommun():
+def test_rank_and_quartile_columns_show_the_kommuns_latest_year():
     out = rendered()
-    assert "97 av 290, kvartil 2" in line_with(out, "Östersund")
-    assert "201 av 287, kvartil 3" in line_with(out, "Östersund", after="N40011")
+    header = line_with(out, "Nyckeltal")
+    assert header.split()[-4:] == ["Rang", "2021", "Kv.", "Förändring"]
+    assert line_with(out, "Östersund").split()[4:8] == ["97", "av", "290", "2"]
+    assert line_with(out, "Östersund", after="N40011").split()[6:10] == ["201", "av", "287", "3"]
+    assert "Kv. (kvartil, 1 = bästa fjärdedelen)" in out
 
 
 def test_change_column_shows_the_last_change_with_an_arrow():
@@ -86,7 +90,7 @@ def test_caption_carries_the_source_line_under_each_table():
 
 def test_disagreeing_mean_is_starred_and_explained_in_the_caption():
     out = rendered()
-    assert "2,8*" in line_with(out, SIZE_TITLE)
+    assert "2,8*" in line_with(out, SIZE_SHORT)
     assert "* Koladas publicerade medelvärde skiljer sig" in out
     assert f"{SIZE_TITLE} 2021: Kolada 2,8, eget medel 3,1 (22 kommuner)" in out
 

@@ -32,7 +32,6 @@ from kpijmf.domain.parsing import parse_years, split_list
 from kpijmf.errors import KpijmfError, UsageError
 
 FORMATS = ("table", "csv", "excel", "xlsx", "json", "md")
-_EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx", ".json": "json", ".md": "md", ".txt": "table"}
 
 app = typer.Typer(
     name="kpijmf",
@@ -109,12 +108,13 @@ def fetch(
 
 
 def _choose_format(fmt: str | None, output: str | None) -> str:
-    if fmt is not None:
-        if fmt not in FORMATS:
-            raise UsageError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
-        return fmt
-    if output and output != "-":
-        return _EXTENSIONS.get(Path(output).suffix.lower(), "csv")
+    from kpijmf.output.files import format_for_path
+
+    if fmt is not None and fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    chosen = format_for_path(output, fmt)
+    if chosen is not None:
+        return chosen
     return "table" if sys.stdout.isatty() else "csv"
 
 
@@ -188,7 +188,7 @@ def compare(
 
 
 def _emit(frame, fmt: str, output: str | None, wide: bool, talk: Talk) -> None:
-    from kpijmf.output.files import render_bytes, write_output
+    from kpijmf.output.files import render, write_output
 
     if fmt == "table" and (not output or output == "-"):
         from rich.console import Console
@@ -197,9 +197,10 @@ def _emit(frame, fmt: str, output: str | None, wide: bool, talk: Talk) -> None:
 
         render_table(frame, Console(highlight=False))
         return
-    write_output(render_bytes(frame, fmt, wide=wide), output)
+    rendered = render(frame, fmt, wide=wide)
+    write_output(rendered.data, output)
     if output and output != "-":
-        talk.say(f"wrote {len(frame):,} rows ({fmt}) to {output}")
+        talk.say(rendered.summary(output))
 
 
 # -- refresh, revisions, run ------------------------------------------------------------------------
