@@ -251,7 +251,7 @@ def markdown_escape(value: str) -> str:
 def _blocks(frame: pd.DataFrame) -> Iterable[tuple[str, pd.DataFrame, list[int]]]:
     """(kpi, its wide rows, the year columns) per KPI, in the frame's order."""
     wide = wide_frame(frame, detail=True)
-    years = [c for c in wide.columns if isinstance(c, int)]
+    years = [int(c) for c in wide.columns if isinstance(c, int)]
     for kpi, block in wide.groupby("kpi", sort=False):
         yield str(kpi), block, years
 

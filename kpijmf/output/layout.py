@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -86,7 +87,7 @@ def text(value: Any) -> str:
     return "" if is_missing(value) else str(value)
 
 
-def source_line(attrs: dict[str, Any] | None) -> str:
+def source_line(attrs: Mapping[Any, Any] | None) -> str:
     """The citation printed under every table: the frame's own, else the default wording."""
     line = (attrs or {}).get("source_line")
     return line if isinstance(line, str) and line.strip() else DEFAULT_SOURCE_LINE

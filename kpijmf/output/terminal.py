@@ -111,7 +111,10 @@ def revised_cells(frame: pd.DataFrame, kpi: str) -> set[tuple[str, str, str, int
     if "revised" not in frame.columns:
         return set()
     rows = frame[(frame["kpi"] == kpi) & frame["revised"].astype(bool)]
-    return {(r.role, r.id, r.gender, int(r.year)) for r in rows.itertuples()}
+    return {
+        (str(role), str(uid), str(gender), int(year))
+        for role, uid, gender, year in zip(rows["role"], rows["id"], rows["gender"], rows["year"], strict=True)
+    }
 
 
 def _table(title: Text, numeric: list[str], rows: list[list[Text]]) -> Table:
@@ -176,7 +179,7 @@ def render_table(frame: pd.DataFrame, console: Console) -> int:
             paint = colour and role in COLOURED_ROLES
             for y in years:
                 # Unmarked numbers get a space where the "*" would be, so decimal commas stay aligned.
-                key = (role, r["id"], r["gender"], y)
+                key = (role, str(r["id"]), str(r["gender"]), int(y))
                 mark = "*" if key in flagged else " " if flagged else ""
                 mark += REVISED_MARK if key in revised else " " if revised else ""
                 cell = ranks.get((str(kpi), *key))
@@ -211,9 +214,9 @@ def render_revisions(rows: list[dict[str, Any]], console: Console) -> None:
         console.print(Text("Inga revideringar registrerade."))
         return
     table = Table(box=box.SIMPLE_HEAD, title=Text("Revideringar i Kolada sedan tidigare hämtning", style="bold"))
-    for name, justify in (("KPI", "left"), ("Enhet", "left"), ("År", "right"), ("Kön", "left"),
-                          ("Förut", "right"), ("Nu", "right"), ("Sedd", "left")):  # fmt: skip
-        table.add_column(name, justify=justify)
+    right: set[str] = {"År", "Förut", "Nu"}
+    for name in ("KPI", "Enhet", "År", "Kön", "Förut", "Nu", "Sedd"):
+        table.add_column(name, justify="right" if name in right else "left")
     for row in rows:
         table.add_row(
             Text(printable(str(row["kpi"]))),
