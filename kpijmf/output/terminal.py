@@ -83,9 +83,7 @@ def _colour_legend() -> Text:
     return legend
 
 
-def _caption(
-    notes: list, decimals: int, rank_year: int, src: str, *, revised: bool, labels: dict[str, str], legend: bool
-) -> Text:
+def _caption(notes: list, decimals: int, rank_year: int, src: str, *, revised: bool) -> Text:
     from rich.text import Text
 
     lines = []
@@ -94,16 +92,21 @@ def _caption(
         lines += [f"  {mean_note_text(n, decimals)}" for n in notes]
     if revised:
         lines.append(f"{REVISED_MARK} reviderat av Kolada sedan en tidigare hämtning (se `kpijmf revisions`).")
-    lines += [f"{short} = {full}" for short, full in labels.items()]
     lines.append(
         f"Rang, {QUARTILE_HEADER} (kvartil, 1 = bästa fjärdedelen) och förändring avser {rank_year}; "
         "förändring jämfört med föregående år."
     )
     lines.append(src)
-    caption = Text(printable("\n".join(lines)), style="dim")
-    if legend:
-        caption = Text("\n").join([_colour_legend(), caption])
-    return caption
+    return Text(printable("\n".join(lines)), style="dim")
+
+
+def _legend(labels: dict[str, str], coloured: bool) -> Text:
+    """Once under all tables: the colours (when shown) and each short label's full title."""
+    from rich.text import Text
+
+    lines = [_colour_legend()] if coloured else []
+    lines += [Text(printable(f"{short} = {full}"), style="dim") for short, full in labels.items()]
+    return Text("\n").join(lines)
 
 
 def revised_cells(frame: pd.DataFrame, kpi: str) -> set[tuple[str, str, str, int]]:
@@ -139,7 +142,7 @@ def render_table(frame: pd.DataFrame, console: Console) -> int:
     """Print one table per KPI: kommun, peers (short labels), Riket by year, rank, quartile, last change, source.
 
     Numeric columns never wrap, so a number or "10 av 18" is never split; long labels wrap instead and the
-    full group titles follow in the caption. On a colour terminal the kommun's and `vs` rows' values are
+    full group titles follow in a legend under the tables. On a colour terminal the kommun's and `vs` rows' values are
     filled with their quartile's colour (`kpijmf.output.colours`). Returns how many unit rows it printed."""
     from rich.text import Text
 
@@ -154,6 +157,8 @@ def render_table(frame: pd.DataFrame, console: Console) -> int:
     ranks = cell_ranks(frame)
     colour = colour_enabled(console)
     printed = 0
+    labels: dict[str, str] = {}
+    coloured = False
     for kpi, block in wide.groupby("kpi", sort=False):
         first = block.iloc[0]
         decimals = int(first["decimaler"])
@@ -161,8 +166,6 @@ def render_table(frame: pd.DataFrame, console: Console) -> int:
         kpi_notes = [n for n in notes if n.kpi == kpi]
         flagged = {(n.role, n.id, n.gender, n.year) for n in kpi_notes}
         revised = revised_cells(frame, str(kpi))
-        labels: dict[str, str] = {}
-        coloured = False
         title = Text.assemble(
             (printable(kpi_heading(str(first["nyckeltal"]), str(first["enhet"]))), "bold"),
             "  ",
@@ -196,11 +199,11 @@ def render_table(frame: pd.DataFrame, console: Console) -> int:
         table = _table(title, [f"{y}" for y in years] + [f"Rang {rank_year}", QUARTILE_HEADER, "Förändring"], rows)
         console.print(table)
         # Under the table rather than as its caption: a caption wraps at the table's width, not the terminal's.
-        console.print(
-            _caption(kpi_notes, decimals, rank_year, src, revised=bool(revised), labels=labels, legend=coloured)
-        )
+        console.print(_caption(kpi_notes, decimals, rank_year, src, revised=bool(revised)))
         console.print()
         printed += len(rows)
+    if labels or coloured:
+        console.print(_legend(labels, coloured))
     return printed
 
 
