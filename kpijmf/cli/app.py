@@ -7,7 +7,7 @@ import gc
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -30,6 +30,9 @@ from kpijmf.cli.reports import plot, report
 from kpijmf.cli.talk import Talk
 from kpijmf.domain.parsing import parse_years, split_list
 from kpijmf.errors import KpijmfError, UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 FORMATS = ("table", "csv", "excel", "xlsx", "json", "md")
 
@@ -187,7 +190,7 @@ def compare(
     _emit(frame, chosen, output, wide, talk)
 
 
-def _emit(frame, fmt: str, output: str | None, wide: bool, talk: Talk) -> None:
+def _emit(frame: pd.DataFrame, fmt: str, output: str | None, wide: bool, talk: Talk) -> None:
     from kpijmf.output.files import render, write_output
 
     if fmt == "table" and (not output or output == "-"):
