@@ -735,3 +735,15 @@ def test_cli_reports_the_rows_it_wrote(emulator, tmp_path):
         assert run.code == 0, run.stderr
         lines = target.read_text(encoding="utf-8").splitlines()
         assert f"wrote {len(lines) - 1} rows (csv) to {target}" in run.stderr
+
+
+def test_xlsx_labels_that_clash_once_cut_are_told_apart_by_their_kolada_ids():
+    labels = ["Avslutade deltagare som börjat arbeta eller studera"] * 2 + ["Arbetslöshet", "arbetslöshet"]
+    names = export._sheet_names(labels, ["U40455", "U40456", "N03920", "N03921"])
+    assert names == [
+        "Avslutade deltagare som… U40455",
+        "Avslutade deltagare som… U40456",
+        "Arbetslöshet N03920",
+        "arbetslöshet N03921",
+    ]
+    assert all(len(n) <= 31 for n in names)

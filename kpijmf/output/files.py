@@ -301,22 +301,37 @@ def _markdown(frame: pd.DataFrame) -> tuple[str, int]:
 # --- XLSX --------------------------------------------------------------------------------------------
 
 
-def _sheet_names(labels: Sequence[str]) -> list[str]:
-    """A sheet name per KPI from its short label: Excel-safe characters, ≤ 31 characters (cut with "…"),
-    unique case-insensitively (as Excel compares, " (2)" added) and never a reserved or meta sheet's name."""
-    taken = {name.lower() for name in (*_META_SHEETS, "History")}
+def _fit(name: str, suffix: str = "") -> str:
+    """name + suffix in Excel's 31 characters, the name cut with "…" where needed."""
+    room = 31 - len(suffix)
+    return (name if len(name) <= room else name[: room - 1].rstrip() + "…") + suffix
+
+
+def _sheet_names(labels: Sequence[str], ids: Sequence[str] | None = None) -> list[str]:
+    """A sheet name per KPI from its short label: Excel-safe characters, ≤ 31 characters (cut with "…") and
+    unique case-insensitively, as Excel compares. Labels that clash (once cut) all get their KPI id appended
+    ("Avslutade deltagare so… U40455"); what still clashes, or a reserved or meta sheet's name, gets " (2)"."""
+    reserved = {name.lower() for name in (*_META_SHEETS, "History")}
+    bases = [
+        " ".join("".join(" " if ch in "[]:*?/\\" else ch for ch in label).split()).strip("'").strip() or "KPI"
+        for label in labels
+    ]
+    fitted = [_fit(base) for base in bases]
+    counts: dict[str, int] = {}
+    for name in fitted:
+        counts[name.lower()] = counts.get(name.lower(), 0) + 1
+    taken = set(reserved)
     names = []
-    for label in labels:
-        base = " ".join("".join(" " if ch in "[]:*?/\\" else ch for ch in label).split()).strip("'") or "KPI"
-        if len(base) > 31:
-            base = base[:30].rstrip() + "…"
-        name, n = base, 1
-        while name.lower() in taken:
+    for i, base in enumerate(bases):
+        name = fitted[i]
+        if ids is not None and counts[name.lower()] > 1:
+            name = _fit(base, " " + ids[i])
+        n, candidate = 1, name
+        while candidate.lower() in taken:
             n += 1
-            suffix = f" ({n})"
-            name = (base if len(base) + len(suffix) <= 31 else base[: 30 - len(suffix)].rstrip() + "…") + suffix
-        taken.add(name.lower())
-        names.append(name)
+            candidate = _fit(base if candidate == fitted[i] else name, f" ({n})")
+        taken.add(candidate.lower())
+        names.append(candidate)
     return names
 
 
@@ -537,7 +552,7 @@ def _xlsx(frame: pd.DataFrame) -> tuple[bytes, int]:
     blocks = list(_blocks(frame))
     labels = [text(block.iloc[0]["nyckeltal"]) or kpi for kpi, block, _ in blocks]
     written = 0
-    for name, (kpi, block, years) in zip(_sheet_names(labels), blocks, strict=True):
+    for name, (kpi, block, years) in zip(_sheet_names(labels, [b[0] for b in blocks]), blocks, strict=True):
         sheet = KpiSheet(kpi, block, years, [n for n in notes if n.kpi == kpi], ranks, src)
         written += _kpi_sheet(wb.create_sheet(name), sheet)
     _source_sheet(wb.create_sheet("Källa"), frame)
