@@ -14,6 +14,7 @@ from kpijmf.output.colours import QUARTILE_COLOURS
 from kpijmf.output.layout import format_sv, short_label, wide_frame
 from kpijmf.output.terminal import change_text, render_table
 from tests.comparison_fixture import MARKUP_TITLE, SIZE_TITLE, sample_frame
+from tests.support import kpijmf_env, run_kpijmf
 
 NBSP = "\u00a0"
 SIZE_SHORT = f"50{NBSP}000–99{NBSP}999 inv."
@@ -318,3 +319,19 @@ def test_terminal_width_80_via_columns(monkeypatch):
     render_table(sample_frame(with_gender=True), console)
     assert console.width == 80
     assert max(len(line) for line in console.export_text().splitlines()) <= 80
+
+
+@pytest.mark.parametrize("columns", ["80", "120"])
+def test_cli_table_at_a_narrow_terminal_splits_no_number(emulator, tmp_path, columns):
+    env = kpijmf_env(emulator.url, tmp_path, COLUMNS=columns)
+    args = ["compare", "--kommun", "2380", "--kpi", "N03926,U40800", "--years", "2019-2021", "-f", "table"]
+    run = run_kpijmf(args, env)
+    assert run.code == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert max(len(line) for line in lines) <= int(columns)
+    assert words(line_with(run.stdout, "10 av 17"))[:4] == ["Östersund", "2,6", "3,0", "3,2"]
+    assert f"1{NBSP}119" in line_with(run.stdout, "Östersund", after="U40800")
+    assert (
+        "Liknande (arbetsmarknad)" in run.stdout and "= Liknande kommuner arbetsmarknad, Östersund, 2024" in run.stdout
+    )
+    assert "\x1b[" not in run.stdout  # not a terminal: no colour
