@@ -13,9 +13,12 @@ import pytest
 
 from kpijmf.errors import OutputError, UsageError
 from kpijmf.output import files as export
+from kpijmf.output.colours import QUARTILE_COLOURS
 from kpijmf.output.files import (
     FORMATS,
+    format_for_path,
     neutralise_formula,
+    render,
     render_bytes,
     to_csv,
     to_excel_csv,
@@ -26,6 +29,7 @@ from kpijmf.output.files import (
 )
 from kpijmf.output.layout import format_sv, wide_frame
 from tests.comparison_fixture import COLUMNS, FORMULA_TITLE, MARKUP_TITLE, SIZE_TITLE, sample_frame
+from tests.support import kpijmf_env, run_kpijmf
 
 NBSP = "\u00a0"
 
@@ -97,8 +101,8 @@ def test_wide_csv_has_one_row_per_kpi_and_unit_with_years_across_and_rank_text()
         "nyckeltal",
         "enhet",
         "id",
-        "title",
-        "role",
+        "namn",
+        "roll",
         "2019",
         "2020",
         "2021",
@@ -117,7 +121,7 @@ def test_wide_csv_has_one_row_per_kpi_and_unit_with_years_across_and_rank_text()
 def test_wide_csv_orders_kommun_first_and_riket_last_within_each_kpi():
     table = read_csv_text(to_csv(sample_frame(), wide=True))
     for _, block in table.groupby("kpi"):
-        assert list(block["role"]) == ["kommun", "alla", "storlek", "grupp", "egen", "riket"]
+        assert list(block["roll"]) == ["kommun", "alla", "storlek", "grupp", "egen", "riket"]
 
 
 def test_wide_csv_adds_a_gender_column_only_when_the_frame_has_gender_rows():
@@ -158,7 +162,7 @@ def test_excel_csv_reads_back_with_semicolon_and_decimal_comma():
 
 def test_wide_excel_csv_has_decimal_commas_in_year_columns():
     text = to_excel_csv(sample_frame(), wide=True).decode("utf-8-sig")
-    assert text.splitlines()[0] == "kpi;nyckeltal;enhet;id;title;role;2019;2020;2021;rang;rang_år"
+    assert text.splitlines()[0] == "kpi;nyckeltal;enhet;id;namn;roll;2019;2020;2021;rang;rang_år"
     assert "N03926;Långtidsarbetslöshet 25-64 år;%;2380;Östersund;kommun;2,6;3,1;2,9;97 av 290;2021" in text
 
 
@@ -184,8 +188,8 @@ def test_neutralise_formula_prefixes_an_apostrophe_only_to_formula_starts(text, 
 
 
 def test_formula_titles_are_neutralised_in_long_and_wide_csv():
-    for text in (to_csv(sample_frame()), to_csv(sample_frame(), wide=True)):
-        titles = set(read_csv_text(text)["title"])
+    for text, column in ((to_csv(sample_frame()), "title"), (to_csv(sample_frame(), wide=True), "namn")):
+        titles = set(read_csv_text(text)[column])
         assert "'" + FORMULA_TITLE in titles
         assert FORMULA_TITLE not in titles
 
@@ -194,7 +198,7 @@ def test_formula_titles_are_neutralised_in_excel_csv():
     for wide in (False, True):
         data = to_excel_csv(sample_frame(), wide=wide)
         table = pd.read_csv(io.BytesIO(data), sep=";", encoding="utf-8-sig", dtype=str, keep_default_na=False)
-        assert "'" + FORMULA_TITLE in set(table["title"])
+        assert "'" + FORMULA_TITLE in set(table["namn" if wide else "title"])
 
 
 def test_negative_numbers_are_left_as_numbers_in_every_spreadsheet_format():
@@ -228,16 +232,21 @@ def sheet_rows(ws) -> list[list]:
     return [[c.value for c in r] for r in ws.iter_rows()]
 
 
-def test_xlsx_has_one_sheet_per_kpi_then_source_and_data():
-    assert load_xlsx().sheetnames == ["N03926", "N40011", "Källa", "Data"]
+PCT_SHEET, KR_SHEET = "Långtidsarbetslöshet 25-64 år", "Nettokostnad arbetsmarknadsåtg…"
+
+
+def test_xlsx_has_one_sheet_per_kpi_named_by_its_short_label_then_source_and_data():
+    assert load_xlsx().sheetnames == [PCT_SHEET, KR_SHEET, "Källa", "Data"]
 
 
 def test_xlsx_kpi_sheet_is_in_audit_layout_with_title_header_and_a_row_per_unit():
-    ws = load_xlsx()["N03926"]
+    ws = load_xlsx()[PCT_SHEET]
     rows = sheet_rows(ws)
     assert rows[0][0] == "Långtidsarbetslöshet 25-64 år (%)"
-    assert rows[2] == ["Nyckeltal", 2019, 2020, 2021, "Rang 2021", "Kolada-id"]
-    assert rows[3] == ["Östersund", 2.6, 3.1, 2.9, "97 av 290", "2380"]
+    assert rows[1][0] == "Kolada-id N03926"
+    assert rows[2] == ["Nyckeltal", 2019, 2020, 2021, "Rang 2021", "Av", "Kvartil", "Förändring", "Kolada-id"]
+    assert rows[3][:8] == ["Östersund", 2.6, 3.1, 2.9, 97, 290, 2, pytest.approx(-0.2)]
+    assert rows[3][8] == "2380"
     assert [r[0] for r in rows[3:9]] == [
         "Östersund",
         "Alla kommuner (ovägt medel)",
@@ -246,13 +255,13 @@ def test_xlsx_kpi_sheet_is_in_audit_layout_with_title_header_and_a_row_per_unit(
         MARKUP_TITLE,
         "Riket",
     ]
-    assert rows[8][5] == "0000"
+    assert rows[8][8] == "0000"
     assert ws.freeze_panes == "B4"
 
 
 def test_xlsx_stores_numbers_as_numbers_with_unit_decimals_and_missing_as_empty():
     wb = load_xlsx()
-    pct, kr = wb["N03926"], wb["N40011"]
+    pct, kr = wb[PCT_SHEET], wb[KR_SHEET]
     assert pct["B4"].data_type == "n"
     assert pct["B4"].number_format == "#,##0.0"
     assert kr["B4"].value == 1456
@@ -262,7 +271,7 @@ def test_xlsx_stores_numbers_as_numbers_with_unit_decimals_and_missing_as_empty(
 
 
 def test_xlsx_explains_a_disagreeing_mean_in_a_comment_and_a_note():
-    ws = load_xlsx()["N03926"]
+    ws = load_xlsx()[PCT_SHEET]
     flagged = ws["D6"]  # size class, 2021
     assert flagged.value == 2.8
     assert flagged.comment is not None
@@ -284,7 +293,7 @@ def test_xlsx_source_sheet_names_source_api_version_times_and_citation_rule():
 
 def test_xlsx_every_kpi_sheet_ends_with_the_source_line():
     wb = load_xlsx()
-    for name in ("N03926", "N40011"):
+    for name in (PCT_SHEET, KR_SHEET):
         texts = [v for r in sheet_rows(wb[name]) for v in r if isinstance(v, str)]
         assert texts[-1].startswith("Källa: Kolada")
 
@@ -362,8 +371,8 @@ def test_markdown_has_a_heading_and_table_per_kpi_with_swedish_decimals_and_dash
     assert "### Långtidsarbetslöshet 25-64 år (%)" in md
     assert "### Nettokostnad arbetsmarknadsåtgärder (kr/inv)" in md
     assert "| Nyckeltal | 2019 | 2020 | 2021 | Rang 2021 |" in md
-    assert "| Östersund | 2,6 | 3,1 | 2,9 | 97 av 290 |" in md
-    assert f"| Östersund | 1{NBSP}456 | – | 1{NBSP}612 | 201 av 287 |" in md
+    assert f"| Östersund | 2,6 | 3,1 | 2,9 | 97{NBSP}av{NBSP}290 |" in md
+    assert f"| Östersund | 1{NBSP}456 | – | 1{NBSP}612 | 201{NBSP}av{NBSP}287 |" in md
     assert "2.6" not in md
 
 
@@ -503,3 +512,236 @@ def test_float_columns_are_written_as_single_cells_would_be(decimal):
               float("inf"), 4.1e-4, 1 / 3, -2.675, 1e16 + 0.5]  # fmt: skip
     for value in values:
         assert export._float_text(value, decimal) == export._csv_cell(value, decimal), value
+
+
+# --- display rounding (wide CSV, Excel CSV) vs full precision (long CSV, JSON) ---------------------------
+
+
+def with_long_mean() -> pd.DataFrame:
+    """The fixture with an own group mean of many decimals, as kpijmf's mean of 9 members can have."""
+    frame = sample_frame()
+    at = (frame["kpi"] == "N40011") & (frame["id"] == "egen") & (frame["year"] == 2021)
+    frame.loc[at, ["value", "computed_mean"]] = 19504 / 9  # 2167.111…
+    return frame
+
+
+def test_wide_csv_rounds_each_kpis_values_to_its_display_decimals():
+    table = read_csv_text(to_csv(with_long_mean(), wide=True))
+    egen_pct, egen_kr = row(table, "N03926", "egen"), row(table, "N40011", "egen")
+    assert (egen_pct["2019"], egen_pct["2020"]) == ("2.8", "3.3")  # 2.75 and 3.25, % shows 1 decimal, half up
+    assert (egen_kr["2019"], egen_kr["2021"]) == ("1380", "2167")  # kr/inv shows none
+    assert row(table, "N40011", "G99999")["2021"] == "1175"  # 1175.25
+
+
+def test_excel_csv_rounds_values_means_and_changes_to_the_kpis_decimals():
+    for wide in (False, True):
+        text = to_excel_csv(with_long_mean(), wide=wide).decode("utf-8-sig")
+        assert "2167,1" not in text and "2,75" not in text
+    table = pd.read_csv(io.BytesIO(to_excel_csv(with_long_mean())), sep=";", encoding="utf-8-sig", dtype=str)
+    egen = table[(table["kpi"] == "N40011") & (table["id"] == "egen") & (table["year"] == "2021")].iloc[0]
+    assert (egen["value"], egen["computed_mean"]) == ("2167", "2167")
+    pct = table[(table["kpi"] == "N03926") & (table["id"] == "egen") & (table["year"] == "2019")].iloc[0]
+    assert pct["value"] == "2,8"
+    kommun = table[(table["kpi"] == "N03926") & (table["id"] == "2380") & (table["year"] == "2021")].iloc[0]
+    assert (kommun["diff_alla"], kommun["change_prev"], kommun["rank"]) == ("-0,3", "-0,2", "97")
+
+
+def test_long_csv_json_and_the_xlsx_data_sheet_keep_full_precision():
+    frame = with_long_mean()
+    long_csv = read_csv_text(to_csv(frame))
+    assert row(long_csv, "N40011", "egen", "2021")["value"] == "2167.111111"
+    assert row(long_csv, "N03926", "egen", "2019")["value"] == "2.75"
+    doc = json.loads(to_json(frame))
+    egen = next(r for r in doc["rows"] if r["kpi"] == "N40011" and r["id"] == "egen" and r["year"] == 2021)
+    assert egen["value"] == 2167.111111
+    wb = openpyxl.load_workbook(io.BytesIO(to_xlsx(frame)))
+    assert wb[KR_SHEET]["D8"].value == pytest.approx(19504 / 9)  # full value under a 0-decimal number format
+    assert wb[KR_SHEET]["D8"].number_format == "#,##0"
+
+
+# --- rows written -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("fmt", "wide"), [("csv", False), ("csv", True), ("excel", False), ("excel", True)])
+def test_rows_written_for_csv_is_the_number_of_lines_after_the_header(fmt, wide):
+    frame = sample_frame(with_gender=True)
+    done = render(frame, fmt, wide=wide)
+    text = done.data.decode("utf-8-sig")
+    assert done.rows == len(text.splitlines()) - 1
+    assert done.rows == (len(frame) if not wide else len(wide_frame(frame)))
+
+
+def test_rows_written_for_markdown_table_json_and_xlsx_count_what_they_hold():
+    frame = sample_frame()
+    md = render(frame, "md")
+    body = [line for line in md.data.decode().splitlines() if line.startswith("| ") and "Nyckeltal" not in line]
+    assert md.rows == len(body) == 12
+    assert render(frame, "table").rows == 12
+    assert render(frame, "json").rows == len(json.loads(render(frame, "json").data)["rows"]) == 36
+    xlsx = render(frame, "xlsx")
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx.data))
+    ids = [r[8] for name in (PCT_SHEET, KR_SHEET) for r in wb[name].iter_rows(min_row=4, values_only=True) if r[8]]
+    assert xlsx.rows == len(ids) == 12
+    assert xlsx.data_rows == wb["Data"].max_row - 1 == 36
+
+
+# --- the --output ending ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "fmt", "chosen"),
+    [
+        ("r.csv", None, "csv"),
+        ("R.XLSX", None, "xlsx"),
+        ("r.json", None, "json"),
+        ("r.md", None, "md"),
+        ("r.txt", None, "table"),
+        ("r.csv", "excel", "excel"),
+        ("r.xlsx", "xlsx", "xlsx"),
+        ("/dev/stdout", None, "csv"),
+        ("/dev/stdout", "json", "json"),
+        ("-", None, None),
+        (None, "md", "md"),
+    ],
+)
+def test_output_ending_picks_or_confirms_the_format(path, fmt, chosen):
+    assert format_for_path(path, fmt) == chosen
+
+
+@pytest.mark.parametrize(
+    ("path", "fmt"), [("rapport.xls", None), ("r.xlsx", "csv"), ("r.csv", "xlsx"), ("r.htm", "md")]
+)
+def test_output_ending_that_does_not_match_the_format_is_a_usage_error_naming_the_formats(path, fmt):
+    with pytest.raises(UsageError) as err:
+        format_for_path(path, fmt)
+    assert err.value.exit_code == 2
+    assert "csv (.csv), excel (.csv), xlsx (.xlsx), json (.json), md (.md), table (.txt)" in str(err.value)
+
+
+# --- xlsx: ranks, quartile fills, bold kommun row, sheet names, legend -------------------------------------
+
+
+def fill_of(cell) -> str | None:
+    return cell.fill.fgColor.rgb if cell.fill is not None and cell.fill.fill_type == "solid" else None
+
+
+def argb(quartile: int) -> str:
+    return "FF" + QUARTILE_COLOURS[quartile].lstrip("#").upper()
+
+
+def test_xlsx_rank_and_total_are_numbers_with_kvartil_and_forandring_columns():
+    wb = load_xlsx()
+    pct, kr = wb[PCT_SHEET], wb[KR_SHEET]
+    assert [c.value for c in pct[3]][4:8] == ["Rang 2021", "Av", "Kvartil", "Förändring"]
+    assert [pct.cell(4, j).data_type for j in (5, 6, 7, 8)] == ["n"] * 4
+    assert [c.value for c in kr[4]][4:8] == [201, 287, 3, None]  # no 2020 value, so no change
+    assert kr["H5"].value == pytest.approx(1420.1 - 1388.7)  # Alla kommuner's change
+    assert kr["H5"].number_format == "+#,##0;-#,##0;#,##0"
+    assert [c.value for c in pct[5]][4:7] == [None, None, None]  # peers have no rank
+
+
+def test_xlsx_fills_the_kommuns_values_with_each_years_quartile_colour_only():
+    wb = load_xlsx()
+    pct, kr = wb[PCT_SHEET], wb[KR_SHEET]
+    assert [fill_of(pct.cell(4, j)) for j in (2, 3, 4, 7)] == [argb(2)] * 4
+    assert [fill_of(kr.cell(4, j)) for j in (2, 3, 4, 7)] == [argb(3), None, argb(3), argb(3)]  # 2020: no rank
+    peers = [fill_of(c) for ws in (pct, kr) for r in ws.iter_rows(min_row=5, max_row=9) for c in r]
+    assert set(peers) == {None}
+
+
+def test_xlsx_fills_follow_the_quartile_and_a_neutral_kpi_gets_none():
+    frame = sample_frame()
+    at = (frame["kpi"] == "N03926") & (frame["id"] == "2380")
+    frame.loc[at, "quartile"] = [1, 3, 4]
+    frame.loc[frame["kpi"] == "N40011", "direction"] = "neutral"
+    wb = load_xlsx(frame)
+    assert [fill_of(wb[PCT_SHEET].cell(4, j)) for j in (2, 3, 4)] == [argb(1), argb(3), argb(4)]
+    assert fill_of(wb[PCT_SHEET]["G4"]) == argb(4)
+    assert {fill_of(c) for r in wb[KR_SHEET].iter_rows() for c in r} == {None}
+
+
+def test_xlsx_fills_vs_rows_like_the_kommun():
+    frame = sample_frame()
+    vs = frame[frame["id"] == "2380"].copy()
+    vs["id"], vs["title"], vs["role"], vs["quartile"] = "2281", "Sundsvall", "vs", 1
+    wb = load_xlsx(pd.concat([frame, vs], ignore_index=True))
+    sundsvall = next(r for r in wb[PCT_SHEET].iter_rows(min_row=4) if r[0].value == "Sundsvall")
+    assert [fill_of(c) for c in sundsvall[1:4]] == [argb(1)] * 3
+    assert not sundsvall[0].font.bold
+
+
+def test_xlsx_bolds_the_kommuns_row_and_nothing_else_in_the_table():
+    ws = load_xlsx()[PCT_SHEET]
+    assert all(c.font.bold for c in ws[4])
+    assert not any(c.font.bold for r in ws.iter_rows(min_row=5, max_row=9) for c in r)
+
+
+def test_xlsx_source_sheet_has_a_colour_legend_with_the_four_fills():
+    ws = load_xlsx()["Källa"]
+    legend = [(r[0].value, fill_of(r[0])) for r in ws.iter_rows() if fill_of(r[0])]
+    assert legend == [
+        ("Kvartil 1 (bästa fjärdedelen)", argb(1)),
+        ("Kvartil 2", argb(2)),
+        ("Kvartil 3", argb(3)),
+        ("Kvartil 4 (sämsta fjärdedelen)", argb(4)),
+    ]
+    assert any("PiYG" in str(r[1].value) for r in ws.iter_rows())
+
+
+def test_xlsx_sheet_names_come_from_short_labels_and_are_excel_safe_and_unique():
+    names = export._sheet_names(
+        [
+            "Långtidsarbetslöshet",
+            "långtidsarbetslöshet",
+            "Källa",
+            "History",
+            "a/b:c [x]?",
+            "'Citat'",
+            "X" * 40,
+            "X" * 40,
+            "",
+        ]
+    )
+    assert names[:6] == ["Långtidsarbetslöshet", "långtidsarbetslöshet (2)", "Källa (2)", "History (2)", "a b c x",
+                         "Citat"]  # fmt: skip
+    assert names[6] == "X" * 30 + "…"
+    assert names[7] == "X" * 26 + "… (2)"
+    assert names[8] == "KPI"
+    assert all(len(n) <= 31 and not set(n) & set("[]:*?/\\") for n in names)
+    assert len({n.lower() for n in names} | {"källa", "data"}) == len(names) + 2
+
+
+# --- end to end: the CLI's --output checks and its talk line --------------------------------------------
+
+
+def test_cli_refuses_an_output_ending_no_format_writes_with_exit_2(tmp_path):
+    env = kpijmf_env("http://127.0.0.1:9", tmp_path)  # never reached: the name is checked first
+    run = run_kpijmf(["compare", "--kommun", "2380", "--kpi", "N03926", "-o", str(tmp_path / "rapport.xls")], env)
+    assert run.code == 2
+    assert run.stdout == ""
+    assert "no format writes '.xls' files" in run.stderr
+    assert "xlsx (.xlsx)" in run.stderr and "excel (.csv)" in run.stderr
+    assert not (tmp_path / "rapport.xls").exists()
+
+
+def test_cli_reports_the_rows_it_wrote(emulator, tmp_path):
+    env = kpijmf_env(emulator.url, tmp_path / "store")
+    base = ["compare", "--kommun", "2380", "--kpi", "N03926,N40011", "--years", "2019-2021"]
+    for name, extra in (("long.csv", []), ("wide.csv", ["--wide"])):
+        target = tmp_path / name
+        run = run_kpijmf([*base, *extra, "-o", str(target)], env)
+        assert run.code == 0, run.stderr
+        lines = target.read_text(encoding="utf-8").splitlines()
+        assert f"skrev {len(lines) - 1} rader (csv) till {target}" in run.stderr
+
+
+def test_xlsx_labels_that_clash_once_cut_are_told_apart_by_their_kolada_ids():
+    labels = ["Avslutade deltagare som börjat arbeta eller studera"] * 2 + ["Arbetslöshet", "arbetslöshet"]
+    names = export._sheet_names(labels, ["U40455", "U40456", "N03920", "N03921"])
+    assert names == [
+        "Avslutade deltagare som… U40455",
+        "Avslutade deltagare som… U40456",
+        "Arbetslöshet N03920",
+        "arbetslöshet N03921",
+    ]
+    assert all(len(n) <= 31 for n in names)

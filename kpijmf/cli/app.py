@@ -7,7 +7,7 @@ import gc
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -31,8 +31,10 @@ from kpijmf.cli.talk import Talk
 from kpijmf.domain.parsing import parse_years, split_list
 from kpijmf.errors import ApiTimeoutError, ApiUnreachableError, KpijmfError, UsageError
 
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
 FORMATS = ("table", "csv", "excel", "xlsx", "json", "md")
-_EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx", ".json": "json", ".md": "md", ".txt": "table"}
 
 app = typer.Typer(
     name="kpijmf",
@@ -122,12 +124,13 @@ def fetch(
 
 
 def _choose_format(fmt: str | None, output: str | None) -> str:
-    if fmt is not None:
-        if fmt not in FORMATS:
-            raise UsageError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
-        return fmt
-    if output and output != "-":
-        return _EXTENSIONS.get(Path(output).suffix.lower(), "csv")
+    from kpijmf.output.files import format_for_path
+
+    if fmt is not None and fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    chosen = format_for_path(output, fmt)
+    if chosen is not None:
+        return chosen
     return "table" if sys.stdout.isatty() else "csv"
 
 
@@ -220,8 +223,8 @@ def compare(
     _emit(frame, chosen, output, wide, talk)
 
 
-def _emit(frame, fmt: str, output: str | None, wide: bool, talk: Talk) -> None:
-    from kpijmf.output.files import render_bytes, write_output
+def _emit(frame: pd.DataFrame, fmt: str, output: str | None, wide: bool, talk: Talk) -> None:
+    from kpijmf.output.files import render, write_output
 
     if fmt == "table" and (not output or output == "-"):
         from rich.console import Console
@@ -230,9 +233,11 @@ def _emit(frame, fmt: str, output: str | None, wide: bool, talk: Talk) -> None:
 
         render_table(frame, Console(highlight=False))
         return
-    write_output(render_bytes(frame, fmt, wide=wide), output)
+    rendered = render(frame, fmt, wide=wide)
+    write_output(rendered.data, output)
     if output and output != "-":
-        talk.say(msg("wrote_rows", rows=len(frame), fmt=fmt, path=output))
+        key = "wrote_rows_data" if rendered.data_rows else "wrote_rows"
+        talk.say(msg(key, rows=rendered.rows, data=rendered.data_rows, fmt=fmt, path=output))
 
 
 # -- refresh, revisions, run ------------------------------------------------------------------------

@@ -3,6 +3,11 @@
 Long outputs (CSV, Excel CSV, JSON, the XLSX "Data" sheet) carry the frame's columns unchanged; the audit
 layout (wide CSV, XLSX KPI sheets, Markdown) comes from `kpijmf.output.layout.wide_frame`. Every text cell that
 could reach a spreadsheet goes through `neutralise_formula`.
+
+Precision: the long CSV, JSON and the XLSX "Data" sheet keep every value as computed (to 6 decimals, which
+only drops float noise); the formats people read (wide CSV, Excel CSV, Markdown, the table) round values,
+means, differences and changes to the KPI's display decimals (`layout.kpi_decimals`), and the XLSX KPI
+sheets keep the full value under a number format with those decimals.
 """
 
 from __future__ import annotations
@@ -17,22 +22,37 @@ import secrets
 import stat
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kpijmf.errors import OutputError, UsageError
+from kpijmf.output.colours import (
+    COLOURED_ROLES,
+    PALETTE_NAME,
+    QUARTILE_COLOURS,
+    QUARTILE_WORDS,
+    quartile_colour,
+    text_colour,
+)
 from kpijmf.output.layout import (
     BREAK_MARK,
     CITATION_RULE,
+    DETAIL_COLUMNS,
     MEAN_NOTE_INTRO,
     MISSING,
+    MeanNote,
+    RankCell,
     break_years,
+    cell_ranks,
     focus_heading,
     focus_kommuner,
     format_sv,
     is_missing,
+    kpi_decimals,
     kpi_heading,
     mean_note_text,
     mean_notes,
+    round_shown,
     source_line,
     text,
     wide_frame,
@@ -45,6 +65,19 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 FORMATS = ("table", "csv", "excel", "xlsx", "json", "md")
+# The file endings each format writes; `-o` with any other ending is a usage error (`format_for_path`).
+EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "csv": (".csv",),
+    "excel": (".csv",),
+    "xlsx": (".xlsx",),
+    "json": (".json",),
+    "md": (".md",),
+    "table": (".txt",),
+}
+# The wide CSV's headers (Swedish throughout); the long CSV keeps the frame's column names (a contract).
+WIDE_HEADERS = {"title": "namn", "role": "roll"}
+# Columns of the long frame rounded to the KPI's decimals in the Excel CSV (a display format).
+_DISPLAY_ROUNDED = ("value", "computed_mean", "diff_alla", "change_prev")
 
 # A spreadsheet reads a cell starting with one of these as a formula (or DDE call): CSV injection.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -124,23 +157,61 @@ def _records(frame: pd.DataFrame) -> tuple[list[str], list[tuple]]:
     return [str(c) for c in frame.columns], list(frame.itertuples(index=False, name=None))
 
 
-def _csv_text(frame: pd.DataFrame, *, wide: bool, sep: str, decimal: str, newline: str) -> str:
-    table = wide_frame(frame) if wide else frame
+def _wide_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The wide CSV's table: the audit layout with each year's number rounded to the KPI's decimals and
+    Swedish headers (`WIDE_HEADERS`)."""
+    detail = wide_frame(frame, detail=True)
+    years = [c for c in detail.columns if isinstance(c, int)]
+    table = detail[[c for c in detail.columns if c not in DETAIL_COLUMNS]].copy()
+    for y in years:
+        table[y] = [
+            round_shown(float(v), int(d)) if not isinstance(v, str) and not is_missing(v) else v
+            for v, d in zip(detail[y], detail["decimaler"], strict=True)
+        ]
+    return table.rename(columns=WIDE_HEADERS)
+
+
+def _display_rounded(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of the long frame with values, means, differences and changes rounded to each KPI's decimals."""
+    decimals = kpi_decimals(frame)
+    out = frame.copy()
+    places = [decimals.get(text(k), 6) for k in frame["kpi"]]
+    for column in _DISPLAY_ROUNDED:
+        if column in out.columns:
+            values = out[column].to_numpy(dtype="float64", na_value=float("nan"))
+            out[column] = [round_shown(float(v), d) for v, d in zip(values, places, strict=True)]
+    return out
+
+
+def _csv_text(table: pd.DataFrame, *, sep: str, decimal: str, newline: str) -> tuple[str, int]:
+    """The table as CSV text, and how many data rows (lines after the header) it holds."""
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=sep, lineterminator=newline, quoting=csv.QUOTE_MINIMAL)
     writer.writerow([neutralise_formula(str(h)) for h in table.columns])
-    writer.writerows(zip(*(_csv_column(table.iloc[:, i], decimal) for i in range(table.shape[1])), strict=True))
-    return buf.getvalue()
+    rows = list(zip(*(_csv_column(table.iloc[:, i], decimal) for i in range(table.shape[1])), strict=True))
+    writer.writerows(rows)
+    return buf.getvalue(), len(rows)
+
+
+def _plain_csv(frame: pd.DataFrame, wide: bool) -> tuple[str, int]:
+    return _csv_text(_wide_table(frame) if wide else frame, sep=",", decimal=".", newline="\n")
+
+
+def _excel_csv(frame: pd.DataFrame, wide: bool) -> tuple[bytes, int]:
+    table = _wide_table(frame) if wide else _display_rounded(frame)
+    body, rows = _csv_text(table, sep=";", decimal=",", newline="\r\n")
+    return body.encode("utf-8-sig"), rows
 
 
 def to_csv(frame: pd.DataFrame, *, wide: bool = False) -> str:
     """Plain CSV: ',' separator, '.' decimal, '\\n' line ends; long by default, audit layout with wide."""
-    return _csv_text(frame, wide=wide, sep=",", decimal=".", newline="\n")
+    return _plain_csv(frame, wide)[0]
 
 
 def to_excel_csv(frame: pd.DataFrame, *, wide: bool = False) -> bytes:
-    """CSV that Swedish Excel opens by double-click: ';' separator, decimal comma, UTF-8 BOM, CRLF."""
-    return _csv_text(frame, wide=wide, sep=";", decimal=",", newline="\r\n").encode("utf-8-sig")
+    """CSV that Swedish Excel opens by double-click: ';' separator, decimal comma, UTF-8 BOM, CRLF; numbers
+    rounded to each KPI's display decimals."""
+    return _excel_csv(frame, wide)[0]
 
 
 # --- JSON --------------------------------------------------------------------------------------------
@@ -175,6 +246,7 @@ def to_json(frame: pd.DataFrame) -> str:
 # --- Markdown ----------------------------------------------------------------------------------------
 
 _MD_SPECIAL = "\\|*_`[]<>"
+NBSP = "\u00a0"
 
 
 def markdown_escape(value: str) -> str:
@@ -192,12 +264,18 @@ def _blocks(frame: pd.DataFrame) -> Iterable[tuple[str, pd.DataFrame, list[int]]
 
 def to_markdown(frame: pd.DataFrame) -> str:
     """Per KPI a '### label (unit)' heading, a pipe table in the audit layout, and the source line."""
+    return _markdown(frame)[0]
+
+
+def _markdown(frame: pd.DataFrame) -> tuple[str, int]:
+    """The Markdown text and how many table rows (units, not headers) it holds."""
     from kpijmf.output.terminal import REVISED_MARK, REVISED_NOTE, revised_cells
 
     notes = mean_notes(frame)
     flagged = {(n.kpi, n.role, n.id, n.gender, n.year) for n in notes}
     src = markdown_escape(source_line(frame.attrs))
     parts: list[str] = []
+    written = 0
     wide = wide_frame(frame, detail=True)
     several = len(focus_kommuner(frame)) > 1
     for (focus, kpi), block in wide.groupby(["kommun_id", "kpi"], sort=False):
@@ -223,8 +301,9 @@ def to_markdown(frame: pd.DataFrame) -> str:
                 if (r["role"], r["id"], r["gender"], y) in revised:
                     cell += REVISED_MARK
                 cells.append(cell)
-            cells.append(markdown_escape(r["rang"]))
+            cells.append(markdown_escape(r["rang"]).replace(" ", NBSP))  # "4 av 18" never splits
             lines.append("| " + " | ".join(cells) + " |")
+            written += 1
         lines.append("")
         block_notes = [n for n in notes if n.kpi == kpi]
         if block_notes:
@@ -238,26 +317,44 @@ def to_markdown(frame: pd.DataFrame) -> str:
         lines.append(src)
         parts.append("\n".join(lines))
     if not parts:
-        return f"Inga värden ({MISSING}).\n\n{src}\n"
-    return "\n\n".join(parts) + "\n"
+        return f"Inga värden ({MISSING}).\n\n{src}\n", 0
+    return "\n\n".join(parts) + "\n", written
 
 
 # --- XLSX --------------------------------------------------------------------------------------------
 
 
-def _sheet_names(kpis: Sequence[str]) -> list[str]:
-    """A valid, unique (case-insensitively, as Excel compares) sheet name per KPI id, ≤ 31 characters."""
-    taken = {name.lower() for name in _META_SHEETS}
+def _fit(name: str, suffix: str = "") -> str:
+    """name + suffix in Excel's 31 characters, the name cut with "…" where needed."""
+    room = 31 - len(suffix)
+    return (name if len(name) <= room else name[: room - 1].rstrip() + "…") + suffix
+
+
+def _sheet_names(labels: Sequence[str], ids: Sequence[str] | None = None) -> list[str]:
+    """A sheet name per KPI from its short label: Excel-safe characters, ≤ 31 characters (cut with "…") and
+    unique case-insensitively, as Excel compares. Labels that clash (once cut) all get their KPI id appended
+    ("Avslutade deltagare so… U40455"); what still clashes, or a reserved or meta sheet's name, gets " (2)"."""
+    reserved = {name.lower() for name in (*_META_SHEETS, "History")}
+    bases = [
+        " ".join("".join(" " if ch in "[]:*?/\\" else ch for ch in label).split()).strip("'").strip() or "KPI"
+        for label in labels
+    ]
+    fitted = [_fit(base) for base in bases]
+    counts: dict[str, int] = {}
+    for name in fitted:
+        counts[name.lower()] = counts.get(name.lower(), 0) + 1
+    taken = set(reserved)
     names = []
-    for kpi in kpis:
-        base = "".join("_" if ch in "[]:*?/\\" else ch for ch in kpi).strip("'") or "KPI"
-        name, n = base[:31], 1
-        while name.lower() in taken:
+    for i, base in enumerate(bases):
+        name = fitted[i]
+        if ids is not None and counts[name.lower()] > 1:
+            name = _fit(base, " " + ids[i])
+        n, candidate = 1, name
+        while candidate.lower() in taken:
             n += 1
-            suffix = f" ({n})"
-            name = base[: 31 - len(suffix)] + suffix
-        taken.add(name.lower())
-        names.append(name)
+            candidate = _fit(base if candidate == fitted[i] else name, f" ({n})")
+        taken.add(candidate.lower())
+        names.append(candidate)
     return names
 
 
@@ -283,67 +380,141 @@ def _fetched_range(frame: pd.DataFrame) -> str:
     return stamps[0] if stamps[0] == stamps[-1] else f"{stamps[0]} – {stamps[-1]}"
 
 
-def _kpi_sheet(
-    ws: Any, kpi: str, block: pd.DataFrame, years: list[int], notes: list, src: str, frame: pd.DataFrame
-) -> None:
+def _fill(colour: str) -> Any:
+    from openpyxl.styles import PatternFill
+
+    argb = "FF" + colour.lstrip("#").upper()
+    return PatternFill(fill_type="solid", start_color=argb, end_color=argb)
+
+
+def _paint(cell: Any, quartile: int | None, direction: str, *, bold: bool) -> None:
+    """Fill a kommun's (or vs) cell with its quartile's colour, the text in black or white to contrast."""
+    from openpyxl.styles import Font
+
+    fill = quartile_colour(quartile, direction)
+    if fill is None:
+        return
+    cell.fill = _fill(fill)
+    cell.font = Font(bold=bold, color="FF" + text_colour(fill).lstrip("#").upper())
+
+
+def _kpi_sheet(ws: Any, sheet: KpiSheet) -> int:
+    """One KPI's audit table; returns how many unit rows it wrote."""
     from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
+    block, years = sheet.block, sheet.years
     first = block.iloc[0]
     decimals = int(first["decimaler"])
+    rank_year = int(first["rang_år"])
     fmt = _number_format(decimals)
+    change_fmt = f"+{fmt};-{fmt};{fmt}"
     kpi_title = text(first["nyckeltal"])
     ws.append([_xlsx_text(kpi_heading(kpi_title, text(first["enhet"])))])
     ws["A1"].font = Font(bold=True, size=12)
-    ws.append([_xlsx_text(f"Kolada-id {kpi}")])
-    header = ["Nyckeltal", *years, f"Rang {int(first['rang_år'])}", "Kolada-id"]
+    ws.append([_xlsx_text(f"Kolada-id {sheet.kpi}")])
+    header = ["Nyckeltal", *years, f"Rang {rank_year}", "Av", "Kvartil", "Förändring", "Kolada-id"]
     ws.append(header)
     for cell in ws[3]:
         cell.font = Font(bold=True)
-        if isinstance(cell.value, int):
+        if isinstance(cell.value, int) or cell.value in header[len(years) + 1 : -1]:
             cell.alignment = Alignment(horizontal="right")
-    from kpijmf.output.terminal import REVISED_MARK, REVISED_NOTE, revised_cells
+    from kpijmf.output.terminal import REVISED_MARK, REVISED_NOTE
 
-    flagged = {(n.role, n.id, n.gender, n.year): n for n in notes}
-    revised = revised_cells(frame, kpi)
+    flagged = {(n.role, n.id, n.gender, n.year): n for n in sheet.notes}
+    rank_col = len(years) + 2
+    written = 0
     for _, r in block.iterrows():
+        role, direction = text(r["role"]), text(r["riktning"])
+        key = (role, text(r["id"]), text(r["gender"]))
+        rank = sheet.ranks.get((sheet.kpi, *key, rank_year))
+        quartile = None if is_missing(r["kvartil"]) else int(r["kvartil"])
         ws.append(
             [
                 _xlsx_text(r["etikett"]),
                 *(_xlsx_value(r[y]) for y in years),
-                _xlsx_text(r["rang"]) or None,
+                rank.rank if rank else None,
+                rank.of if rank else None,
+                quartile,
+                _xlsx_value(r["förändring"]),
                 _xlsx_text(r["id"]),
             ]
         )
+        written += 1
         row = ws.max_row
+        bold = role == "kommun"
+        if bold:
+            for cell in ws[row]:
+                cell.font = Font(bold=True)
+        painted = role in COLOURED_ROLES
         for j, y in enumerate(years, start=2):
             cell = ws.cell(row=row, column=j)
             cell.number_format = fmt
-            note = flagged.get((r["role"], r["id"], r["gender"], y))
+            note = flagged.get((*key, y))
             said = [mean_note_text(note, decimals)] if note is not None else []
-            if (r["role"], r["id"], r["gender"], y) in revised:
+            if (*key, y) in sheet.revised:
                 # A number cell stays a number: the † goes in the number format and the comment says what it means.
                 cell.number_format = f'{fmt}"{REVISED_MARK}"'
                 said.append(REVISED_NOTE)
             if said:
                 cell.comment = Comment("\n".join(said), "kpijmf")
-        ws.cell(row=row, column=len(years) + 2).alignment = Alignment(horizontal="right")
+            year_rank = sheet.ranks.get((sheet.kpi, *key, y))
+            if painted and year_rank is not None:
+                _paint(cell, year_rank.quartile, direction, bold=bold)
+        if painted:
+            _paint(ws.cell(row=row, column=rank_col + 2), quartile, direction, bold=bold)
+        ws.cell(row=row, column=rank_col + 3).number_format = change_fmt
     ws.append([])
-    if notes:
+    if sheet.notes:
         ws.append([_xlsx_text(MEAN_NOTE_INTRO)])
-        for note in notes:
+        for note in sheet.notes:
             ws.append([_xlsx_text(mean_note_text(note, decimals))])
-    if revised:
+    if sheet.revised:
         ws.append([_xlsx_text(REVISED_NOTE)])
-    ws.append([_xlsx_text(src)])
+    ws.append([_xlsx_text(f"Rang, kvartil och förändring avser {rank_year}; färgerna förklaras på bladet Källa.")])
+    ws.append([_xlsx_text(sheet.src)])
     ws.freeze_panes = "B4"
     label_width = max([len(text(v)) for v in block["etikett"]] + [len("Nyckeltal")])
     ws.column_dimensions["A"].width = min(label_width + 2, 60)
     for j in range(2, len(years) + 2):
         ws.column_dimensions[get_column_letter(j)].width = 11
-    ws.column_dimensions[get_column_letter(len(years) + 2)].width = 13
-    ws.column_dimensions[get_column_letter(len(years) + 3)].width = 11
+    for j, width in enumerate((11, 6, 8, 12, 11), start=rank_col):
+        ws.column_dimensions[get_column_letter(j)].width = width
+    return written
+
+
+@dataclass(frozen=True)
+class KpiSheet:
+    """What one KPI sheet shows: the KPI's wide rows and years, its mean notes, ranks and source line."""
+
+    kpi: str
+    block: pd.DataFrame
+    years: list[int]
+    notes: list[MeanNote]
+    ranks: dict[tuple[str, str, str, str, int], RankCell]
+    src: str
+    revised: set[tuple[str, str, str, int]]  # (role, id, gender, year) of cells Kolada revised
+
+
+def _colour_legend(ws: Any) -> None:
+    from openpyxl.styles import Font
+
+    ws.append([])
+    ws.append(["Färger", _xlsx_text(f"Kvartil bland alla kommuner; {PALETTE_NAME}")])
+    ws.cell(row=ws.max_row, column=1).font = Font(bold=True)
+    for q, colour in QUARTILE_COLOURS.items():
+        ws.append([_xlsx_text(QUARTILE_WORDS[q].capitalize()), _xlsx_text(colour)])
+        _paint(ws.cell(row=ws.max_row, column=1), q, "higher", bold=False)
+    ws.append(
+        [
+            "",
+            _xlsx_text(
+                "Kommunens (och --vs-kommunernas) värden per år färgas efter sin kvartil det året; "
+                "nyckeltal utan riktning (neutrala) färgas inte."
+            ),
+        ]
+    )
 
 
 def _source_sheet(ws: Any, frame: pd.DataFrame) -> None:
@@ -369,7 +540,8 @@ def _source_sheet(ws: Any, frame: pd.DataFrame) -> None:
     for key, value in rows:
         ws.append([_xlsx_text(key), _xlsx_text(value) or None])
         ws.cell(row=ws.max_row, column=2).alignment = Alignment(wrap_text=True, vertical="top")
-    ws.column_dimensions["A"].width = 20
+    _colour_legend(ws)
+    ws.column_dimensions["A"].width = 30
     ws.column_dimensions["B"].width = 100
     ws.freeze_panes = "A2"
 
@@ -396,27 +568,40 @@ def _data_sheet(ws: Any, frame: pd.DataFrame) -> None:
 
 def to_xlsx(frame: pd.DataFrame) -> bytes:
     """A workbook: one audit-layout sheet per KPI, a 'Källa' provenance sheet and the long 'Data' sheet."""
+    return _xlsx(frame)[0]
+
+
+def _xlsx(frame: pd.DataFrame) -> tuple[bytes, int]:
+    """The workbook's bytes and how many unit rows its KPI sheets hold."""
     from openpyxl import Workbook
 
+    from kpijmf.output.terminal import revised_cells
+
     wb = Workbook()
-    wb.remove(wb.active)
+    if wb.active is not None:
+        wb.remove(wb.active)
     wb.properties.creator = "kpijmf"
     notes = mean_notes(frame)
     src = source_line(frame.attrs)
+    ranks = cell_ranks(frame)
     blocks = list(_blocks(frame))
-    for name, (kpi, block, years) in zip(_sheet_names([b[0] for b in blocks]), blocks, strict=True):
-        _kpi_sheet(wb.create_sheet(name), kpi, block, years, [n for n in notes if n.kpi == kpi], src, frame)
+    labels = [text(block.iloc[0]["nyckeltal"]) or kpi for kpi, block, _ in blocks]
+    written = 0
+    for name, (kpi, block, years) in zip(_sheet_names(labels, [b[0] for b in blocks]), blocks, strict=True):
+        kpi_notes = [n for n in notes if n.kpi == kpi]
+        sheet = KpiSheet(kpi, block, years, kpi_notes, ranks, src, revised_cells(frame, kpi))
+        written += _kpi_sheet(wb.create_sheet(name), sheet)
     _source_sheet(wb.create_sheet("Källa"), frame)
     _data_sheet(wb.create_sheet("Data"), frame)
     buf = io.BytesIO()
     wb.save(buf)
-    return buf.getvalue()
+    return buf.getvalue(), written
 
 
 # --- dispatch and writing ----------------------------------------------------------------------------
 
 
-def _table_text(frame: pd.DataFrame) -> str:
+def _table_text(frame: pd.DataFrame) -> tuple[str, int]:
     from rich.console import Console
 
     from kpijmf.output.terminal import render_table
@@ -430,25 +615,77 @@ def _table_text(frame: pd.DataFrame) -> str:
         force_terminal=False,
         no_color=True,
     )
-    render_table(frame, console)
-    return console.export_text(styles=False)
+    rows = render_table(frame, console)
+    return console.export_text(styles=False), rows
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A format's bytes and how many rows of data they hold: CSV lines after the header, JSON row
+    objects, Markdown/table rows, XLSX KPI-sheet rows (the long Data sheet holds `data_rows` more)."""
+
+    data: bytes
+    fmt: str
+    rows: int
+    data_rows: int = 0
+
+
+
+def render(frame: pd.DataFrame, fmt: str, *, wide: bool = False) -> Rendered:
+    """The frame in one of FORMATS, with the count of rows written; `wide` applies to csv and excel."""
+    if fmt == "csv":
+        body, rows = _plain_csv(frame, wide)
+        return Rendered(body.encode("utf-8"), fmt, rows)
+    if fmt == "excel":
+        data, rows = _excel_csv(frame, wide)
+        return Rendered(data, fmt, rows)
+    if fmt == "xlsx":
+        data, rows = _xlsx(frame)
+        return Rendered(data, fmt, rows, data_rows=len(frame))
+    if fmt == "json":
+        return Rendered(to_json(frame).encode("utf-8"), fmt, len(frame))
+    if fmt == "md":
+        md, rows = _markdown(frame)
+        return Rendered(md.encode("utf-8"), fmt, rows)
+    if fmt == "table":
+        table, rows = _table_text(frame)
+        return Rendered(table.encode("utf-8"), fmt, rows)
+    raise UsageError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
 
 
 def render_bytes(frame: pd.DataFrame, fmt: str, *, wide: bool = False) -> bytes:
     """The frame in one of FORMATS as bytes (text formats UTF-8); `wide` applies to csv and excel."""
-    if fmt == "csv":
-        return to_csv(frame, wide=wide).encode("utf-8")
-    if fmt == "excel":
-        return to_excel_csv(frame, wide=wide)
-    if fmt == "xlsx":
-        return to_xlsx(frame)
-    if fmt == "json":
-        return to_json(frame).encode("utf-8")
-    if fmt == "md":
-        return to_markdown(frame).encode("utf-8")
-    if fmt == "table":
-        return _table_text(frame).encode("utf-8")
-    raise UsageError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    return render(frame, fmt, wide=wide).data
+
+
+def _formats_help() -> str:
+    return ", ".join(f"{fmt} ({'/'.join(ends)})" for fmt, ends in EXTENSIONS.items())
+
+
+def format_for_path(path: str | None, fmt: str | None) -> str | None:
+    """The format for `--output path` (None for stdout): the one `fmt` names or the file ending implies.
+
+    An ending no format writes (`rapport.xls`), or one that is not `fmt`'s (`-f xlsx -o x.csv`), is a
+    UsageError naming the formats, so a file never gets content its name does not promise. A name without
+    an ending (`/dev/stdout`, a fifo) takes `fmt`, else csv."""
+    if path is None or path == "-":
+        return fmt
+    ending = os.path.splitext(path)[1].lower()
+    if fmt is not None and fmt not in EXTENSIONS:
+        raise UsageError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if not ending:
+        return fmt or "csv"
+    if fmt is not None:
+        if ending in EXTENSIONS[fmt]:
+            return fmt
+        raise UsageError(
+            f"--output {path!r} does not end in {' or '.join(EXTENSIONS[fmt])}, which --format {fmt} writes; "
+            f"formats: {_formats_help()}"
+        )
+    implied = next((f for f, ends in EXTENSIONS.items() if ending in ends), None)
+    if implied is None:
+        raise UsageError(f"--output {path!r}: no format writes {ending!r} files; formats: {_formats_help()}")
+    return implied
 
 
 def _reason(exc: OSError) -> str:

@@ -7,6 +7,8 @@ the row order, the row labels and the Swedish number style live here once.
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -89,7 +91,7 @@ def text(value: Any) -> str:
     return "" if is_missing(value) else str(value)
 
 
-def source_line(attrs: dict[str, Any] | None) -> str:
+def source_line(attrs: Mapping[Any, Any] | None) -> str:
     """The citation printed under every table: the frame's own, else the default wording."""
     line = (attrs or {}).get("source_line")
     return line if isinstance(line, str) and line.strip() else DEFAULT_SOURCE_LINE
@@ -136,15 +138,41 @@ def decimals_for(unit: str, values: list[float]) -> int:
     return needed
 
 
+def _half_up(value: float, decimals: int) -> Decimal:
+    # Round half up from the shortest decimal form (repr), as people do by hand: 3.25 → 3,3 and
+    # 3.05 → 3,1, where float formatting would give 3,2 and 3,0.
+    return Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
+def round_shown(value: float, decimals: int) -> float:
+    """The number exactly as `format_sv` shows it (half up), for display files that hold numbers; NaN stays."""
+    if not math.isfinite(value):
+        return value
+    return float(_half_up(value, decimals)) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def kpi_decimals(frame: pd.DataFrame) -> dict[str, int]:
+    """Display decimals per KPI of a comparison frame, as the wide layout picks them (`decimals_for`)."""
+    if frame.empty:
+        return {}
+    units = frame["kpi_unit"] if "kpi_unit" in frame.columns else [""] * len(frame)
+    values: dict[str, list[float]] = {}
+    unit_of: dict[str, str] = {}
+    for kpi, unit, value in zip(frame["kpi"], units, frame["value"], strict=True):
+        key = text(kpi)
+        values.setdefault(key, []).append(value)
+        if not unit_of.get(key):
+            unit_of[key] = text(unit)
+    return {kpi: decimals_for(unit_of[kpi], vals) for kpi, vals in values.items()}
+
+
 def format_sv(value: Any, decimals: int, *, signed: bool = False) -> str:
     """A number the Swedish way: decimal comma, no-break space between thousands, '−' for minus, '–' missing."""
     if is_missing(value):
         return MISSING
     if isinstance(value, str):
         return value  # a text cell of the layout, e.g. a målvärde's "uppfyllt"
-    # Round half up from the shortest decimal form (repr), as people do by hand: 3.25 → 3,3 and
-    # 3.05 → 3,1, where float formatting would give 3,2 and 3,0.
-    x = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    x = _half_up(float(value), decimals)
     body = f"{abs(x):,.{decimals}f}".replace(",", THIN_GROUP).replace(".", ",")
     if x == 0:
         return body  # never "−0,0"
@@ -470,3 +498,71 @@ def focus_heading(frame: pd.DataFrame, kommun_id: str) -> str:
     rows = frame[(frame["kommun_id"] == kommun_id) & (frame["role"] == "kommun")] if kommun_id else frame[:0]
     title = text(rows["title"].iloc[0]) if not rows.empty else ""
     return f"{title} ({kommun_id})" if title else kommun_id
+
+
+# --- short labels for narrow tables -------------------------------------------------------------------
+
+SHORT_LABEL_WIDTH = 24  # longer short labels are cut with "…"; the legend under the table has the full title
+_OVAGT = re.compile(r"\s*\(ovägt medel\)\s*", re.IGNORECASE)
+_SIZE = re.compile(r"^kommuner med (?P<range>.+?) invånare", re.IGNORECASE)
+_COUNTY = re.compile(r"^(?P<lan>.+ län)s kommuner$", re.IGNORECASE)
+_LIKNANDE = re.compile(r"^liknande kommuner (?P<area>[^,]+),", re.IGNORECASE)
+_EGEN = re.compile(r"^egen jämförelsegrupp", re.IGNORECASE)
+
+
+def short_label(title: str, role: str) -> str:
+    """A peer's short name for an 80-column table: 'Alla kommuner', '50 000–99 999 inv.', 'Jämtlands län',
+    'Liknande (arbetsmarknad)', 'Riket'; a kommun keeps its name. Never longer than SHORT_LABEL_WIDTH."""
+    name = " ".join(title.split())
+    if role not in ("kommun", "vs", TARGET_ROLE):
+        name = _OVAGT.sub(" ", name).strip()
+        if role == "alla":
+            name = "Alla kommuner"
+        elif role == "riket":
+            name = name or "Riket"
+        elif (size := _SIZE.match(name)) is not None:
+            name = re.sub(r"(?<=\d) (?=\d{3})", THIN_GROUP, re.sub(r"\s+-\s+", "–", size["range"])) + " inv."
+            name = name[0].upper() + name[1:]
+        elif (county := _COUNTY.match(name)) is not None:
+            name = county["lan"]
+        elif (similar := _LIKNANDE.match(name)) is not None:
+            name = f"Liknande ({similar['area'].strip()})"
+        elif role == "egen" or _EGEN.match(name):
+            name = "Egen jämförelsegrupp"
+    if len(name) > SHORT_LABEL_WIDTH:
+        name = name[: SHORT_LABEL_WIDTH - 1].rstrip(" ,:;-") + "…"
+    return name
+
+
+# --- ranks per cell -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RankCell:
+    """A ranked value's place among all kommuner: rank (1 = best), of how many, and its quartile."""
+
+    rank: int | None
+    of: int | None
+    quartile: int | None
+
+
+def _whole(value: Any) -> int | None:
+    return None if is_missing(value) else int(value)
+
+
+def cell_ranks(frame: pd.DataFrame) -> dict[tuple[str, str, str, str, int], RankCell]:
+    """(kpi, role, id, gender, year) → RankCell for every ranked cell of the comparison frame."""
+    if frame.empty or "rank" not in frame.columns:
+        return {}
+    genders = frame["gender"] if "gender" in frame.columns else ["T"] * len(frame)
+    of = frame["rank_of"] if "rank_of" in frame.columns else [None] * len(frame)
+    quartile = frame["quartile"] if "quartile" in frame.columns else [None] * len(frame)
+    cells = {}
+    for kpi, role, uid, gender, year, r, n, q in zip(
+        frame["kpi"], frame["role"], frame["id"], genders, frame["year"], frame["rank"], of, quartile, strict=True
+    ):
+        if is_missing(r):
+            continue
+        key = (text(kpi), text(role), text(uid), text(gender) or "T", int(year))
+        cells[key] = RankCell(_whole(r), _whole(n), _whole(q))
+    return cells

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kpijmf.cli.talk import printable
+from kpijmf.output.colours import COLOURED_ROLES
 from kpijmf.output.layout import (
     BREAK_MARK,
     MEAN_NOTE_INTRO,
@@ -18,6 +19,7 @@ from kpijmf.output.layout import (
     MISSING,
     block_notes,
     break_years,
+    cell_ranks,
     focus_heading,
     focus_kommuner,
     format_sv,
@@ -25,6 +27,8 @@ from kpijmf.output.layout import (
     kpi_heading,
     mean_note_text,
     mean_notes,
+    row_label,
+    short_label,
     source_line,
     wide_frame,
 )
@@ -32,6 +36,7 @@ from kpijmf.output.layout import (
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from rich.console import Console
+    from rich.table import Table
     from rich.text import Text
 
 _GOOD, _BAD = "green", "red"
@@ -53,15 +58,36 @@ def change_text(change: Any, decimals: int, direction: str, *, colour: bool = Tr
     return Text(f"{shown} {'↑' if up else '↓'}", style=style)
 
 
-def _rank_cell(rang: str, quartile: Any) -> Text:
+REVISED_MARK = "†"
+QUARTILE_HEADER = "Kv."
+
+
+def colour_enabled(console: Console) -> bool:
+    """Colours only on a colour terminal and without NO_COLOR (rich sets no_color from the environment)."""
+    return console.color_system is not None and not console.no_color and console.is_terminal
+
+
+def _quartile_style(quartile: Any, direction: str) -> str:
+    from kpijmf.output.colours import quartile_colour, text_colour
+
+    fill = quartile_colour(quartile, direction)
+    return f"{text_colour(fill)} on {fill}" if fill else ""
+
+
+def _colour_legend() -> Text:
     from rich.text import Text
 
-    if not rang:
-        return Text("")
-    return Text(rang if is_missing(quartile) else f"{rang}, kvartil {int(quartile)}")
+    from kpijmf.output.colours import PALETTE_NAME, QUARTILE_COLOURS, QUARTILE_WORDS
+
+    legend = Text("Färg: ", style="dim")
+    for q in QUARTILE_COLOURS:
+        legend.append(f" {q} ", style=_quartile_style(q, "higher"))
+        legend.append(" ")
+    first, last = QUARTILE_WORDS[1].split(" ", 2)[2], QUARTILE_WORDS[4].split(" ", 2)[2]
+    legend.append(f"kvartil 1 {first} … 4 {last}; {PALETTE_NAME}.", style="dim")
+    return legend
 
 
-REVISED_MARK = "†"
 REVISED_NOTE = f"{REVISED_MARK} reviderat av Kolada sedan en tidigare hämtning (se `kpijmf revisions`)."
 
 
@@ -84,10 +110,24 @@ def _caption(
     if revised:
         lines.append(REVISED_NOTE)
     lines += extra or []
-    what = "Rang och förändring avser" if ranked else "Förändring avser"
-    lines.append(f"{what} {rank_year}; förändring jämfört med föregående år.")
+    if ranked:
+        lines.append(
+            f"Rang, {QUARTILE_HEADER} (kvartil, 1 = bästa fjärdedelen) och förändring avser {rank_year}; "
+            "förändring jämfört med föregående år."
+        )
+    else:
+        lines.append(f"Förändring avser {rank_year}; förändring jämfört med föregående år.")
     lines.append(src)
     return Text(printable("\n".join(lines)), style="dim")
+
+
+def _legend(labels: dict[str, str], coloured: bool) -> Text:
+    """Once under all tables: the colours (when shown) and each short label's full title."""
+    from rich.text import Text
+
+    lines = [_colour_legend()] if coloured else []
+    lines += [Text(printable(f"{short} = {full}"), style="dim") for short, full in labels.items()]
+    return Text("\n").join(lines)
 
 
 def revised_cells(frame: pd.DataFrame, kpi: str) -> set[tuple[str, str, str, int]]:
@@ -95,13 +135,36 @@ def revised_cells(frame: pd.DataFrame, kpi: str) -> set[tuple[str, str, str, int
     if "revised" not in frame.columns:
         return set()
     rows = frame[(frame["kpi"] == kpi) & frame["revised"].astype(bool)]
-    return {(r.role, r.id, r.gender, int(r.year)) for r in rows.itertuples()}
+    return {
+        (str(role), str(uid), str(gender), int(year))
+        for role, uid, gender, year in zip(rows["role"], rows["id"], rows["gender"], rows["year"], strict=True)
+    }
 
 
-def render_table(frame: pd.DataFrame, console: Console) -> None:
-    """Print one table per KPI: kommun, peers, Riket by year, rank with quartile, last change, source."""
+def _table(title: Text, numeric: list[str], rows: list[list[Text]]) -> Table:
+    """A table whose first column (labels) may wrap and whose numeric columns never wrap or shrink:
+    each is at least as wide as its widest cell, so a narrow terminal wraps labels, never numbers."""
     from rich import box
     from rich.table import Table
+
+    table = Table(
+        title=title, title_justify="left", caption_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False
+    )
+    table.add_column("Nyckeltal", overflow="fold")
+    for j, header in enumerate(numeric, start=1):
+        width = max([len(header)] + [r[j].cell_len for r in rows])
+        table.add_column(header, justify="right", no_wrap=True, width=width)
+    for cells in rows:
+        table.add_row(*cells)
+    return table
+
+
+def render_table(frame: pd.DataFrame, console: Console) -> int:
+    """Print one table per KPI: kommun, peers (short labels), Riket by year, rank, quartile, last change, source.
+
+    Numeric columns never wrap, so a number or "10 av 18" is never split; long labels wrap instead and the
+    full group titles follow in a legend under the tables. On a colour terminal the kommun's and `vs` rows' values are
+    filled with their quartile's colour (`kpijmf.output.colours`). Returns how many unit rows it printed."""
     from rich.text import Text
 
     src = source_line(frame.attrs)
@@ -109,9 +172,14 @@ def render_table(frame: pd.DataFrame, console: Console) -> None:
     if wide.empty:
         console.print(Text(f"Inga värden att visa ({MISSING})."))
         console.print(Text(src, style="dim"))
-        return
+        return 0
     notes = mean_notes(frame)
     several = len(focus_kommuner(frame)) > 1
+    ranks = cell_ranks(frame)
+    colour = colour_enabled(console)
+    printed = 0
+    labels: dict[str, str] = {}
+    coloured = False
     for (focus, kpi), block in wide.groupby(["kommun_id", "kpi"], sort=False):
         first = block.iloc[0]
         if several and block.index[0] == wide.index[wide["kommun_id"] == focus][0]:
@@ -129,40 +197,50 @@ def render_table(frame: pd.DataFrame, console: Console) -> None:
             "  ",
             (printable(str(kpi)), "dim"),
         )
-        table = Table(
-            title=title,
-            title_justify="left",
-            caption=_caption(
-                kpi_notes,
-                decimals,
-                rank_year,
-                src,
-                revised=bool(revised),
-                extra=block_notes(frame, str(kpi), str(focus)),
-                ranked=str(first["riktning"]) in ("higher", "lower"),
-            ),
-            caption_justify="left",
-            box=box.SIMPLE_HEAD,
-        )
-        table.add_column("Nyckeltal", overflow="fold")
-        for y in years:
-            table.add_column(f"{y}{BREAK_MARK}" if y in breaks else str(y), justify="right", no_wrap=True)
-        table.add_column(f"Rang {rank_year}", justify="right")
-        table.add_column("Förändring", justify="right", no_wrap=True)
+        rows: list[list[Text]] = []
         for _, r in block.iterrows():
-            cells: list[Text] = [Text(printable(str(r["etikett"])), style="bold" if r["role"] == "kommun" else "")]
+            role, direction = str(r["role"]), str(r["riktning"])
+            short = short_label(str(r["title"]), role)
+            if short != " ".join(str(r["title"]).split()):
+                labels.setdefault(short, str(r["title"]))
+            label = row_label(short, str(r["gender"]))
+            cells: list[Text] = [Text(printable(label), style="bold" if role == "kommun" else "")]
+            paint = colour and role in COLOURED_ROLES
             for y in years:
                 # Unmarked numbers get a space where the "*" would be, so decimal commas stay aligned.
-                key = (r["role"], r["id"], r["gender"], y)
+                key = (role, str(r["id"]), str(r["gender"]), int(y))
                 mark = "*" if key in flagged else " " if flagged else ""
                 mark += REVISED_MARK if key in revised else " " if revised else ""
-                cells.append(Text(format_sv(r[y], decimals) + mark))
-            cells.append(_rank_cell(str(r["rang"]), r["kvartil"]))
+                cell = ranks.get((str(kpi), *key))
+                style = _quartile_style(cell.quartile, direction) if paint and cell is not None else ""
+                coloured = coloured or bool(style)
+                cells.append(Text(format_sv(r[y], decimals), style=style) + Text(mark))
+            cells.append(Text(str(r["rang"])))
+            quartile = r["kvartil"]
+            shown = "" if is_missing(quartile) else str(int(quartile))
+            cells.append(Text(shown, style=_quartile_style(quartile, direction) if paint and shown else ""))
             # A K-M gap has no better or worse direction, so its change is never coloured.
-            cells.append(change_text(r["förändring"], decimals, str(r["riktning"]), colour=r["gender"] != "K-M"))
-            table.add_row(*cells)
+            cells.append(change_text(r["förändring"], decimals, direction, colour=r["gender"] != "K-M"))
+            rows.append(cells)
+        heads = [f"{y}{BREAK_MARK}" if y in breaks else str(y) for y in years]
+        table = _table(title, [*heads, f"Rang {rank_year}", QUARTILE_HEADER, "Förändring"], rows)
         console.print(table)
+        # Under the table rather than as its caption: a caption wraps at the table's width, not the terminal's.
+        caption = _caption(
+            kpi_notes,
+            decimals,
+            rank_year,
+            src,
+            revised=bool(revised),
+            extra=block_notes(frame, str(kpi), str(focus)),
+            ranked=str(first["riktning"]) in ("higher", "lower"),
+        )
+        console.print(caption)
         console.print()
+        printed += len(rows)
+    if labels or coloured:
+        console.print(_legend(labels, coloured))
+    return printed
 
 
 def render_revisions(rows: list[dict[str, Any]], console: Console) -> None:
@@ -175,9 +253,9 @@ def render_revisions(rows: list[dict[str, Any]], console: Console) -> None:
         console.print(Text("Inga revideringar registrerade."))
         return
     table = Table(box=box.SIMPLE_HEAD, title=Text("Revideringar i Kolada sedan tidigare hämtning", style="bold"))
-    for name, justify in (("KPI", "left"), ("Enhet", "left"), ("År", "right"), ("Kön", "left"),
-                          ("Förut", "right"), ("Nu", "right"), ("Sedd", "left")):  # fmt: skip
-        table.add_column(name, justify=justify)
+    right: set[str] = {"År", "Förut", "Nu"}
+    for name in ("KPI", "Enhet", "År", "Kön", "Förut", "Nu", "Sedd"):
+        table.add_column(name, justify="right" if name in right else "left")
     for row in rows:
         table.add_row(
             Text(printable(str(row["kpi"]))),
