@@ -630,7 +630,6 @@ class Rendered:
     data_rows: int = 0
 
 
-
 def render(frame: pd.DataFrame, fmt: str, *, wide: bool = False) -> Rendered:
     """The frame in one of FORMATS, with the count of rows written; `wide` applies to csv and excel."""
     if fmt == "csv":
