@@ -14,11 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from kpijmf.domain import vocab
 from kpijmf.domain.catalog import ALLA_ID, Peer, Unit
 from kpijmf.domain.targets import Target
 
-SOURCE_KOLADA = "Källa: Kolada"
-SOURCE_OWN = "egen bearbetning av data från Kolada"
+SOURCE_KOLADA = vocab.SOURCE_KOLADA
+SOURCE_OWN = vocab.SOURCE_OWN
 GAP = "K-M"
 COLUMNS = [
     "kpi", "kpi_title", "kpi_label", "kpi_unit", "direction", "year", "gender", "id", "title", "role",

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from kpijmf.domain import vocab
 from kpijmf.errors import OutputError, UsageError
 from kpijmf.output.layout import (
     CITATION_RULE,
@@ -37,7 +38,7 @@ from kpijmf.output.layout import (
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-FORMATS = ("table", "csv", "excel", "xlsx", "json", "md")
+FORMATS = vocab.FORMATS
 
 # A spreadsheet reads a cell starting with one of these as a formula (or DDE call): CSV injection.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

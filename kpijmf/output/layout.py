@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
+from kpijmf.domain.vocab import SOURCE_LINE
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-DEFAULT_SOURCE_LINE = (
-    "Källa: Kolada (api.kolada.se/v3); rang, egna medelvärden och förändringar: egen bearbetning av data från Kolada"
-)
+DEFAULT_SOURCE_LINE = SOURCE_LINE  # for frames without provenance; the wording lives in kpijmf.domain.vocab
 CITATION_RULE = (
     'Värden som Kolada publicerar citeras "Källa: Kolada"; värden som kpijmf har beräknat '
     "(rang, kvartil, egna medelvärden, skillnader och förändringar) citeras "

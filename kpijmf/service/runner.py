@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kpijmf.domain.runfile import RunSpec, needs_placeholders
+from kpijmf.domain.vocab import parse_gender
 from kpijmf.errors import InvalidFileError, KpijmfError, OutputError
 from kpijmf.service.sync import FetchResult
 from kpijmf.service.workspace import Workspace
@@ -48,7 +49,7 @@ def execute(spec: RunSpec, workspace: Workspace, on_written: Callable[[Path], No
     if spec.refresh:
         for set_name in spec.sets:
             report.refresh = workspace.refresh(set_name=set_name, kommuner=spec.kommuner)
-    genders, gap = (["T", "K", "M"], True) if spec.gender.upper() == "ALL" else ([spec.gender.upper()], False)
+    genders, gap = parse_gender(spec.gender)
     for kommun in spec.kommuner:
         for set_name in spec.sets:
             label = f"{kommun} / {Path(set_name).stem}"
@@ -66,9 +67,9 @@ def execute(spec: RunSpec, workspace: Workspace, on_written: Callable[[Path], No
                 report.failures.append((label, exc))
                 continue
             for output in spec.outputs:
-                target = output.target(spec.base, frame.attrs["kommun_id"], frame.attrs["kommun_title"],
-                                       frame.attrs["kpi_set"])  # fmt: skip
                 try:
+                    target = output.target(spec.base, frame.attrs["kommun_id"], frame.attrs["kommun_title"],
+                                           frame.attrs["kpi_set"])  # fmt: skip
                     _make_folder(target.parent)
                     write_output(render_bytes(frame, output.format, wide=output.wide), str(target))
                 except KpijmfError as exc:
