@@ -141,8 +141,8 @@ class Catalog:
             units = sorted((self.units[k] for k in found), key=lambda u: u.title)
             names = ", ".join(f"{u.title} ({u.id})" for u in units[:6])
             raise NotFoundError(f"kommun name {text!r} is ambiguous: {names}")
-        names = {normalize(title): f"{title} ({k})" for k, title in kommuner.items()}
-        raise NotFoundError(f"no kommun named {text!r}{_did_you_mean(_suggest(text, names))}")
+        choices = {normalize(title): f"{title} ({k})" for k, title in kommuner.items()}
+        raise NotFoundError(f"no kommun named {text!r}{_did_you_mean(_suggest(text, choices))}")
 
     def kommun_named(self, name: str) -> Unit | None:
         """The kommun a title names (a group's title, say) by the name rule, with no prefix guessing; else None."""

@@ -17,7 +17,7 @@ from kpijmf.domain.catalog import ALLA_ID, RIKET_ID, Catalog, Peer, Unit, prelim
 from kpijmf.domain.kpisets import DEFAULT_SET, KpiSet, KpiSpec, adhoc_set, load_set
 from kpijmf.domain.lineage import successor_of
 from kpijmf.domain.parsing import default_fetch_years
-from kpijmf.domain.targets import Target, load_targets_file
+from kpijmf.domain.targets import Target, load_targets_file, targets_for
 from kpijmf.domain.vocab import SOURCE_LINE
 from kpijmf.errors import NotFoundError, StoreError, UsageError
 from kpijmf.service.sync import FetchResult, Progress, Syncer
@@ -278,15 +278,7 @@ class Workspace:
         targets = list(selection.kpi_set.targets)
         if targets_file:
             targets += load_targets_file(Path(targets_file), {spec.id: spec for spec in selection.specs})
-        catalog = self.catalog()
-        mine = []
-        for target in targets:
-            try:
-                if catalog.find_kommun(target.kommun).id == unit.id:
-                    mine.append(target)
-            except NotFoundError as exc:
-                self.on_message(f"målvärde for {target.kpi} skipped: {exc}")
-        return mine
+        return targets_for(targets, unit.id, self.catalog().find_kommun)
 
     def _default_years(self, kpis: Sequence[str], units: Sequence[str], last: int) -> list[int]:
         """The `last` latest years with data, their values ensured (fetched, or checked when offline)."""
@@ -322,7 +314,9 @@ class Workspace:
             divided_by_gender=bool(meta.get("is_divided_by_gender")),
         )
 
-    def _provenance(self, unit: Unit, selection: Selection, years: Sequence[int], peers: Sequence[Peer], frame) -> dict:
+    def _provenance(
+        self, unit: Unit, selection: Selection, years: Sequence[int], peers: Sequence[Peer], frame: pd.DataFrame
+    ) -> dict:
         fetched = sorted(f for f in frame["fetched_at"].unique() if f)
         return {
             "api_url": self.settings.api_url,
