@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from kpijmf.domain.vocab import SOURCE_LINE
+from kpijmf.domain.vocab import ROLES, SOURCE_LINE
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -27,17 +27,7 @@ MINUS = "\u2212"  # typographic minus, so a negative number never looks like the
 THIN_GROUP = "\u00a0"  # no-break space between thousands: "1 456" must not wrap in a report
 
 # Kommun first, the peers in a fixed order, Riket last; unknown roles just before Riket.
-ROLE_ORDER = {
-    "kommun": 0,
-    "alla": 1,
-    "storlek": 2,
-    "kommungrupp": 3,
-    "lan": 4,
-    "liknande": 5,
-    "grupp": 6,
-    "egen": 7,
-    "riket": 99,
-}
+ROLE_ORDER = {role: 99 if role == "riket" else order for order, role in enumerate(ROLES)}
 GENDER_ORDER = {"T": 0, "K": 1, "M": 2, "K-M": 3}
 TARGET_ROLE = "mål"
 TARGET_STATUS_SV = {"met": "uppfyllt", "not met": "ej uppfyllt", "no data": "inga data"}
