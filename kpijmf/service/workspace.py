@@ -105,8 +105,8 @@ class Workspace:
 
     def select_kpis(self, set_name: str | None = None, kpi_ids: Sequence[str] = ()) -> Selection:
         """The KPIs from `--kpi` (labels from the set when it has them) or from the set, checked against Kolada."""
+        kpi_set = load_set(set_name or DEFAULT_SET)  # a bad set file stops before any metadata is fetched
         catalog = self.catalog()
-        kpi_set = load_set(set_name or DEFAULT_SET)
         if kpi_ids:
             known = {catalog.find_kpi(k)["id"] for k in kpi_ids}  # unknown explicit ids are errors
             wanted = [k.upper() for k in kpi_ids]
