@@ -114,7 +114,8 @@ class Catalog:
     # -- kommuner ------------------------------------------------------------------------------------
 
     def find_kommun(self, query: str) -> Unit:
-        """A kommun by id ('2380', '180' -> '0180') or name without case or diacritics ('ostersund')."""
+        """A kommun by id ('2380', '180' -> '0180') or name: exactly first (case-insensitive, diacritics kept: 'Håbo'
+        is not 'Habo'), else a unique diacritic-free match ('ostersund'), else a unique start ('Öster')."""
         text = query.strip()
         if not text:
             raise UsageError("an empty kommun name was given")
