@@ -14,11 +14,12 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
+from kpijmf.domain import vocab
 from kpijmf.domain.catalog import ALLA_ID, Peer, Unit
 from kpijmf.domain.targets import Target
 
-SOURCE_KOLADA = "Källa: Kolada"
-SOURCE_OWN = "egen bearbetning av data från Kolada"
+SOURCE_KOLADA = vocab.SOURCE_KOLADA
+SOURCE_OWN = vocab.SOURCE_OWN
 GAP = "K-M"
 RIKET_TOTAL = "Riket (totalt)"  # Riket's value of a count is the national total, not a mean
 COLUMNS = [

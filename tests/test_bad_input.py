@@ -103,7 +103,7 @@ CASES: dict[str, Case] = {
     "revisions-riket-not-kommun": Case(["revisions", "--kommun", "0000"], 3, "0000 is Riket, not a kommun"),
     # run
     "run-missing-file": Case(["run", "{dir}/missing.toml"], 3, "no such run file"),
-    "run-syntax": Case(["run", "{dir}/run_syntax.toml"], 5, "run_syntax.toml: Unclosed array"),
+    "run-syntax": Case(["run", "{dir}/run_syntax.toml"], 5, "run_syntax.toml: line 2, column 1 (end of file)"),
     "run-wrong-types": Case(["run", "{dir}/run_types.toml"], 5, "kommuner: must be a non-empty list of strings"),
     "run-unknown-keys": Case(["run", "{dir}/run_unknown.toml"], 5, "output[1].mode: unknown key"),
     "run-same-output-twice": Case(["run", "{dir}/run_dups.toml"], 5, "the path 'out.csv' is given twice"),

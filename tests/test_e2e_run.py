@@ -143,3 +143,64 @@ def test_two_runs_at_once_both_finish_when_the_wait_is_long_enough(emulator, wor
     assert any("waiting" in err for _, err in results)
     frame = pd.read_csv(workdir / "out" / "2380.csv", dtype={"id": str})
     assert len(frame) > 0
+
+
+# -- contained placeholders (issue 13) --------------------------------------------------------------
+
+
+def test_a_kommun_titled_tilde_writes_only_inside_its_output_folder(tmp_path, monkeypatch):
+    from tests.emulator import EmulatorServer, small_universe
+
+    universe = small_universe()
+    universe.municipalities["2380"]["title"] = "~"
+    universe.municipalities["2480"]["title"] = "~root"
+    home = tmp_path / "home"
+    home.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "kpijmf.toml").write_text(
+        'kommuner = ["2380", "2480"]\nrefresh = false\nyears = "2019-2021"\n'
+        '[[output]]\nformat = "csv"\npath = "{kommun}/x-{kommun_id}.csv"\n'
+        '[[output]]\nformat = "json"\npath = "{kommun}.json"\n',
+        encoding="utf-8",
+    )
+    with EmulatorServer(universe) as emulator:
+        env = {**kpijmf_env(emulator.url, tmp_path / "store"), "HOME": str(home)}
+        run = run_kpijmf(["run", str(work / "kpijmf.toml"), "--quiet"], env)
+    assert run.code == 0, run.stderr
+    assert sorted(p.relative_to(work).as_posix() for p in work.rglob("*.*") if p.name != "kpijmf.toml") == [
+        "_.json", "_/x-2380.csv", "root.json", "root/x-2480.csv",
+    ]  # fmt: skip
+    assert list(home.iterdir()) == []
+
+
+def test_one_output_escaping_through_a_symlink_fails_alone(workdir, env):
+    (workdir / "out").mkdir()
+    (workdir / "elsewhere").mkdir()
+    (workdir / "kpijmf.toml").write_text(
+        RUN_FILE + '\n[[output]]\nformat = "json"\npath = "links/{kommun_id}/data.json"\n', encoding="utf-8"
+    )
+    (workdir / "links").mkdir()
+    (workdir / "links" / "2380").symlink_to(workdir / "elsewhere")
+    run = run_kpijmf(["run", str(workdir / "kpijmf.toml")], env)
+    assert run.code == 1
+    errors = [line for line in run.stderr.splitlines() if line.startswith("kpijmf: error:")]
+    assert len(errors) == 1 and "would be written outside" in errors[0] and "links" in errors[0]
+    assert list((workdir / "elsewhere").iterdir()) == []
+    assert (workdir / "links" / "2480" / "data.json").is_file()
+    assert len(outputs(workdir)) == 6
+
+
+def test_unreadable_or_hostile_run_files_get_one_line_and_their_exit_code(workdir, env):
+    nested = workdir / "nested.toml"
+    nested.write_text("x = " + "[" * 10_000, encoding="utf-8")
+    nul = workdir / "nul.toml"
+    nul.write_text(RUN_FILE.replace('path = "out/{kommun_id}.csv"', 'path = "out/\\u0000{kommun_id}.csv"'))
+    for path, code, message in (
+        (nested, 5, "nested 10000 deep"),
+        (nul, 5, "output[1].path: must not hold control characters"),
+        ("/dev/zero", 5, "larger than 1 MB"),
+    ):
+        run = run_kpijmf(["run", str(path)], env)
+        assert run.code == code, run.stderr
+        assert message in run.stderr and "Traceback" not in run.stderr

@@ -92,3 +92,24 @@ def test_removed_kpi_exits_3_naming_its_successor(emulator, tmp_path):
     assert "did you mean" not in run.stderr and run.stdout == ""
     shown = run_kpijmf(["kpi", "show", "n17434"], env)
     assert shown.code == 3 and shown.stderr.count("N18601") == 2  # "successor is N18601 (kpijmf kpi show N18601)"
+
+
+def test_compare_habo_names_its_own_liknande_group_and_year_in_the_provenance(real_emulator, tmp_path):
+    import json
+
+    env = kpijmf_env(real_emulator.url, tmp_path / "store")
+
+    def liknande(*extra: str) -> tuple[dict, set[str]]:
+        run = run_kpijmf(["compare", "--kommun", "Håbo", "--years", "2023", "-f", "json", *extra], env)
+        assert run.code == 0, run.stderr
+        data = json.loads(run.stdout)
+        peer = next(p for p in data["metadata"]["peers"] if p["role"] == "liknande")
+        return peer, {r["id"] for r in data["rows"] if r["role"] == "liknande"}
+
+    peer, rows = liknande("--kpi", "N03926")
+    assert (peer["id"], peer["year"], peer["title"]) == ("G216172", 2024, "Liknande kommuner arbetsmarknad, Håbo, 2024")
+    assert rows == {"G216172"}
+    peer, _ = liknande("--set", "ekonomiskt_bistand", "--kpi", "N31807")  # the set names its area
+    assert (peer["id"], peer["year"]) == ("G175982", 2023)
+    peer, _ = liknande("--kpi", "N03926", "--peers", "liknande:övergripande")
+    assert (peer["id"], peer["year"]) == ("G37402", 2025)  # the comma title form

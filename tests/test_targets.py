@@ -161,3 +161,88 @@ def test_markdown_report_shows_the_target_row_under_the_kommun(emulator, tmp_pat
     lines = run.stdout.splitlines()
     kommun = lines.index("| Östersund | 41,9 | 41,5 | 38,9 | 12 av 17 |")
     assert lines[kommun + 1] == "| Målvärde ≥ 40,0 | uppfyllt | uppfyllt | ej uppfyllt |  |"
+
+
+# -- targets files: names, caps and unreadable files --------------------------------------------------
+
+TARGETS_FILE = """
+[[target]]
+kpi = "N03926"
+kommun = "Håbo"
+value = 3
+
+[[target]]
+kpi = "N03926"
+kommun = "Ingenstans"
+value = 3
+"""
+
+
+def catalog_for_targets():
+    from kpijmf.domain.catalog import Catalog
+
+    units = [{"id": "0305", "title": "Håbo", "type": "K"}, {"id": "0643", "title": "Habo", "type": "K"}]
+    return Catalog(units, [], [])
+
+
+def test_targets_follow_the_name_rule_and_an_unknown_kommun_is_an_invalid_file(tmp_path):
+    from kpijmf.domain.targets import load_targets_file, targets_for
+
+    path = tmp_path / "mal.toml"
+    path.write_text(TARGETS_FILE, encoding="utf-8")
+    targets = load_targets_file(path, SPECS)
+    catalog = catalog_for_targets()
+    with pytest.raises(InvalidFileError) as caught:
+        targets_for(targets, "0305", catalog.find_kommun)
+    assert caught.value.exit_code == 5
+    assert caught.value.problems == [f"{path}: target[2].kommun: no kommun named 'Ingenstans'"]
+    assert [t.kommun for t in targets_for(targets[:1], "0305", catalog.find_kommun)] == ["Håbo"]
+    assert targets_for(targets[:1], "0643", catalog.find_kommun) == []  # Håbo's target is not Habo's
+
+
+def test_unknown_kommun_in_a_targets_file_exits_5_even_when_quiet(emulator, tmp_path):
+    (tmp_path / "mal.toml").write_text(TARGETS_FILE.replace("Håbo", "Östersund"), encoding="utf-8")
+    env = kpijmf_env(emulator.url, tmp_path / "store")
+    run = run_kpijmf(["compare", "--kommun", "2380", "--kpi", "N03926", "--years", "2021", "-f", "csv", "-q",
+                      "--targets", str(tmp_path / "mal.toml")], env)  # fmt: skip
+    assert run.code == 5
+    assert "mal.toml: target[2].kommun: no kommun named 'Ingenstans'" in run.stderr
+    assert run.stdout == "" and "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("x = " + "[" * 10_000, "nested 10000 deep"),
+        (b"\x00" * 10, "not a text file"),
+        (b'[[target]]\nkpi = "\xff"\n', "not UTF-8 text"),
+        ("[[target]]\nkpi = 'N03926'\nkommun = '2380'\nvalue = nan\n", "must be a finite number"),
+        ("[[target]\n", "line 1, column"),
+    ],
+)
+def test_bad_targets_files_are_invalid_files_not_tracebacks(tmp_path, content, message):
+    from kpijmf.domain.targets import load_targets_file
+
+    path = tmp_path / "mal.toml"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(InvalidFileError, match=message):
+        load_targets_file(path, SPECS)
+
+
+def test_unreadable_and_huge_targets_files_are_invalid(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from kpijmf.domain.targets import load_targets_file
+
+    huge = tmp_path / "huge.toml"
+    with huge.open("wb") as handle:
+        handle.truncate(40_000_000)
+    with pytest.raises(InvalidFileError, match="larger than 1 MB"):
+        load_targets_file(huge, SPECS)
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "open", refuse)  # chmod 0 does not stop root
+    with pytest.raises(InvalidFileError, match="cannot read: Permission denied"):
+        load_targets_file(tmp_path / "mal.toml", SPECS)

@@ -28,13 +28,14 @@ from kpijmf.cli.options import (
 )
 from kpijmf.cli.reports import plot, report
 from kpijmf.cli.talk import Talk
+from kpijmf.domain import vocab
 from kpijmf.domain.parsing import parse_years, split_list
 from kpijmf.errors import ApiTimeoutError, ApiUnreachableError, KpijmfError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-FORMATS = ("table", "csv", "excel", "xlsx", "json", "md")
+FORMATS = vocab.FORMATS
 
 app = typer.Typer(
     name="kpijmf",
@@ -104,7 +105,7 @@ def fetch(
     Example: kpijmf fetch --kpi N03926,N40011 --years 2015-2024 --kommun Östersund
     """
     talk = Talk(quiet=quiet)
-    year_list = parse_years(years) if years else None
+    year_list = parse_years(years) if years is not None else None
     with talk.progress(msg("progress_fetch")) as progress, workspace(talk, progress=progress) as space:
         result = space.fetch(
             split_list(kpi), set_name=set_name, kommuner=split_list(kommun), years=year_list, refresh=refresh
@@ -134,13 +135,7 @@ def _choose_format(fmt: str | None, output: str | None) -> str:
     return "table" if sys.stdout.isatty() else "csv"
 
 
-def _genders(choice: str) -> tuple[list[str], bool]:
-    wanted = choice.strip().upper()
-    if wanted == "ALL":
-        return ["T", "K", "M"], True
-    if wanted in ("T", "K", "M"):
-        return [wanted], False
-    raise UsageError(f"unknown gender {choice!r}: choose T (total), K (women), M (men) or all")
+_genders = vocab.parse_gender
 
 
 @app.command()
@@ -304,7 +299,7 @@ def revisions(
     talk = Talk(quiet=quiet)
     if fmt not in ("table", "csv"):
         raise UsageError(f"unknown format {fmt!r}: choose table or csv")
-    day = parse_date(since) if since else None
+    day = parse_date(since) if since is not None else None
     with workspace(talk, offline=True, command="revisions") as space:
         rows = space.revisions(since=day, kommuner=split_list(kommun))
         kpis = space.catalog().kpis

@@ -60,7 +60,7 @@ def workspace(
 
 def parse_year_choice(years: str | None, last: int | None) -> tuple[list[int] | None, int | None]:
     """--years or --last (not both)."""
-    year_list = parse_years(years) if years else None
+    year_list = parse_years(years) if years is not None else None
     if year_list and last:
         raise UsageError("give either --years or --last, not both")
     return year_list, last

@@ -104,6 +104,7 @@ class Catalog:
         self.groups = {g["id"]: g for g in groups}
         self.kpis = {k["id"]: k for k in kpis}
         self._liknande: dict[tuple[str, str], list[tuple[int, int, dict]]] | None = None
+        self._names: tuple[dict[str, list[str]], dict[str, list[str]]] | None = None
 
     @property
     def kommun_ids(self) -> list[str]:
@@ -113,7 +114,8 @@ class Catalog:
     # -- kommuner ------------------------------------------------------------------------------------
 
     def find_kommun(self, query: str) -> Unit:
-        """A kommun by id ('2380', '180' -> '0180') or name without case or diacritics ('ostersund')."""
+        """A kommun by id ('2380', '180' -> '0180') or name: exactly first (case-insensitive, diacritics kept: 'Håbo'
+        is not 'Habo'), else a unique diacritic-free match ('ostersund'), else a unique start ('Öster')."""
         text = query.strip()
         if not text:
             raise UsageError("an empty kommun name was given")
@@ -141,12 +143,23 @@ class Catalog:
             units = sorted((self.units[k] for k in found), key=lambda u: u.title)
             names = ", ".join(f"{u.title} ({u.id})" for u in units[:6])
             raise NotFoundError(f"kommun name {text!r} is ambiguous: {names}")
-        names = {normalize(title): f"{title} ({k})" for k, title in kommuner.items()}
-        raise NotFoundError(f"no kommun named {text!r}{_did_you_mean(_suggest(text, names))}")
+        choices = {normalize(title): f"{title} ({k})" for k, title in kommuner.items()}
+        raise NotFoundError(f"no kommun named {text!r}{_did_you_mean(_suggest(text, choices))}")
 
     def kommun_named(self, name: str) -> Unit | None:
-        """The kommun a title names (a group's title, say) by the name rule, with no prefix guessing; else None."""
-        found = match_name(name, {u.id: u.title for u in self.units.values() if u.type == "K"})
+        """The kommun a title names (a group's title, say) by the name rule, with no prefix guessing; else None.
+
+        The same rule as `match_name`, over an index of the kommuner's names (thousands of titles are read)."""
+        if self._names is None:
+            exact: dict[str, list[str]] = {}
+            loose: dict[str, list[str]] = {}
+            for unit in self.units.values():
+                if unit.type == "K":
+                    exact.setdefault(fold_case(unit.title), []).append(unit.id)
+                    loose.setdefault(normalize(unit.title), []).append(unit.id)
+            self._names = (exact, loose)
+        exact, loose = self._names
+        found = exact.get(fold_case(name)) or loose.get(normalize(name), [])
         return self.units[found[0]] if len(found) == 1 else None
 
     def search_kommuner(self, text: str) -> list[Unit]:

@@ -57,7 +57,7 @@ from typing import Any
 
 from kpijmf.domain.lineage import REMOVED_KPIS, successor_of
 from kpijmf.domain.parsing import FIRST_YEAR, LAST_YEAR
-from kpijmf.domain.targets import Target, parse_targets
+from kpijmf.domain.targets import Target, parse_targets, placed
 from kpijmf.domain.tomlfile import Problems, describe, parse_toml, read_text
 from kpijmf.domain.vocab import DEFAULT_LIKNANDE_AREA, DIRECTIONS
 from kpijmf.errors import InvalidFileError, NotFoundError, UsageError
@@ -213,7 +213,7 @@ def _builtin_dir() -> Traversable:
 
 
 def _looks_like_path(text: str) -> bool:
-    separators = {"/", os.sep, os.altsep} - {None}
+    separators = [sep for sep in ("/", os.sep, os.altsep) if sep]
     if "\x00" in text or any(sep in text for sep in separators) or text.lower().endswith(".toml"):
         return True
     try:
@@ -290,7 +290,7 @@ def _build_set(data: dict[str, Any], problems: Problems, source: str, default_na
         description=description,
         kpis=tuple(specs),
         source=source,
-        targets=tuple(targets),
+        targets=placed(targets, problems.where),
         liknande=liknande.strip(),
     )
 

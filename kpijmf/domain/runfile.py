@@ -14,24 +14,32 @@ format = "xlsx"                      # csv, excel, xlsx, json, md, table; html o
 path = "rapporter/{kommun}-{set}.xlsx"   # relative to this file; {kommun}, {kommun_id}, {set}
 wide = false                         # csv and excel only: the audit layout
 ```
-Every problem is reported as `file: key: message`.
+Every problem is reported as `file: key: message`. Placeholder values (titles from Kolada) are made safe before
+they join a path: no `~` expansion, no `/`, `\\`, `..`, leading dots, control, bidi or NUL characters; the
+expanded path must stay inside the output's folder (its folders before the first placeholder), or that one
+output fails with its own line while the others are written.
 """
 
 from __future__ import annotations
 
-import tomllib
+import os
+import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kpijmf.domain.parsing import parse_years
-from kpijmf.errors import InvalidFileError, NotFoundError, UsageError
+from kpijmf.domain.tomlfile import Problems, describe, read_toml
+from kpijmf.domain.vocab import FORMATS, GENDER_CHOICES, REPORT_FORMATS
+from kpijmf.errors import OutputError, UsageError
 
-REPORT_OUTPUTS = ("html", "md-report")  # a report (kpijmf.output.report) rather than a data file
-OUTPUT_FORMATS = ("csv", "excel", "xlsx", "json", "md", "table", *REPORT_OUTPUTS)
-_TOP_KEYS = {"kommuner", "sets", "years", "last", "peers", "vs", "gender", "refresh", "output"}
-_OUTPUT_KEYS = {"format", "path", "wide"}
+OUTPUT_FORMATS = (*FORMATS, *REPORT_FORMATS)
+_TOP_KEYS = ("kommuner", "sets", "years", "last", "peers", "vs", "gender", "refresh", "output")
+_OUTPUT_KEYS = ("format", "path", "wide")
 _PLACEHOLDERS = ("{kommun}", "{kommun_id}", "{set}")
+_FIELD = re.compile(r"\{[^{}]*\}")
+_MAX_PART = 100  # characters of one placeholder value in a file name
 
 
 @dataclass(frozen=True)
@@ -42,18 +50,50 @@ class Output:
     path: str
     wide: bool = False
 
+    def folder(self, base: Path) -> Path:
+        """The folder every file of this output stays in: the path's folders before the first placeholder."""
+        parts = Path(_home(self.path)).parts[:-1]
+        fixed: list[str] = []
+        for part in parts:
+            if "{" in part:
+                break
+            fixed.append(part)
+        return base.joinpath(*fixed)
+
     def target(self, base: Path, kommun_id: str, kommun: str, set_name: str) -> Path:
-        """The file for one kommun and set, relative paths taken from the run file's folder."""
-        kommun_id, kommun, set_name = (_file_part(v) for v in (kommun_id, kommun, set_name))
-        name = self.path.replace("{kommun_id}", kommun_id).replace("{kommun}", kommun).replace("{set}", set_name)
-        path = Path(name).expanduser()
-        return path if path.is_absolute() else base / path
+        """The file for one kommun and set, relative paths taken from the run file's folder; OutputError when
+        the filled-in path would leave the output's folder."""
+        values = {"{kommun_id}": safe_part(kommun_id), "{kommun}": safe_part(kommun), "{set}": safe_part(set_name)}
+        name = _FIELD.sub(lambda field: values.get(field[0], field[0]), _home(self.path))
+        path = base / name  # an absolute `name` replaces `base`
+        folder = self.folder(base)
+        inside = os.path.realpath(path)
+        if os.path.commonpath([inside, os.path.realpath(folder)]) != os.path.realpath(folder):
+            raise OutputError(f"output {self.path!r} for {kommun!r} would be written outside {folder}; not written")
+        return path
 
 
-def _file_part(value: str) -> str:
-    """A placeholder value (a title from Kolada) made safe inside one file name: no separators, no '..'."""
-    part = "".join("_" if ch in "/\\" or not ch.isprintable() else ch for ch in value).strip()
-    return part if part.strip(".") else "_"
+def _home(template: str) -> str:
+    """`~` at the start of the path as written in the run file (never after placeholders are filled in)."""
+    if not template.startswith("~"):
+        return template
+    try:
+        return os.path.expanduser(template)
+    except RuntimeError:  # no home folder to expand to
+        raise OutputError(f"cannot expand {template!r}: no home folder") from None
+
+
+def safe_part(value: str) -> str:
+    """A placeholder value (a title from Kolada) made safe inside one file name.
+
+    Separators become `_`; control, format (bidi) and NUL characters are dropped; runs of dots become `_`;
+    leading dots, spaces and `~` go; what is left is at most 100 characters, or `_` when nothing is."""
+    kept = "".join(
+        "_" if ch in "/\\" else ch for ch in unicodedata.normalize("NFC", value) if unicodedata.category(ch)[0] != "C"
+    )
+    kept = re.sub(r"\.{2,}", "_", kept).strip().lstrip(".~ ")
+    kept = kept[:_MAX_PART].rstrip(" .")
+    return kept or "_"
 
 
 @dataclass(frozen=True)
@@ -77,11 +117,18 @@ class RunSpec:
         return self.source.parent
 
 
-def _strings(value: Any, key: str, problems: list[str], where: str) -> tuple[str, ...]:
+def _has_controls(text: str) -> bool:
+    return any(unicodedata.category(ch)[0] == "C" for ch in text)
+
+
+def _strings(value: Any, key: str, problems: Problems) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
-        problems.append(f"{where}: {key}: must be a non-empty list of strings")
+        problems.add(key, "must be a non-empty list of strings")
+        return ()
+    if any(_has_controls(v) for v in value):
+        problems.add(key, "must not hold control characters (NUL, tabs, escapes)")
         return ()
     return tuple(v.strip() for v in value)
 
@@ -89,81 +136,83 @@ def _strings(value: Any, key: str, problems: list[str], where: str) -> tuple[str
 def load_run_file(path: Path) -> RunSpec:
     """Parse and check a run file; raise InvalidFileError listing every problem."""
     where = str(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise NotFoundError(f"no such run file: {path}") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path} is a directory, not a run file") from None
-    except UnicodeDecodeError:
-        raise InvalidFileError([f"{where}: not UTF-8 text"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidFileError([f"{where}: {exc}"]) from None
-    problems = [
-        f"{where}: {key}: unknown key (allowed: {', '.join(sorted(_TOP_KEYS))})" for key in data.keys() - _TOP_KEYS
-    ]
-    kommuner = _strings(data.get("kommuner"), "kommuner", problems, where)
-    sets = _strings(data.get("sets", ["arbetsmarknad"]), "sets", problems, where)
+    if "\x00" not in where and os.path.isdir(where):
+        raise UsageError(f"{path} is a directory, not a run file")
+    data = read_toml(path, where, "run file", missing=f"no such run file: {path}")
+    problems = Problems(where)
+    problems.unknown_keys(data, _TOP_KEYS)
+    kommuner = _strings(data.get("kommuner"), "kommuner", problems)
+    sets = _strings(data.get("sets", ["arbetsmarknad"]), "sets", problems)
     sets = tuple(s if "/" not in s and not s.endswith(".toml") else str(path.parent / s) for s in sets)
-    years, last = _years(data, problems, where)
-    peers = _strings(data["peers"], "peers", problems, where) if "peers" in data else None
-    vs = _strings(data["vs"], "vs", problems, where) if "vs" in data else ()
+    years, last = _years(data, problems)
+    peers = _strings(data["peers"], "peers", problems) if "peers" in data else None
+    vs = _strings(data["vs"], "vs", problems) if "vs" in data else ()
     gender = data.get("gender", "T")
-    if not isinstance(gender, str) or gender.upper() not in ("T", "K", "M", "ALL"):
-        problems.append(f"{where}: gender: must be T, K, M or all, got {gender!r}")
+    if not isinstance(gender, str) or gender.strip().casefold() not in {g.casefold() for g in GENDER_CHOICES}:
+        problems.add("gender", f"must be T, K, M or all, got {gender!r}")
     refresh = data.get("refresh", True)
     if not isinstance(refresh, bool):
-        problems.append(f"{where}: refresh: must be true or false, got {refresh!r}")
-    outputs = _outputs(data.get("output"), problems, where)
+        problems.add("refresh", f"must be true or false, got {refresh!r}")
+    outputs = _outputs(data.get("output"), problems)
     if problems:
-        raise InvalidFileError(sorted(problems))
-    return RunSpec(path, kommuner, sets, years, last, peers, str(gender), bool(refresh), outputs, vs)
+        problems.lines.sort()
+    problems.raise_if_any()
+    return RunSpec(path, kommuner, sets, years, last, peers, str(gender).strip(), bool(refresh), outputs, vs)
 
 
-def _years(data: dict, problems: list[str], where: str) -> tuple[tuple[int, ...] | None, int | None]:
+def _years(data: dict, problems: Problems) -> tuple[tuple[int, ...] | None, int | None]:
     if "years" in data and "last" in data:
-        problems.append(f"{where}: years: give either years or last, not both")
+        problems.add("years", "give either years or last, not both")
     years = None
     if "years" in data:
-        if not isinstance(data["years"], str | int):
-            problems.append(f'{where}: years: must be a year or a range like "2019-2021"')
+        if isinstance(data["years"], bool) or not isinstance(data["years"], str | int):
+            problems.add("years", 'must be a year or a range like "2019-2021"')
         else:
             try:
                 years = tuple(parse_years(str(data["years"])))
             except UsageError as exc:
-                problems.append(f"{where}: years: {exc}")
+                problems.add("years", str(exc))
     last = data.get("last")
     if last is not None and (not isinstance(last, int) or isinstance(last, bool) or not 1 <= last <= 30):
-        problems.append(f"{where}: last: must be a whole number from 1 to 30, got {last!r}")
+        problems.add("last", f"must be a whole number from 1 to 30, got {describe(last)}")
         last = None
     return years, last
 
 
-def _outputs(value: Any, problems: list[str], where: str) -> tuple[Output, ...]:
+def _outputs(value: Any, problems: Problems) -> tuple[Output, ...]:
     if not isinstance(value, list) or not value:
-        problems.append(f"{where}: output: give at least one [[output]] table with format and path")
+        problems.add("output", "give at least one [[output]] table with format and path")
         return ()
     outputs = []
     for number, table in enumerate(value, start=1):
         key = f"output[{number}]"
         if not isinstance(table, dict):
-            problems.append(f"{where}: {key}: must be a table with format and path")
+            problems.add(key, "must be a table with format and path")
             continue
-        problems.extend(
-            f"{where}: {key}.{k}: unknown key (allowed: format, path, wide)" for k in table.keys() - _OUTPUT_KEYS
-        )
+        for name in table:
+            if name not in _OUTPUT_KEYS:
+                problems.add(f"{key}.{name}", f"unknown key (allowed: {', '.join(_OUTPUT_KEYS)})")
         fmt, target, wide = table.get("format"), table.get("path"), table.get("wide", False)
         if fmt not in OUTPUT_FORMATS:
-            problems.append(f"{where}: {key}.format: must be one of {', '.join(OUTPUT_FORMATS)}, got {fmt!r}")
+            problems.add(f"{key}.format", f"must be one of {', '.join(OUTPUT_FORMATS)}, got {fmt!r}")
         if not isinstance(target, str) or not target.strip():
-            problems.append(f"{where}: {key}.path: must be a file path")
+            problems.add(f"{key}.path", "must be a file path")
+        elif _has_controls(target):
+            problems.add(f"{key}.path", "must not hold control characters (NUL, tabs, escapes)")
+            target = None
+        else:
+            unknown = sorted({f for f in _FIELD.findall(target) if f not in _PLACEHOLDERS})
+            if unknown:
+                problems.add(
+                    f"{key}.path", f"unknown placeholder {', '.join(unknown)} (use {', '.join(_PLACEHOLDERS)})"
+                )
         if not isinstance(wide, bool):
-            problems.append(f"{where}: {key}.wide: must be true or false, got {wide!r}")
+            problems.add(f"{key}.wide", f"must be true or false, got {wide!r}")
         if isinstance(fmt, str) and isinstance(target, str) and isinstance(wide, bool):
             outputs.append(Output(fmt, target, wide))
     paths = [o.path for o in outputs]
     for duplicate in sorted({p for p in paths if paths.count(p) > 1}):
-        problems.append(f"{where}: output: the path {duplicate!r} is given twice")
+        problems.add("output", f"the path {duplicate!r} is given twice")
     return tuple(outputs)
 
 

@@ -12,19 +12,21 @@ Targets are `[[target]]` tables in a KPI-set file, or in a separate targets file
     note = "Nämndens mål"   # optional
 
 A KPI whose direction is neutral needs an explicit comparison. Percentages must lie within 0–100 and
-kr/inv or antal cannot be negative. Every problem is reported as `file: key: message`.
+kr/inv or antal cannot be negative. Every problem is reported as `file: key: message`; a kommun that is
+not in Kolada's catalogue is such a problem too (exit 5), found when the targets are matched to a kommun.
 """
 
 from __future__ import annotations
 
 import math
-import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kpijmf.domain.parsing import parse_years
+from kpijmf.domain.tomlfile import Problems, read_toml
+from kpijmf.domain.vocab import GENDERS
 from kpijmf.errors import InvalidFileError, NotFoundError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,6 +49,7 @@ class Target:
     years: tuple[int, ...] | None = None
     gender: str = "T"
     note: str = ""
+    where: str = field(default="", compare=False)  # "file: target[N]", for problems found later
 
     def applies(self, year: int) -> bool:
         """True when the target covers this year."""
@@ -83,9 +86,13 @@ def parse_targets(
     return targets
 
 
-def _target(entry: dict, key: str, specs: Mapping[str, KpiSpec] | None, problem: Callable[[str, str], None]):
-    bad = len([problem(f"{key}.{name}", f"unknown key (allowed: {', '.join(_KEYS)})") for name in entry
-               if name not in _KEYS])  # fmt: skip
+def _target(
+    entry: dict, key: str, specs: Mapping[str, KpiSpec] | None, problem: Callable[[str, str], None]
+) -> Target | None:
+    bad = 0
+    for name in entry:
+        if name not in _KEYS:
+            bad += _say(problem, f"{key}.{name}", f"unknown key (allowed: {', '.join(_KEYS)})")
     kpi, kommun, value = entry.get("kpi"), entry.get("kommun"), entry.get("value")
     spec = None
     if not isinstance(kpi, str) or not kpi.strip():
@@ -99,6 +106,9 @@ def _target(entry: dict, key: str, specs: Mapping[str, KpiSpec] | None, problem:
         bad += _say(problem, f"{key}.kommun", "required: a kommun id or name")
     if isinstance(value, bool) or not isinstance(value, int | float):
         bad += _say(problem, f"{key}.value", f"required: a number, got {value!r}")
+        value = None
+    elif not math.isfinite(value):
+        bad += _say(problem, f"{key}.value", f"must be a finite number, got {value!r}")
         value = None
     comparison = entry.get("comparison")
     if comparison is None and spec is not None:
@@ -118,12 +128,12 @@ def _target(entry: dict, key: str, specs: Mapping[str, KpiSpec] | None, problem:
         except UsageError as exc:
             bad += _say(problem, f"{key}.years", str(exc))
     gender = entry.get("gender", "T")
-    if gender not in ("T", "K", "M"):
+    if gender not in GENDERS:
         bad += _say(problem, f"{key}.gender", f"must be T, K or M, got {gender!r}")
     note = entry.get("note", "")
     if not isinstance(note, str):
         bad += _say(problem, f"{key}.note", "must be a string")
-    if bad or value is None:
+    if bad or value is None or not isinstance(kpi, str) or not isinstance(comparison, str):
         return None
     return Target(kpi, str(kommun).strip(), float(value), comparison, years, gender, note)
 
@@ -144,21 +154,36 @@ def _check_unit(spec: KpiSpec, value: float, key: str, problem: Callable[[str, s
 def load_targets_file(path: Path, specs: Mapping[str, KpiSpec]) -> tuple[Target, ...]:
     """A targets file (only `[[target]]` tables), checked against the KPIs of the set in use."""
     where = str(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise NotFoundError(f"no such targets file: {path}") from None
-    except (UnicodeDecodeError, IsADirectoryError):
-        raise InvalidFileError([f"{where}: not a UTF-8 TOML file"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidFileError([f"{where}: {exc}"]) from None
-    problems: list[str] = [f"{where}: {key}: unknown key (a targets file holds [[target]] tables)"
-                           for key in data if key != "target"]  # fmt: skip
-    targets = parse_targets(
-        data.get("target"), specs, lambda key, message: problems.append(f"{where}: {key}: {message}")
-    )
+    data = read_toml(path, where, "targets file", missing=f"no such targets file: {path}")
+    problems = Problems(where)
+    for key in data:
+        if key != "target":
+            problems.add(key, "unknown key (a targets file holds [[target]] tables)")
+    targets = parse_targets(data.get("target"), specs, problems.add)
     if "target" not in data:
-        problems.append(f"{where}: target: no [[target]] tables")
+        problems.add("target", "no [[target]] tables")
+    problems.raise_if_any()
+    return placed(targets, where)
+
+
+def placed(targets: Iterable[Target], where: str) -> tuple[Target, ...]:
+    """The targets with `where` set to `file: target[N]` (N counts from 1 in file order)."""
+    return tuple(replace(target, where=f"{where}: target[{n}]") for n, target in enumerate(targets, start=1))
+
+
+def targets_for(targets: Iterable[Target], kommun_id: str, find_kommun: Callable[[str], Any]) -> list[Target]:
+    """The targets of one kommun, names read by `find_kommun` (the catalogue's rule). A target naming a kommun
+    that is not in the catalogue is an InvalidFileError (exit 5) listing every such target, not a warning."""
+    mine: list[Target] = []
+    problems: list[str] = []
+    for target in targets:
+        try:
+            unit = find_kommun(target.kommun)
+        except (NotFoundError, UsageError) as exc:
+            problems.append(f"{target.where or f'target for {target.kpi}'}.kommun: {exc}")
+            continue
+        if unit.id == kommun_id:
+            mine.append(target)
     if problems:
         raise InvalidFileError(problems)
-    return tuple(targets)
+    return mine

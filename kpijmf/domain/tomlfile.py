@@ -63,13 +63,15 @@ class Problems:
         return count
 
 
-def read_toml(path: str | os.PathLike[str], where: str, kind: str) -> dict[str, Any]:
+def read_toml(path: str | os.PathLike[str], where: str, kind: str, missing: str = "") -> dict[str, Any]:
     """Read and parse a TOML file within the caps; `where` names it in problems, `kind` in messages."""
-    return parse_toml(read_text(path, where, kind), where)
+    return parse_toml(read_text(path, where, kind, missing), where)
 
 
-def read_text(path: str | os.PathLike[str], where: str, kind: str) -> str:
-    """A file's text, read with the size cap; every failure is a kpijmf error naming the file."""
+def read_text(path: str | os.PathLike[str], where: str, kind: str, missing: str = "") -> str:
+    """A file's text, read with the size cap; every failure is a kpijmf error naming the file.
+
+    `missing` is the message for a file that does not exist (default "<kind> not found: <where>")."""
     name = os.fspath(path)
     if "\x00" in name:
         raise UsageError(f"{kind} path {name!r} contains a NUL byte")
@@ -77,7 +79,7 @@ def read_text(path: str | os.PathLike[str], where: str, kind: str) -> str:
         with Path(name).open("rb") as handle:
             data = handle.read(MAX_BYTES + 1)
     except FileNotFoundError:
-        raise NotFoundError(f"{kind} not found: {where}") from None
+        raise NotFoundError(missing or f"{kind} not found: {where}") from None
     except IsADirectoryError:
         raise InvalidFileError([f"{where}: is a directory, not a {kind}"]) from None
     except OSError as exc:

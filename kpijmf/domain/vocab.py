@@ -10,6 +10,8 @@ from kpijmf.errors import UsageError
 
 # Output formats of `compare -f` and of a run file's [[output]] (help and messages list them in this order).
 FORMATS = ("table", "csv", "excel", "xlsx", "json", "md")
+# What a run file's [[output]] may also be: a report (kpijmf.output.report) rather than a data file.
+REPORT_FORMATS = ("html", "md-report")
 
 # Kolada's genders: T total, K women, M men. "all" asks for the three plus the K−M gap.
 GENDERS = ("T", "K", "M")
@@ -18,7 +20,7 @@ GENDER_CHOICES = (*GENDERS, ALL_GENDERS)
 
 # The peer keywords of `--peers`, in table order, and every role a comparison row can have.
 PEER_KEYWORDS = ("alla", "storlek", "kommungrupp", "lan", "liknande", "riket")
-ROLES = ("kommun", "alla", "storlek", "kommungrupp", "lan", "liknande", "grupp", "egen", "riket")
+ROLES = ("kommun", "vs", "alla", "storlek", "kommungrupp", "lan", "liknande", "grupp", "egen", "riket")
 DEFAULT_LIKNANDE_AREA = "arbetsmarknad"
 
 # Which way a KPI is better (drives ranks).

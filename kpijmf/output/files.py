@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kpijmf.domain import vocab
 from kpijmf.errors import OutputError, UsageError
 from kpijmf.output.colours import (
     COLOURED_ROLES,
@@ -64,7 +65,7 @@ from kpijmf.output.layout import (
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-FORMATS = ("table", "csv", "excel", "xlsx", "json", "md")
+FORMATS = vocab.FORMATS
 # The file endings each format writes; `-o` with any other ending is a usage error (`format_for_path`).
 EXTENSIONS: dict[str, tuple[str, ...]] = {
     "csv": (".csv",),

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from kpijmf.domain.vocab import ROLES, SOURCE_LINE
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-DEFAULT_SOURCE_LINE = (
-    "Källa: Kolada (api.kolada.se/v3); rang, egna medelvärden och förändringar: egen bearbetning av data från Kolada"
-)
+DEFAULT_SOURCE_LINE = SOURCE_LINE  # for frames without provenance; the wording lives in kpijmf.domain.vocab
 CITATION_RULE = (
     'Värden som Kolada publicerar citeras "Källa: Kolada"; värden som kpijmf har beräknat '
     "(rang, kvartil, egna medelvärden, skillnader och förändringar) citeras "
@@ -29,18 +29,7 @@ MINUS = "\u2212"  # typographic minus, so a negative number never looks like the
 THIN_GROUP = "\u00a0"  # no-break space between thousands: "1 456" must not wrap in a report
 
 # Kommun first, then --vs kommuner, the peers in a fixed order, Riket last; unknown roles just before Riket.
-ROLE_ORDER = {
-    "kommun": 0,
-    "vs": 0.5,  # kommuner named with --vs, one row each, right under the kommun
-    "alla": 1,
-    "storlek": 2,
-    "kommungrupp": 3,
-    "lan": 4,
-    "liknande": 5,
-    "grupp": 6,
-    "egen": 7,
-    "riket": 99,
-}
+ROLE_ORDER = {role: 99 if role == "riket" else order for order, role in enumerate(ROLES)}
 GENDER_ORDER = {"T": 0, "K": 1, "M": 2, "K-M": 3}
 TARGET_ROLE = "mål"
 TARGET_STATUS_SV = {"met": "uppfyllt", "not met": "ej uppfyllt", "no data": "inga data"}

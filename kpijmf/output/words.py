@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kpijmf.domain import vocab
 from kpijmf.errors import UsageError
 from kpijmf.output.layout import CITATION_RULE, MEAN_NOTE_INTRO, MINUS, THIN_GROUP, MeanNote, format_sv, is_missing
 
@@ -150,7 +151,7 @@ REPORT_WORDS = {
         "strip_alt": "Strip chart",
     },
 }
-SOURCE_LINE_EN = "Source: Kolada (RKA). Ranks, own means, differences and changes: own processing of data from Kolada."
+SOURCE_LINE_EN = vocab.SOURCE_LINE_EN
 
 _COUNT = {
     "sv": ("", "ett", "två", "tre", "fyra", "fem", "sex", "sju", "åtta", "nio", "tio", "elva", "tolv"),

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kpijmf.domain.runfile import REPORT_OUTPUTS, RunSpec, needs_placeholders
+from kpijmf.domain.runfile import RunSpec, needs_placeholders
+from kpijmf.domain.vocab import REPORT_FORMATS, parse_gender
 from kpijmf.errors import InvalidFileError, KpijmfError, OutputError
 from kpijmf.service.sync import FetchResult
 from kpijmf.service.workspace import Workspace
@@ -61,7 +62,7 @@ def execute(spec: RunSpec, workspace: Workspace, on_written: Callable[[Path], No
     if spec.refresh:
         for set_name in spec.sets:
             report.refresh = workspace.refresh(set_name=set_name, kommuner=spec.kommuner)
-    genders, gap = (["T", "K", "M"], True) if spec.gender.upper() == "ALL" else ([spec.gender.upper()], False)
+    genders, gap = parse_gender(spec.gender)
     for kommun in spec.kommuner:
         for set_name in spec.sets:
             label = f"{kommun} / {Path(set_name).stem}"
@@ -80,11 +81,11 @@ def execute(spec: RunSpec, workspace: Workspace, on_written: Callable[[Path], No
                 report.failures.append((label, exc))
                 continue
             for output in spec.outputs:
-                target = output.target(spec.base, frame.attrs["kommun_id"], frame.attrs["kommun_title"],
-                                       frame.attrs["kpi_set"])  # fmt: skip
                 try:
+                    target = output.target(spec.base, frame.attrs["kommun_id"], frame.attrs["kommun_title"],
+                                           frame.attrs["kpi_set"])  # fmt: skip
                     _make_folder(target.parent)
-                    if output.format in REPORT_OUTPUTS:
+                    if output.format in REPORT_FORMATS:
                         from kpijmf.output.report import report_files
 
                         distribution = workspace.distribution(frame)

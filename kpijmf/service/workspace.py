@@ -17,7 +17,7 @@ from kpijmf.domain.catalog import ALLA_ID, RIKET_ID, Catalog, Unit, preliminary_
 from kpijmf.domain.kpisets import DEFAULT_SET, KpiSet, KpiSpec, adhoc_set, load_set
 from kpijmf.domain.lineage import successor_of
 from kpijmf.domain.parsing import default_fetch_years
-from kpijmf.domain.targets import Target, load_targets_file
+from kpijmf.domain.targets import Target, load_targets_file, targets_for
 from kpijmf.domain.vocab import SOURCE_LINE
 from kpijmf.errors import NotFoundError, StoreError, UsageError
 from kpijmf.service.sync import FetchResult, Progress, Syncer
@@ -106,8 +106,8 @@ class Workspace:
 
     def select_kpis(self, set_name: str | None = None, kpi_ids: Sequence[str] = ()) -> Selection:
         """The KPIs from `--kpi` (labels from the set when it has them) or from the set, checked against Kolada."""
+        kpi_set = load_set(set_name or DEFAULT_SET)  # a bad set file stops before any metadata is fetched
         catalog = self.catalog()
-        kpi_set = load_set(set_name or DEFAULT_SET)
         if kpi_ids:
             known = {catalog.find_kpi(k)["id"] for k in kpi_ids}  # unknown explicit ids are errors
             wanted = [k.upper() for k in kpi_ids]
@@ -371,15 +371,7 @@ class Workspace:
         targets = list(selection.kpi_set.targets)
         if targets_file:
             targets += load_targets_file(Path(targets_file), {spec.id: spec for spec in selection.specs})
-        catalog = self.catalog()
-        mine = []
-        for target in targets:
-            try:
-                if catalog.find_kommun(target.kommun).id == unit.id:
-                    mine.append(target)
-            except NotFoundError as exc:
-                self.on_message(f"målvärde for {target.kpi} skipped: {exc}")
-        return mine
+        return targets_for(targets, unit.id, self.catalog().find_kommun)
 
     def _ensure_years(self, years: dict[str, list[int]], units: Sequence[str]) -> None:
         """Make sure each KPI's chosen years are stored: those outside the fetch window (or all, offline)."""
