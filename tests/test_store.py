@@ -6,6 +6,7 @@ import pytest
 
 from kpijmf.errors import StoreError
 from kpijmf.kolada.client import DataRecord
+from kpijmf.store.advice import DamagedStoreError
 from kpijmf.store.db import SCHEMA_VERSION, FetchLogEntry, Store, remove_store_files
 from kpijmf.store.writer import Block
 
@@ -204,3 +205,75 @@ def test_store_interrupted_while_being_created_leaves_nothing_behind(tmp_path):
     assert list(tmp_path.iterdir()) == []  # no half-made (empty) store that the next run would refuse
     with Store.open(path) as store:
         assert store.integrity_ok()
+
+
+def test_store_that_cannot_be_written_says_nothing_is_lost_and_not_to_move_it(store):
+    store.write_data(FIRST, SCOPE, "2026-11-23T10:00:00Z", LOG)
+    store._conn.execute("PRAGMA query_only = ON")  # SQLite now answers writes as it does for a read-only file
+    with pytest.raises(StoreError) as caught:
+        store.mark_refreshed(["N03926"], "2026-11-24")
+    message = str(caught.value)
+    assert "cannot be written" in message and "nothing in the store is lost" in message
+    assert "free disk space or fix the permissions" in message
+    assert "aside" not in message and "damaged" not in message
+    assert not isinstance(caught.value, DamagedStoreError)
+
+
+def test_schema_version_that_is_not_a_number_is_reported_as_damage(tmp_path):
+    path = tmp_path / "kpijmf.sqlite"
+    with Store.open(path) as store:
+        store._conn.execute("UPDATE meta SET value = 'one' WHERE key = 'schema_version'")
+    with pytest.raises(DamagedStoreError, match=r"damaged: its schema_version is 'one', not a number; move .* aside"):
+        Store.open(path)
+
+
+def test_store_path_that_is_a_folder_is_reported_as_such(tmp_path):
+    (tmp_path / "kpijmf.sqlite").mkdir()
+    with pytest.raises(StoreError, match=r"is a folder, not a store file"):
+        Store.open(tmp_path / "kpijmf.sqlite")
+
+
+def test_text_where_numbers_belong_is_reported_as_damage_on_read_and_on_write(store):
+    store.write_data(FIRST, SCOPE, "2026-11-23T10:00:00Z", LOG)
+    store._conn.execute("UPDATE observation SET value = 'lots' WHERE unit_id = '2380' AND year = 2020")
+    with pytest.raises(DamagedStoreError, match="observation table holds text where numbers belong"):
+        store.observations(["N03926"])
+    with pytest.raises(DamagedStoreError, match="observation table holds text where numbers belong"):
+        store.write_data([rec("2380", 2020, 1.0)], [], "2026-11-24T10:00:00Z", LOG, incremental=True)
+    assert values_raw(store)[("2380", 2020)] == "lots"  # rolled back, left for the user to inspect
+
+
+def values_raw(store):
+    return {(u, y): v for u, y, v in store._conn.execute("SELECT unit_id, year, value FROM observation")}
+
+
+def test_clear_keeps_revisions_and_the_fetch_log_and_removes_the_rest(store):
+    store.write_data(FIRST, SCOPE, "2026-11-23T10:00:00Z", LOG)
+    store.write_data([rec("2380", 2020, 9.0)], [], "2026-11-24T10:00:00Z", LOG, incremental=True)
+    store.write_metadata([{"id": "N03926", "title": "x"}], [], [], "2026-11-23T10:00:00Z")
+    removed = store.clear()
+    assert removed["observation"] == 4 and removed["coverage"] == 4 and removed["kpi"] == 1
+    assert [(r["unit_id"], r["old_value"], r["new_value"]) for r in store.revisions()] == [("2380", 3.0, 9.0)]
+    assert store.info()["counts"]["fetch_log"] == 2
+    assert store.observations(["N03926"]).empty and store.metadata_fetched_at() is None
+
+
+def test_store_layer_imports_no_upper_layer_and_the_cli_no_store():
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "kpijmf"
+
+    def imported(folder: str) -> set[str]:
+        names = set()
+        for path in (root / folder).glob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    names.add(node.module)
+                elif isinstance(node, ast.Import):
+                    names.update(alias.name for alias in node.names)
+        return names
+
+    upper = ("kpijmf.domain", "kpijmf.service", "kpijmf.cli", "kpijmf.compare", "kpijmf.output", "kpijmf.api")
+    assert not [m for m in imported("store") if m.startswith(upper)]
+    assert not [m for m in imported("cli") if m.startswith("kpijmf.store") or m == "sqlite3"]

@@ -228,11 +228,9 @@ def cache_info() -> None:
     Example: kpijmf cache info
     """
     from kpijmf.config import load_settings
-    from kpijmf.store.db import Store
+    from kpijmf.service.cache import store_info
 
-    settings = load_settings()
-    with Store.open(settings.store_path, create=False) as store:
-        info = store.info()
+    info = store_info(load_settings())
     typer.echo(f"store: {info['path']} ({info['bytes'] / 1e6:.1f} MB, schema {info['schema_version']})")
     typer.echo(f"metadata fetched: {info['metadata_fetched_at'] or 'never'}")
     for table, count in info["counts"].items():
@@ -242,17 +240,36 @@ def cache_info() -> None:
 
 
 @cache_app.command("clear")
-def cache_clear(quiet: Quiet = False) -> None:
-    """Delete the store (it can always be fetched again); works on a corrupt file too.
+def cache_clear(
+    everything: Annotated[
+        bool, typer.Option("--all", help="Delete the store file itself, the revision history included.")
+    ] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Empty the store but keep the revision history (--all deletes it too).
+
+    Values and metadata can be fetched again; the history of revised values cannot, so it is kept unless
+    --all is given. A damaged store is moved aside (kpijmf.sqlite.damaged-<time>), not deleted.
 
     Example: kpijmf cache clear
     """
     from kpijmf.config import load_settings
-    from kpijmf.store.db import remove_store_files
-    from kpijmf.store.lock import store_lock
+    from kpijmf.service.cache import clear_store
 
     talk = Talk(quiet=quiet)
-    settings = load_settings()
-    with store_lock(settings.resolved_cache_dir, "cache clear", settings.lock_timeout, talk.warn):
-        removed = remove_store_files(settings.store_path)
-    talk.say(f"removed {', '.join(map(str, removed))}" if removed else f"no store at {settings.store_path}")
+    cleared = clear_store(load_settings(), everything=everything, on_wait=talk.warn)
+    if cleared.moved_to is not None:
+        talk.warn(cleared.damage)
+        talk.say(f"moved the damaged store aside to {cleared.moved_to}; removed nothing")
+    elif cleared.removed_files:
+        talk.say(f"removed {', '.join(map(str, cleared.removed_files))} (the revision history included)")
+    elif cleared.rows:
+        names = {"observation": "values", "coverage": "coverage marks", "refresh_state": "refresh dates",
+                 "kpi": "KPIs", "municipality": "units", "muni_group": "groups"}  # fmt: skip
+        removed = ", ".join(f"{count:,} {names.get(table, table)}" for table, count in cleared.rows.items() if count)
+        talk.say(
+            f"removed {removed or 'nothing (it was empty)'} from {cleared.path}; "
+            f"kept {cleared.kept_revisions:,} revisions and the fetch log (`kpijmf cache clear --all` deletes them)"
+        )
+    else:
+        talk.say(f"no store at {cleared.path}")

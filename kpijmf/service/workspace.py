@@ -349,18 +349,23 @@ class Workspace:
         return result
 
     def revisions(self, *, since: str | None = None, kommuner: Sequence[str] = ()) -> list[dict]:
-        """Recorded revisions (oldest first) with unit titles; `kommuner` narrows to them and their peers."""
-        catalog = self.catalog()
+        """Recorded revisions (oldest first) with unit titles; `kommuner` narrows to them and their peers.
+
+        The history outlives the rest of the store (`cache clear` keeps it): without metadata, and offline,
+        the units are listed by id."""
         units = None
-        if kommuner:
-            found = [catalog.find_kommun(k) for k in kommuner]
-            units = [u.id for u in found]
-            for kommun in found:
-                units += [p.id for p in catalog.resolve_peers(kommun)[0]]
-        titles = {
-            **{g: d["title"] for g, d in catalog.groups.items()},
-            **{u: d.title for u, d in catalog.units.items()},
-        }
+        titles: dict[str, str] = {}
+        if kommuner or not self.offline or self.store.metadata_fetched_at() is not None:
+            catalog = self.catalog()
+            if kommuner:
+                found = [catalog.find_kommun(k) for k in kommuner]
+                units = [u.id for u in found]
+                for kommun in found:
+                    units += [p.id for p in catalog.resolve_peers(kommun)[0]]
+            titles = {
+                **{g: d["title"] for g, d in catalog.groups.items()},
+                **{u: d.title for u, d in catalog.units.items()},
+            }
         rows = self.store.revisions(since=since, units=units)
         for row in rows:
             row["unit_title"] = titles.get(row["unit_id"], row["unit_id"])

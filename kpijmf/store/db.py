@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kpijmf.errors import StoreBusyError, StoreError
+from kpijmf.store.advice import CANNOT_WRITE, DamagedStoreError, damaged, recovery_hint, write_hint
 from kpijmf.store.writer import Block, Cell, DataWriter, FetchLogEntry, WriteSummary, log_fetch, qmarks
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -68,13 +69,6 @@ def parse_timestamp(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
-def _recovery_hint(path: Path) -> str:
-    return (
-        f"move {path} aside (or run `kpijmf cache clear`) and fetch again; "
-        "everything in it can be fetched again from Kolada"
-    )
-
-
 class Store:
     """A kpijmf store file. Open with `Store.open(path)`; use as a context manager."""
 
@@ -89,16 +83,23 @@ class Store:
         """Open (and if needed create) the store; raise StoreError for a corrupt or newer file."""
         if not create and not path.exists():
             raise StoreError(f"no store at {path} yet: run `kpijmf fetch` first")
+        if path.is_dir():
+            raise StoreError(
+                f"the store path {path} is a folder, not a store file; move it aside, "
+                "or set KPIJMF_CACHE_DIR to another folder"
+            )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"cannot create the store folder {path.parent}: {exc.strerror}") from None
+            raise StoreError(
+                f"cannot create the store folder {path.parent}: {exc.strerror}; {write_hint(path.parent)}"
+            ) from None
         if not path.exists():
             cls._create(path)
         elif path.is_file() and path.stat().st_size == 0:
             # kpijmf never leaves an empty file (see _create): this one was truncated or damaged, and
             # silently starting afresh in it would hide the loss of the stored revisions.
-            raise StoreError(f"the store {path} is an empty file (0 bytes); {_recovery_hint(path)}")
+            raise DamagedStoreError(f"the store {path} is an empty file (0 bytes); {recovery_hint(path)}")
         try:
             conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         except sqlite3.Error as exc:
@@ -133,7 +134,8 @@ class Store:
                 if not path.exists():
                     os.replace(tmp, path)
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot create the store {path}: {getattr(exc, 'strerror', None) or exc}") from None
+            reason = getattr(exc, "strerror", None) or exc
+            raise StoreError(f"cannot create the store {path}: {reason}; {write_hint(path.parent)}") from None
         finally:
             for leftover in (tmp, *(tmp.with_name(tmp.name + suffix) for suffix in ("-wal", "-shm", "-journal"))):
                 with contextlib.suppress(OSError):
@@ -164,16 +166,19 @@ class Store:
                 raise
             return
         if "meta" not in tables:
-            raise StoreError(f"{self.path} is a SQLite file but not a kpijmf store; {_recovery_hint(self.path)}")
+            raise DamagedStoreError(f"{self.path} is a SQLite file but not a kpijmf store; {recovery_hint(self.path)}")
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        version = int(row[0]) if row else 0
+        try:
+            version = int(row[0]) if row else 0
+        except (TypeError, ValueError):
+            raise damaged(self.path, f"its schema_version is {row[0]!r}, not a number") from None
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"the store {self.path} was written by a newer kpijmf (schema {version}, this one reads "
                 f"{SCHEMA_VERSION}); upgrade kpijmf, or set KPIJMF_CACHE_DIR to another folder"
             )
         if version < SCHEMA_VERSION:
-            raise StoreError(f"the store {self.path} has an unknown schema {version}; {_recovery_hint(self.path)}")
+            raise damaged(self.path, f"it has an unknown schema {version}")
 
     def close(self) -> None:
         """Close the connection."""
@@ -195,9 +200,13 @@ class Store:
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise StoreBusyError(f"the store {self.path} stayed locked by another process: {exc}") from None
-            raise StoreError(f"the store {self.path} cannot be used ({exc}); {_recovery_hint(self.path)}") from None
+            if any(words in str(exc).lower() for words in CANNOT_WRITE):
+                raise StoreError(
+                    f"the store {self.path} cannot be written ({exc}); {write_hint(self.path.parent)}"
+                ) from None
+            raise damaged(self.path, f"it cannot be used ({exc})") from None
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"the store {self.path} is corrupt ({exc}); {_recovery_hint(self.path)}") from None
+            raise DamagedStoreError(f"the store {self.path} is corrupt ({exc}); {recovery_hint(self.path)}") from None
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
@@ -357,7 +366,7 @@ class Store:
     def writer(self, fetched_at: str, *, incremental: bool = False, first: bool = False) -> Iterator[DataWriter]:
         """A DataWriter inside one transaction: everything it wrote commits together, or nothing does."""
         with self._transaction() as conn:
-            yield DataWriter(conn, fetched_at, incremental=incremental, first=first)
+            yield DataWriter(conn, fetched_at, incremental=incremental, first=first, path=self.path)
 
     def mark_refreshed(self, kpis: Sequence[str], day: str) -> None:
         """Remember the date of the last successful refresh of these KPIs (for `from_date`)."""
@@ -412,9 +421,12 @@ class Store:
         rows = self._query(f"{sql} WHERE {' AND '.join(clauses)}", params) if kpis else []
         columns = ["kpi", "year", "unit_id", "gender", "value", "count", "status", "fetched_at"]
         frame = pd.DataFrame.from_records(rows, columns=columns)
-        frame["value"] = frame["value"].astype("float64")
-        frame["count"] = frame["count"].astype("float64")
-        frame["year"] = frame["year"].astype("int64")
+        try:
+            frame["value"] = frame["value"].astype("float64")
+            frame["count"] = frame["count"].astype("float64")
+            frame["year"] = frame["year"].astype("int64")
+        except (TypeError, ValueError) as exc:
+            raise damaged(self.path, f"its observation table holds text where numbers belong ({exc})") from None
         return frame
 
     def years_with_data(self, kpis: Sequence[str], last: int, newest: int) -> list[int]:
@@ -473,6 +485,19 @@ class Store:
             "counts": counts,
             "last_fetch": {"finished_at": last[0][0], "command": last[0][1]} if last else None,
         }
+
+    def clear(self) -> dict[str, int]:
+        """Delete every value, coverage mark, refresh date and all metadata, keeping the revision history and
+        the fetch log (they cannot be fetched again); then give the space back. Rows removed per table."""
+        removed: dict[str, int] = {}
+        with self._transaction() as conn:
+            for table in ("observation", "coverage", "refresh_state", "kpi", "municipality", "muni_group"):
+                removed[table] = conn.execute(f"DELETE FROM {table}").rowcount
+            conn.execute("DELETE FROM group_member")
+            conn.execute("DELETE FROM meta WHERE key = 'metadata_fetched_at'")
+        with self._guard():
+            self._conn.execute("VACUUM")
+        return removed
 
     def integrity_ok(self) -> bool:
         """PRAGMA integrity_check says ok."""

@@ -13,7 +13,10 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+from kpijmf.store.advice import damaged
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpijmf.kolada.client import DataRecord
@@ -116,9 +119,16 @@ class DataWriter:
     """
 
     def __init__(
-        self, conn: sqlite3.Connection, fetched_at: str, *, incremental: bool = False, first: bool = False
+        self,
+        conn: sqlite3.Connection,
+        fetched_at: str,
+        *,
+        incremental: bool = False,
+        first: bool = False,
+        path: Path = Path("store"),
     ) -> None:
         self._conn = conn
+        self._path = path
         self._fetched_at = fetched_at
         self._incremental = incremental
         self._first = first and not incremental
@@ -137,7 +147,11 @@ class DataWriter:
             f"WHERE kpi IN ({qmarks(kpis)}) AND year IN ({qmarks(years)}) AND unit_id IN ({qmarks(units)})",
             [*kpis, *years, *units],
         )
-        return {(k, y, u, g): (v, f) for k, y, u, g, v, f in rows if (k, y, u, g) in wanted}
+        old = {(k, y, u, g): (v, f) for k, y, u, g, v, f in rows if (k, y, u, g) in wanted}
+        for value, _ in old.values():
+            if value is not None and not isinstance(value, float | int):
+                raise damaged(self._path, f"its observation table holds text where numbers belong ({value!r:.40})")
+        return old
 
     def add(self, records: Iterable[DataRecord]) -> None:
         """Store one batch: new and changed values (changes kept as revisions), withdrawn values removed."""
