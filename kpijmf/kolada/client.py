@@ -445,38 +445,20 @@ class _Pressure:
 
 
 def _build_http(concurrency: int, timeout: float) -> httpx.Client:
-    """The shared httpx client: TLS verified, HTTPS_PROXY / SSL_CERT_FILE / SSL_CERT_DIR honoured.
+    """The shared httpx client: TLS verified by httpx's defaults, which honour HTTPS_PROXY, SSL_CERT_FILE and
+    SSL_CERT_DIR from the environment (trust_env)."""
+    import httpx
 
-    The TLS context is made in a thread while httpx is imported: reading the CA certificates runs outside
-    the GIL, so the two overlap (tens of milliseconds before the first request)."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kpijmf-tls") as pool:
-        context = pool.submit(_tls_context)
-        import httpx
-
-        try:
-            return httpx.Client(
-                headers={"User-Agent": f"kpijmf/{__version__}", "Accept": "application/json"},
-                timeout=httpx.Timeout(timeout),
-                follow_redirects=True,
-                verify=context.result(),
-                trust_env=True,
-                limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-            )
-        except (OSError, ValueError) as exc:  # an unreadable SSL_CERT_FILE / SSL_CERT_DIR, a bad proxy URL
-            raise ApiUnreachableError(f"cannot set up HTTPS ({_tls_settings()}): {short_reason(exc)}") from None
-
-
-def _tls_context() -> ssl.SSLContext:
-    """The verifying context httpx makes for verify=True: SSL_CERT_FILE, else SSL_CERT_DIR, else certifi's CAs."""
-    import ssl
-
-    if os.environ.get("SSL_CERT_FILE"):
-        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
-    if os.environ.get("SSL_CERT_DIR"):
-        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
-    import certifi
-
-    return ssl.create_default_context(cafile=certifi.where())
+    try:
+        return httpx.Client(
+            headers={"User-Agent": f"kpijmf/{__version__}", "Accept": "application/json"},
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=True,
+            trust_env=True,
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        )
+    except (OSError, ValueError) as exc:  # an unreadable SSL_CERT_FILE / SSL_CERT_DIR, a bad proxy URL
+        raise ApiUnreachableError(f"cannot set up HTTPS ({_tls_settings()}): {short_reason(exc)}") from None
 
 
 def _tls_settings() -> str:
