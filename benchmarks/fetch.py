@@ -1,16 +1,22 @@
-"""Benchmark `kpijmf fetch` against the emulator: requests vs the floor, bytes and wall time, cold and warm.
+"""Benchmark `kpijmf fetch` against the emulator: requests vs the floor, bytes and wall time, cold and warm,
+and the same job done by koladapy against the same emulator in the same run.
 
 Starts the loopback emulator with a generated 290-kommun universe and 200 ms latency per request, then
 runs the installed `kpijmf` (a real process, real sockets, a real SQLite file): COLD_RUNS cold fetches,
-each into an empty store, then a warm one into the last of them. Wall times move from run to run on a
-shared machine, so the cold figure is a median, with the fastest and slowest run beside it.
-Run: python benchmarks/fetch.py
+each into an empty store, then a warm one into the last of them. Against the warmed emulator each cold
+fetch is followed by koladapy doing the same job (`benchmarks/koladapy_job.py`, its own process too), so
+both see the same machine load. Wall times move from run to run on a shared machine, so the figures are
+medians, with the fastest and slowest run beside them.
+Run: python benchmarks/fetch.py [--runs N] [--no-koladapy]   (koladapy: pip install -e '.[bench]')
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib.metadata
 import math
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,14 +29,16 @@ from tests.emulator import EmulatorServer, full_universe
 from tests.support import Run, kpijmf_env, run_kpijmf
 
 KPIS = "N40011,U40800,U40811,N03932,N03926,N03927,N02797,U40455,U40406,U40409,N00973,N30101,N18601"
+YEARS = "2015-2024"
 LATENCY = 0.2
 COLD_RUNS = 7
+KOLADAPY_JOB = Path(__file__).resolve().parent / "koladapy_job.py"
 
 
 def fetch(env: dict[str, str]) -> tuple[Run, float]:
     """One `kpijmf fetch` of the benchmark's KPIs and years, and its wall time."""
     started = time.perf_counter()
-    run = run_kpijmf(["fetch", "--kpi", KPIS, "--years", "2015-2024"], env)
+    run = run_kpijmf(["fetch", "--kpi", KPIS, "--years", YEARS], env)
     wall = time.perf_counter() - started
     if run.code != 0:
         raise SystemExit(f"fetch failed: {run.stderr}")
@@ -61,11 +69,39 @@ def describe(emulator: EmulatorServer, label: str, walls: list[float], run: Run)
     print(f"      kpijmf says: {run.stderr.strip()}")
 
 
+def koladapy_fetch(url: str) -> tuple[int, float]:
+    """koladapy doing the same job in its own process: the values it got, and its wall time."""
+    first, last = (int(y) for y in YEARS.split("-"))
+    years = ",".join(str(y) for y in range(first, last + 1))
+    started = time.perf_counter()
+    command = [sys.executable, str(KOLADAPY_JOB), url, KPIS, years]
+    done = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"koladapy failed: {done.stderr.strip()[-500:]}")
+    return int(done.stdout.strip()), wall
+
+
+def stored_values(run: Run) -> int:
+    """The values kpijmf says it stored ("stored 92,787 values ...")."""
+    return int(run.stderr.split("stored ", 1)[1].split(" ", 1)[0].replace(",", ""))
+
+
 def main() -> None:
     """Cold fetches then a warm one, of 13 KPIs × 10 years for every kommun, Riket and G2328.
 
     Twice: against a fresh emulator, and against one that has already encoded its rows (a throwaway fetch
-    into a scratch store first), as a real server has its data ready."""
+    into a scratch store first), as a real server has its data ready; there, koladapy after each cold fetch."""
+    options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    options.add_argument("--runs", type=int, default=COLD_RUNS, help="cold fetches against the warmed emulator")
+    options.add_argument("--no-koladapy", action="store_true", help="leave koladapy out")
+    args = options.parse_args()
+    with_koladapy = not args.no_koladapy
+    if with_koladapy:
+        try:
+            version = importlib.metadata.version("koladapy")
+        except importlib.metadata.PackageNotFoundError:
+            raise SystemExit("koladapy is not installed: pip install -e '.[bench]' (or --no-koladapy)") from None
     compile_bytecode()
     for emulator_state in ("fresh", "warmed"):
         with EmulatorServer(full_universe(), latency=LATENCY) as emulator, tempfile.TemporaryDirectory() as tmp:
@@ -73,14 +109,30 @@ def main() -> None:
                 fetch(kpijmf_env(emulator.url, Path(tmp) / "scratch"))
             print(f"emulator {emulator_state}: {len(emulator.universe.kommun_ids())} kommuner, "
                   f"latency {LATENCY * 1000:.0f} ms/request; kpijmf byte-compiled")  # fmt: skip
-            runs = 1 if emulator_state == "fresh" else COLD_RUNS  # a fresh emulator is fresh only once
-            walls = []
+            runs = 1 if emulator_state == "fresh" else args.runs  # a fresh emulator is fresh only once
+            walls: list[float] = []
+            theirs: list[tuple[int, float, int]] = []  # koladapy: values, wall, requests
             for number in range(runs):
+                if emulator_state == "warmed" and with_koladapy:  # first, so the emulator log ends with kpijmf's
+                    emulator.reset_log()
+                    values, their_wall = koladapy_fetch(emulator.url)
+                    theirs.append((values, their_wall, len(emulator.requests)))
                 env = kpijmf_env(emulator.url, Path(tmp) / f"store{number}")
                 emulator.reset_log()
                 run, wall = fetch(env)
                 walls.append(wall)
+                if theirs and theirs[-1][0] != stored_values(run):
+                    raise SystemExit(f"koladapy got {theirs[-1][0]} values, kpijmf stored {stored_values(run)}")
             describe(emulator, "cold", walls, run)
+            if theirs:
+                ours, other = statistics.median(walls), statistics.median(t[1] for t in theirs)
+                values, _wall, requests = theirs[-1]
+                print(
+                    f"koladapy {version}: the same job against the same emulator, run before each cold fetch: "
+                    f"{requests} requests one after the other, {values:,} values,\n"
+                    f"      wall {other:5.2f} s (median of {len(theirs)}; {min(t[1] for t in theirs):.2f}–"
+                    f"{max(t[1] for t in theirs):.2f} s); kpijmf cold {ours:.2f} s: {other / ours:.1f}× faster"
+                )
             emulator.reset_log()
             run, wall = fetch(env)
             describe(emulator, "warm", [wall], run)

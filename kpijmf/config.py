@@ -22,6 +22,10 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
         "120",
         "seconds one request may go on retrying 429/500/502/503/504, dropped connections and timeouts",
     ),
+    "KPIJMF_BACKOFF_SECONDS": (
+        "0.5",
+        "longest wait before a request's first retry, doubled for each next (at most 30 s)",
+    ),
     "KPIJMF_MAX_TRIES": ("no limit", "tries per request at most, besides the retry time"),
     "KPIJMF_RETRY_BUDGET": ("no limit", "retries allowed in one command over all requests, besides the retry time"),
     "KPIJMF_MAX_AGE_DAYS": ("30", "age after which stored metadata and data count as stale for `fetch`"),
@@ -38,6 +42,7 @@ class Settings:
     timeout: float = 30.0
     concurrency: int = 4
     retry_seconds: float = 120.0
+    backoff_seconds: float = 0.5
     max_tries: int | None = None
     retry_budget: int | None = None
     max_age_days: float = 30.0
@@ -99,6 +104,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         timeout=_number(env, "KPIJMF_TIMEOUT", 30.0, minimum=0.1, integer=False),
         concurrency=int(_number(env, "KPIJMF_CONCURRENCY", 4, minimum=1, integer=True)),
         retry_seconds=_number(env, "KPIJMF_RETRY_SECONDS", 120.0, minimum=0, integer=False),
+        backoff_seconds=_number(env, "KPIJMF_BACKOFF_SECONDS", 0.5, minimum=0, integer=False),
         max_tries=_limit(env, "KPIJMF_MAX_TRIES", minimum=1),
         retry_budget=_limit(env, "KPIJMF_RETRY_BUDGET", minimum=0),
         max_age_days=_number(env, "KPIJMF_MAX_AGE_DAYS", 30.0, minimum=0, integer=False),

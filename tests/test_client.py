@@ -597,12 +597,22 @@ def test_waiting_out_the_api_is_told_in_swedish():
 
     client.municipalities()
 
-    assert sleeps == [4, 4, 8]
+    assert sleeps == [4, 2, 4]  # Retry-After; then the backoff, doubling only for failures without one
     assert told == [
         "Kolada svarar 503, försöker igen om 4 s",
-        "Kolada svarar inte inom 30 s, försöker igen om 4 s",
-        "ingen kontakt med Kolada, försöker igen om 8 s",
+        "Kolada svarar inte inom 30 s, försöker igen om 2 s",
+        "ingen kontakt med Kolada, försöker igen om 4 s",
     ]
+
+
+def test_dropped_connection_is_told_as_such():
+    told: list[str] = []
+    dropped = httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+    client, _ = make_client(answers(dropped, OK), backoff_base=1, on_wait=told.append)
+
+    client.municipalities()
+
+    assert told == ["Kolada bröt anslutningen, försöker igen om 1 s"]
 
 
 def test_short_waits_are_not_told():

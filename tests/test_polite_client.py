@@ -1,6 +1,7 @@
 """End to end: kpijmf is polite to Kolada, as the emulator sees it. It never has more requests in flight
-than KPIJMF_CONCURRENCY, waits at least as long as Retry-After says, and when the API keeps failing it
-stops after KPIJMF_MAX_TRIES per request and KPIJMF_RETRY_BUDGET in all, so a cron job cannot spin.
+than KPIJMF_CONCURRENCY, waits at least as long as Retry-After says, and
+when the API keeps failing it stops once a request's KPIJMF_RETRY_SECONDS are used up (or, where set,
+KPIJMF_MAX_TRIES per request and KPIJMF_RETRY_BUDGET in all), so a cron job cannot spin.
 """
 
 from __future__ import annotations
@@ -87,3 +88,20 @@ def test_persistently_failing_api_is_given_up_on_within_the_limits(emulator, ser
     assert sum(per_url.values()) - len(per_url) <= budget  # every request beyond the first of a URL is a retry
     assert len(per_url) <= 12
     assert elapsed < 15
+
+
+def test_persistently_failing_api_is_given_up_on_when_the_retry_time_is_up(emulator, served, tmp_path):
+    store = copy_store(served[1], tmp_path / "store")
+    emulator.inject(Fault("503"), times=None, path_contains="/data/")
+    env = kpijmf_env(emulator.url, store, KPIJMF_RETRY_SECONDS="3")
+    started = time.monotonic()
+    run = run_kpijmf(FETCH, env)
+    elapsed = time.monotonic() - started
+    assert run.code == 4
+    lines = run.stderr.strip().splitlines()
+    assert all(line.startswith("kpijmf: warning: Kolada svarar 503, försöker igen om ") for line in lines[:-1])
+    assert lines[-1].startswith("kpijmf: error: Kolada answered 503 Service Unavailable for ")
+    assert "in 3 s (KPIJMF_RETRY_SECONDS)" in lines[-1]
+    per_url = Counter((r.path, tuple(sorted(r.query.items()))) for r in emulator.data_requests())
+    assert max(per_url.values()) >= 3  # retried by time, not stopped after a count
+    assert 3 <= elapsed < 15

@@ -280,6 +280,7 @@ class KoladaClient:
         raise a typed ApiError naming the URL."""
         shown = shown_url(url)
         deadline: float | None = None
+        blind = 0  # failures without a Retry-After: each doubles the backoff; a Retry-After says the wait itself
         for attempt in itertools.count(1):
             if stop is not None and stop.is_set():
                 raise _Cancelled
@@ -295,7 +296,8 @@ class KoladaClient:
             now = self._clock()
             if deadline is None:
                 deadline = now + self._retry_seconds
-            wait = self._wait(outcome, attempt)
+            blind += outcome.retry_after is None
+            wait = self._wait(outcome, blind)
             note = self._give_up(attempt, outcome, wait, deadline - now)
             if note is not None:
                 raise outcome.error(shown, note)
@@ -304,11 +306,12 @@ class KoladaClient:
             self._pause(wait, stop)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _wait(self, outcome: Failure, attempt: int) -> float:
-        """Seconds before the next try: Retry-After when given (capped), else backoff with full jitter."""
+    def _wait(self, outcome: Failure, blind: int) -> float:
+        """Seconds before the next try: Retry-After when given (capped), else backoff with full jitter below a
+        ceiling that doubles with each failure that came without one."""
         if outcome.retry_after is not None:
             return min(outcome.retry_after, MAX_RETRY_AFTER)
-        return self._jitter(min(self._backoff_base * 2 ** (attempt - 1), MAX_BACKOFF))
+        return self._jitter(min(self._backoff_base * 2 ** (blind - 1), MAX_BACKOFF))
 
     def _give_up(self, attempt: int, outcome: Failure, wait: float, left: float) -> str | None:
         """Why this request retries no more (None while it may): retry time, tries or budget used up."""
@@ -333,15 +336,15 @@ class KoladaClient:
         try:
             response = self._http.get(url, timeout=self._timeout)
         except httpx.TimeoutException:
-            outcome: dict[str, Any] | Failure = Failure(
-                ApiTimeoutError, f"timed out after {self._timeout:g} s: {shown}", retry=True
-            )
-        except (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.CloseError) as exc:
-            outcome = self._unreachable(shown, exc, retry=_tls_failure(exc) is None)
-        except httpx.RemoteProtocolError as exc:
-            outcome = self._unreachable(shown, exc, retry=True)
+            told = f"Kolada svarar inte inom {self._timeout:g} s"
+            message = f"timed out after {self._timeout:g} s: {shown}"
+            outcome: dict[str, Any] | Failure = Failure(ApiTimeoutError, message, True, told=told)
+        except httpx.ConnectError as exc:
+            outcome = self._unreachable(shown, exc, _tls_failure(exc) is None, "ingen kontakt med Kolada")
+        except (httpx.ReadError, httpx.WriteError, httpx.CloseError, httpx.RemoteProtocolError) as exc:
+            outcome = self._unreachable(shown, exc, _tls_failure(exc) is None, "Kolada bröt anslutningen")
         except (httpx.HTTPError, httpx.InvalidURL) as exc:  # proxy refusal, bad scheme, redirect loop
-            outcome = self._unreachable(shown, exc, retry=False)
+            outcome = self._unreachable(shown, exc, False, "")
         else:
             status, size = response.status_code, len(response.content)
             if 200 <= status < 300:
@@ -355,7 +358,7 @@ class KoladaClient:
         self._record(url, attempt, started, status, size, None if isinstance(outcome, dict) else outcome.message)
         return outcome
 
-    def _unreachable(self, shown: str, exc: Exception, *, retry: bool) -> Failure:
+    def _unreachable(self, shown: str, exc: Exception, retry: bool, told: str) -> Failure:
         via = f" via proxy {self._proxy}" if self._proxy else ""
         tls = _tls_failure(exc)
         reason = (
@@ -366,7 +369,7 @@ class KoladaClient:
                 "if a proxy re-signs HTTPS traffic, set SSL_CERT_FILE to its CA bundle"
             )
         )
-        return Failure(ApiUnreachableError, f"cannot reach Kolada at {shown}{via}: {reason}", retry)
+        return Failure(ApiUnreachableError, f"cannot reach Kolada at {shown}{via}: {reason}", retry, told=told)
 
     def _record(self, url: str, attempt: int, started: float, status: int | None, size: int, error: str | None) -> None:
         seconds = time.monotonic() - started
@@ -398,13 +401,7 @@ class KoladaClient:
             if self._told_at is not None and now - self._told_at < TELL_AFTER:
                 return
             self._told_at = now
-        if outcome.status is not None:
-            cause = f"Kolada svarar {outcome.status}"
-        elif outcome.kind is ApiTimeoutError:
-            cause = f"Kolada svarar inte inom {self._timeout:g} s"
-        else:
-            cause = "ingen kontakt med Kolada"
-        self._on_wait(f"{cause}, försöker igen om {round(wait)} s")
+        self._on_wait(f"{outcome.told or 'Kolada svarar inte'}, försöker igen om {round(wait)} s")
 
     def _pause(self, seconds: float, stop: threading.Event | None) -> None:
         if self._sleep is time.sleep and stop is not None:
@@ -460,38 +457,20 @@ class _Pressure:
 
 
 def _build_http(concurrency: int, timeout: float) -> httpx.Client:
-    """The shared httpx client: TLS verified, HTTPS_PROXY / SSL_CERT_FILE / SSL_CERT_DIR honoured.
+    """The shared httpx client: TLS verified by httpx's defaults, which honour HTTPS_PROXY, SSL_CERT_FILE and
+    SSL_CERT_DIR from the environment (trust_env)."""
+    import httpx
 
-    The TLS context is made in a thread while httpx is imported: reading the CA certificates runs outside
-    the GIL, so the two overlap (tens of milliseconds before the first request)."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kpijmf-tls") as pool:
-        context = pool.submit(_tls_context)
-        import httpx
-
-        try:
-            return httpx.Client(
-                headers={"User-Agent": f"kpijmf/{__version__}", "Accept": "application/json"},
-                timeout=httpx.Timeout(timeout),
-                follow_redirects=True,
-                verify=context.result(),
-                trust_env=True,
-                limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-            )
-        except (OSError, ValueError) as exc:  # an unreadable SSL_CERT_FILE / SSL_CERT_DIR, a bad proxy URL
-            raise ApiUnreachableError(f"cannot set up HTTPS ({_tls_settings()}): {short_reason(exc)}") from None
-
-
-def _tls_context() -> ssl.SSLContext:
-    """The verifying context httpx makes for verify=True: SSL_CERT_FILE, else SSL_CERT_DIR, else certifi's CAs."""
-    import ssl
-
-    if os.environ.get("SSL_CERT_FILE"):
-        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
-    if os.environ.get("SSL_CERT_DIR"):
-        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
-    import certifi
-
-    return ssl.create_default_context(cafile=certifi.where())
+    try:
+        return httpx.Client(
+            headers={"User-Agent": f"kpijmf/{__version__}", "Accept": "application/json"},
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=True,
+            trust_env=True,
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        )
+    except (OSError, ValueError) as exc:  # an unreadable SSL_CERT_FILE / SSL_CERT_DIR, a bad proxy URL
+        raise ApiUnreachableError(f"cannot set up HTTPS ({_tls_settings()}): {short_reason(exc)}") from None
 
 
 def _tls_settings() -> str:

@@ -74,6 +74,7 @@ class Syncer:
                 concurrency=s.concurrency,
                 timeout=s.timeout,
                 retry_seconds=s.retry_seconds,
+                backoff_base=s.backoff_seconds,
                 max_tries=s.max_tries,
                 retry_budget=s.retry_budget,
                 on_wait=self.on_wait,
