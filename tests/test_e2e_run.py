@@ -143,3 +143,12 @@ def test_two_runs_at_once_both_finish_when_the_wait_is_long_enough(emulator, wor
     assert any("waiting" in err for _, err in results)
     frame = pd.read_csv(workdir / "out" / "2380.csv", dtype={"id": str})
     assert len(frame) > 0
+
+
+def test_run_file_vs_gives_the_named_kommuner_a_row_each(workdir, env):
+    text = RUN_FILE.replace('years = "2019-2021"', 'years = "2021"\nvs = ["2580", "Skellefteå"]')
+    (workdir / "kpijmf.toml").write_text(text, encoding="utf-8")
+    run = run_kpijmf(["run", str(workdir / "kpijmf.toml"), "--quiet"], env)
+    assert run.code == 0, run.stderr
+    frame = pd.read_csv(workdir / "out" / "2380.csv", dtype={"id": str})
+    assert list(dict.fromkeys(frame[frame.role == "vs"].id)) == ["2580", "2482"]
