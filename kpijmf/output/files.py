@@ -21,12 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from kpijmf.errors import OutputError, UsageError
 from kpijmf.output.layout import (
-    BREAK_MARK,
     CITATION_RULE,
     MEAN_NOTE_INTRO,
     MISSING,
-    break_years,
-    focus_heading,
     focus_kommuner,
     format_sv,
     is_missing,
@@ -37,9 +34,8 @@ from kpijmf.output.layout import (
     text,
     wide_frame,
 )
-from kpijmf.output.layout import (
-    block_notes as kpi_footnotes,
-)
+from kpijmf.output.notes import BREAK_MARK, break_years, focus_heading
+from kpijmf.output.notes import block_notes as kpi_footnotes
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
