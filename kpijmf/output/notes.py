@@ -49,7 +49,7 @@ def block_notes(frame: pd.DataFrame, kpi: str, kommun_id: str = "") -> list[str]
         return []
     lines: list[str] = []
     notes = dict.fromkeys(part for note in rows["note"] if note for part in str(note).split(" | "))
-    for note in notes:
+    for note in sorted(notes, key=lambda n: not n.startswith("brott i serien")):  # breaks first
         if note.startswith("brott i serien"):
             lines.append(f"{BREAK_MARK} {note[:1].upper()}{note[1:]}; ingen förändring beräknas över brottet.")
         else:
