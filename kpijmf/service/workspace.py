@@ -176,8 +176,8 @@ class Workspace:
         `vs` names kommuner shown one row each (role `vs`) beside the focus kommun. Adds `preliminary` (Kolada
         still calls the value preliminary) and, with `show_revisions`, `revised` (Kolada changed the value since
         an earlier fetch)."""
-        selection = self.select_kpis(set_name, kpi_ids)
         focuses = self.select_focuses(kommun, peers, vs)
+        selection = self.select_kpis(set_name, kpi_ids)
         units = self.data_units(focuses)
         if years:
             chosen: dict[str, list[int]] = {k: sorted({int(y) for y in years}) for k in selection.ids}
