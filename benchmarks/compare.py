@@ -23,6 +23,14 @@ from tests.support import ENTRY_POINT, kpijmf_env, run_kpijmf
 
 RUNS = 15
 COMPARE = ["compare", "--kommun", "2380", "--format", "csv", "--output", "-"]
+SEVERAL = ["compare", "--kommun", "2380,2480", "--vs", "Sundsvall", "--format", "csv", "--output", "-"]
+
+
+def with_sundsvall(universe):
+    """The generated universe with one generated Västernorrland kommun named Sundsvall (for `--vs Sundsvall`)."""
+    kommun = min(k for k in universe.kommun_ids() if k.startswith("22"))
+    universe.municipalities[kommun]["title"] = "Sundsvall"
+    return universe
 
 
 def medians(commands: dict[str, tuple[list[str], dict[str, str] | None]]) -> dict[str, float]:
@@ -76,10 +84,10 @@ def grow(store: Path, target: int) -> int:
 def main() -> None:
     """Fill a store from the emulator, then time the floor, --help and warm compare on a small and a big store."""
     python = sys.executable
-    with EmulatorServer(full_universe()) as emulator, tempfile.TemporaryDirectory() as tmp:
+    with EmulatorServer(with_sundsvall(full_universe())) as emulator, tempfile.TemporaryDirectory() as tmp:
         small, big = Path(tmp) / "small", Path(tmp) / "big"
         env = kpijmf_env(emulator.url, small)
-        if run_kpijmf(["fetch", "--kommun", "2380"], env).code != 0:
+        if run_kpijmf(["fetch", "--kommun", "2380", "--kommun", "2480"], env).code != 0:
             raise SystemExit("fetch failed")
         rows = sqlite3.connect(small / "kpijmf.sqlite").execute("SELECT COUNT(*) FROM observation").fetchone()[0]
         emulator.reset_log()
@@ -91,9 +99,11 @@ def main() -> None:
                 "help": ([str(ENTRY_POINT), "--help"], env),
                 "warm": ([str(ENTRY_POINT), *COMPARE], env),
                 "offline": ([str(ENTRY_POINT), *COMPARE, "--offline"], env),
+                "several": ([str(ENTRY_POINT), *SEVERAL], env),
             }
         )
         floor, help_time, warm, offline = (small_times[k] for k in ("floor", "help", "warm", "offline"))
+        several = small_times["several"]
 
         shutil.copytree(small, big)
         grown = grow(big / "kpijmf.sqlite", 1_000_000)
@@ -107,6 +117,8 @@ def main() -> None:
           "(goal ≤ 0.5)")  # fmt: skip
     print(f"warm compare, {rows:>9,} observations    {warm:5.2f} s  = {warm / floor:4.2f} × floor (goal ≤ 1.5)")
     print(f"warm compare --offline                   {offline:5.2f} s  = {offline / floor:4.2f} × floor")
+    print(f"warm compare --kommun 2380,2480 --vs Sundsvall  {several:5.2f} s  = {several / floor:4.2f} × floor "
+          "(goal ≤ 1.5)")  # fmt: skip
     print(f"warm compare, {rows:>9,} observations    {sizes['small']:5.2f} s  (timed in turns with the big store)")
     print(f"warm compare, {grown:>9,} observations    {sizes['big']:5.2f} s  = {sizes['big'] / sizes['small']:4.2f} × "
           "the small store (goal ≤ 1.2)")  # fmt: skip

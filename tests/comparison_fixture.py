@@ -38,6 +38,9 @@ COLUMNS = [
     "change_prev",
     "source",
     "fetched_at",
+    "kommun_id",
+    "status",
+    "note",
 ]
 
 FORMULA_TITLE = '=HYPERLINK("http://example.invalid";"klicka")'
@@ -181,6 +184,9 @@ def sample_frame(*, with_gender: bool = False) -> pd.DataFrame:
                         "change_prev": value - prev,
                         "source": OWN if role == "egen" else KOLADA,
                         "fetched_at": "" if role == "egen" else f"2026-03-2{i + 1}T08:0{i}:00+00:00",
+                        "kommun_id": "2380",
+                        "status": "",
+                        "note": "",
                     }
                 )
     if with_gender:

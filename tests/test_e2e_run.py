@@ -204,3 +204,12 @@ def test_unreadable_or_hostile_run_files_get_one_line_and_their_exit_code(workdi
         run = run_kpijmf(["run", str(path)], env)
         assert run.code == code, run.stderr
         assert message in run.stderr and "Traceback" not in run.stderr
+
+
+def test_run_file_vs_gives_the_named_kommuner_a_row_each(workdir, env):
+    text = RUN_FILE.replace('years = "2019-2021"', 'years = "2021"\nvs = ["2580", "Skellefteå"]')
+    (workdir / "kpijmf.toml").write_text(text, encoding="utf-8")
+    run = run_kpijmf(["run", str(workdir / "kpijmf.toml"), "--quiet"], env)
+    assert run.code == 0, run.stderr
+    frame = pd.read_csv(workdir / "out" / "2380.csv", dtype={"id": str})
+    assert list(dict.fromkeys(frame[frame.role == "vs"].id)) == ["2580", "2482"]

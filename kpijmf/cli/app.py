@@ -201,7 +201,7 @@ def compare(
         talk.progress(msg("progress_fetch")) as progress,
         workspace(talk, offline, "compare", progress) as space,
     ):
-        kommuner = split_list(kommun)
+        kommuner = split_list(kommun) or kommun  # only blanks: let the lookup name the problem
         frame = space.compare(
             kommuner if len(kommuner) != 1 else kommuner[0],
             set_name=set_name,

@@ -36,16 +36,13 @@ from kpijmf.output.colours import (
     text_colour,
 )
 from kpijmf.output.layout import (
-    BREAK_MARK,
     CITATION_RULE,
     DETAIL_COLUMNS,
     MEAN_NOTE_INTRO,
     MISSING,
     MeanNote,
     RankCell,
-    break_years,
     cell_ranks,
-    focus_heading,
     focus_kommuner,
     format_sv,
     is_missing,
@@ -58,9 +55,8 @@ from kpijmf.output.layout import (
     text,
     wide_frame,
 )
-from kpijmf.output.layout import (
-    block_notes as kpi_footnotes,
-)
+from kpijmf.output.notes import BREAK_MARK, break_years, focus_heading
+from kpijmf.output.notes import block_notes as kpi_footnotes
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

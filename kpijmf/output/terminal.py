@@ -13,14 +13,10 @@ from typing import TYPE_CHECKING, Any
 from kpijmf.cli.talk import printable
 from kpijmf.output.colours import COLOURED_ROLES
 from kpijmf.output.layout import (
-    BREAK_MARK,
     MEAN_NOTE_INTRO,
     MINUS,
     MISSING,
-    block_notes,
-    break_years,
     cell_ranks,
-    focus_heading,
     focus_kommuner,
     format_sv,
     is_missing,
@@ -32,6 +28,7 @@ from kpijmf.output.layout import (
     source_line,
     wide_frame,
 )
+from kpijmf.output.notes import BREAK_MARK, block_notes, break_years, focus_heading
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

@@ -182,8 +182,9 @@ class Workspace:
         `vs` names kommuner shown one row each (role `vs`) beside the focus kommun. Adds `preliminary` (Kolada
         still calls the value preliminary) and, with `show_revisions`, `revised` (Kolada changed the value since
         an earlier fetch)."""
+        liknande = load_set(set_name).liknande if set_name else None  # the set's liknande area, else the default
+        focuses = self.select_focuses(kommun, peers, vs, liknande=liknande)
         selection = self.select_kpis(set_name, kpi_ids)
-        focuses = self.select_focuses(kommun, peers, vs, liknande=selection.kpi_set.liknande)
         units = self.data_units(focuses)
         if years:
             chosen: dict[str, list[int]] = {k: sorted({int(y) for y in years}) for k in selection.ids}
