@@ -83,3 +83,23 @@ def test_kommun_search_by_lan(emulator, tmp_path):
     assert listed.get("2380") == "Östersund" and all(k.startswith("23") for k in listed)
     narrowed = run_kpijmf(["kommun", "search", "oster", "--lan", "23"], kpijmf_env(emulator.url, tmp_path))
     assert narrowed.stdout.splitlines() == ["2380\tÖstersund"]
+
+
+def test_kpi_groups_list_search_and_show_from_the_store(emulator, tmp_path):
+    env = kpijmf_env(emulator.url, tmp_path)
+    listed = run_kpijmf(["kpi", "groups"], env)
+    assert listed.code == 0, listed.stderr
+    rows = [line.split("\t") for line in listed.stdout.splitlines()]
+    assert ["G2KPI900103", "Kommunens kvalitet i korthet", "4 nyckeltal"] in rows and len(rows) == 4
+    emulator.reset_log()
+    found = run_kpijmf(["kpi", "groups", "oppna jamforelser"], env)  # no case or diacritics needed
+    assert found.stdout.splitlines() == ["G2KPI900102\tÖppna jämförelser - Ekonomiskt bistånd\t5 nyckeltal"]
+    assert not [r for r in emulator.requests if "kpi_groups" in r.path]  # read from the store
+    shown = run_kpijmf(["kpi", "groups", "show", "g2kpi900104"], env)
+    assert shown.code == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0] == "G2KPI900104  Unga som varken arbetar eller studerar"
+    assert [line.split("\t")[0].strip() for line in lines[1:]] == ["N02797", "N03927", "N03942", "U31804", "N18601"]
+    assert lines[2].endswith("[upphört]")  # N03927 (-2023)
+    missing = run_kpijmf(["kpi", "groups", "show", "G2KPI9"], env)
+    assert missing.code == 3 and "no KPI group 'G2KPI9'" in missing.stderr

@@ -340,7 +340,7 @@ def run(
     talk = Talk(quiet=quiet)
     spec = load_run_file(path)
     with talk.progress(msg("progress_run")) as progress, workspace(talk, command="run", progress=progress) as space:
-        report = execute(spec, space, on_written=lambda target: talk.say(msg("wrote", path=target)))
+        report = execute(spec, space, on_written=lambda t: talk.say(msg("wrote", path=t)), lang=current_lang())
     if report.refresh is not None:
         talk.say(_summary(report.refresh))
     for label, exc in report.failures:

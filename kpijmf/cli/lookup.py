@@ -155,6 +155,57 @@ def kpi_show(
     typer.echo(printable("\n".join(lines).rstrip()))
 
 
+@kpi_app.command("groups")
+def kpi_groups_command(
+    words: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[TEXT | show ID]", help="Part of a group's title or id; or `show ID`.", show_default=False
+        ),
+    ] = None,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Fetch the groups from Kolada again.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """List Kolada's KPI groups (Öppna jämförelser, Kommunens kvalitet i korthet, …) matching TEXT, or show one
+    group's KPIs with `show ID`.
+
+    Example: kpijmf kpi groups "kvalitet i korthet"; kpijmf kpi groups show G2KPI150159
+    """
+    from kpijmf.errors import NotFoundError, UsageError
+    from kpijmf.service.kpigroups import kpi_groups, search_groups
+
+    words = list(words or [])
+    talk = Talk(quiet=quiet)
+    if words[:1] == ["show"]:
+        if len(words) != 2:
+            raise UsageError("give one group id: kpijmf kpi groups show ID")
+        _kpi_group_show(talk, words[1], refresh)
+        return
+    text = " ".join(words)
+    with workspace(talk, command="kpi") as space:
+        found = search_groups(kpi_groups(space, refresh=refresh), text)
+    if not found:
+        raise NotFoundError(f"no KPI group matches {text!r}")
+    for group in found:
+        members = msg("kpi_group_members", n=len(group["members"]))
+        typer.echo(printable(f"{group['id']}\t{group['title']}\t{members}"))
+
+
+def _kpi_group_show(talk: Talk, group_id: str, refresh: bool) -> None:
+    """A KPI group's KPIs (id and title as the catalogue has it; discontinued ones marked)."""
+    from kpijmf.domain.search import is_discontinued
+    from kpijmf.service.kpigroups import find_group, kpi_groups
+
+    with workspace(talk, command="kpi") as space:
+        group = find_group(kpi_groups(space, refresh=refresh), group_id)
+        titles = {k: str(v.get("title") or "") for k, v in space.catalog().kpis.items()}
+    typer.echo(printable(f"{group['id']}  {group['title']}"))
+    for member in group["members"]:
+        title = titles.get(member["member_id"]) or member["member_title"]
+        mark = f"  [{msg('discontinued_mark')}]" if is_discontinued(title) else ""
+        typer.echo(printable(f"  {member['member_id']}\t{title}{mark}"))
+
+
 # -- sets --------------------------------------------------------------------------------------------
 
 

@@ -168,6 +168,10 @@ class KoladaClient:
         """Every municipality group: {"id", "title", "members": [{"member_id", "member_title"}]}."""
         return self._run_chains([("/municipality_groups", {"per_page": PER_PAGE})], objects)
 
+    def kpi_groups(self) -> list[dict]:
+        """Every KPI group: {"id", "title", "members": [{"member_id", "member_title"}]} (members are KPI ids)."""
+        return self._run_chains([("/kpi_groups", {"per_page": PER_PAGE})], objects)
+
     def data(
         self,
         kpis: Sequence[str],

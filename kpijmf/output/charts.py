@@ -170,7 +170,7 @@ def line_chart(frame: pd.DataFrame, kpi: str, *, fmt: str = "svg", lang: str = "
         rows = rows[rows["gender"].fillna("T").isin(["T", ""])]
     wide = wide_frame(rows, detail=True)
     wide = wide[wide["role"] != TARGET_ROLE]  # a målvärde is drawn as its own line below, not as a series
-    years = [c for c in wide.columns if isinstance(c, int)]
+    years: list[int] = [int(c) for c in wide.columns if isinstance(c, int)]
     label = printable(str(wide["nyckeltal"].iloc[0])) if not wide.empty else printable(kpi)
     unit = printable(str(wide["enhet"].iloc[0])) if not wide.empty else ""
     own = bool((wide["role"] == "egen").any()) if not wide.empty else False
@@ -256,7 +256,8 @@ def frame_rank(frame: pd.DataFrame, kpi: str, year: int) -> Rank | None:
         rows = rows[rows["gender"].fillna("T").isin(["T", ""])]
     for r in rows.itertuples():
         if not (is_missing(r.rank) or is_missing(r.rank_of) or is_missing(r.quartile)):
-            return Rank(int(r.rank), int(r.rank_of), int(r.quartile))
+            rank: Any = (r.rank, r.rank_of, r.quartile)
+            return Rank(int(rank[0]), int(rank[1]), int(rank[2]))
     return None
 
 

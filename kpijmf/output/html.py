@@ -88,15 +88,28 @@ def _flag_set(frame: pd.DataFrame, column: str, kpi: str) -> set[tuple[str, str,
     if column not in frame.columns:
         return set()
     rows = frame[(frame["kpi"] == kpi) & frame[column].fillna(False).astype(bool)]
-    return {(text(r.role), text(r.id), text(r.gender) or "T", int(r.year)) for r in rows.itertuples()}
+    return {(text(r.role), text(r.id), text(r.gender) or "T", _int(r.year)) for r in rows.itertuples()}
+
+
+def _int(value: Any) -> int:
+    """A whole number from a frame cell (pandas types its cells as anything)."""
+    return int(value)
+
+
+def frame_attrs(frame: pd.DataFrame) -> dict[str, Any]:
+    """The frame's attrs, keyed by str as kpijmf writes them."""
+    return {str(k): v for k, v in (frame.attrs or {}).items()}
 
 
 def kommun_name(frame: pd.DataFrame) -> str:
     name = text(frame.attrs.get("kommun_title")) if frame.attrs else ""
     if name:
         return name
-    kommun = frame.loc[frame["role"] == "kommun", "title"] if "role" in frame.columns else []
-    return text(kommun.iloc[0]) if len(kommun) else text((frame.attrs or {}).get("kommun_id"))
+    if "role" in frame.columns:
+        kommun = frame.loc[frame["role"] == "kommun", "title"]
+        if len(kommun):
+            return text(kommun.iloc[0])
+    return text((frame.attrs or {}).get("kommun_id"))
 
 
 def _kommun_id(frame: pd.DataFrame) -> str:
@@ -121,7 +134,7 @@ def _facts(frame: pd.DataFrame, kpi: str) -> list[YearFacts]:
         value, diff = _number(r.value), _number(getattr(r, "diff_alla", None))
         facts.append(
             YearFacts(
-                year=int(r.year),
+                year=_int(r.year),
                 value=value,
                 alla=value - diff if value is not None and diff is not None else None,
                 rank=_number(getattr(r, "rank", None)),
@@ -151,9 +164,9 @@ def build_blocks(frame: pd.DataFrame, lang: str = "sv") -> list[Block]:
             label=text(first["nyckeltal"]) or kpi,
             unit=text(first["enhet"]),
             direction=text(first["riktning"]) or "neutral",
-            decimals=int(first["decimaler"]),
+            decimals=_int(first["decimaler"]),
             years=years,
-            rank_year=int(first["rang_år"]),
+            rank_year=_int(first["rang_år"]),
         )
         flagged = {(n.role, n.id, n.gender, n.year) for n in notes if n.kpi == kpi}
         revised = revised_cells(frame, kpi)
@@ -217,7 +230,7 @@ def _row_label_en(row: Any) -> str:
 def provenance(frame: pd.DataFrame, lang: str, *, charts: bool = True) -> list[tuple[str, str]]:
     """(label, value) pairs for the provenance block, in the report's language; empty values left out."""
     words = REPORT_WORDS[lang]
-    attrs = frame.attrs or {}
+    attrs = frame_attrs(frame)
     fetched_from, fetched_to = text(attrs.get("fetched_from")), text(attrs.get("fetched_to"))
     if not fetched_from and "fetched_at" in frame.columns:
         stamps = sorted({text(v) for v in frame["fetched_at"]} - {""})
@@ -337,7 +350,7 @@ def _html_block(
     e = _escape
     anchor = slug(block.kpi)
     kommun = kommun_name(frame)
-    src = source_line(frame.attrs) if lang == "sv" else SOURCE_LINE_EN
+    src = source_line(frame_attrs(frame)) if lang == "sv" else SOURCE_LINE_EN
     meta = f"{words['kolada_id'].format(kpi=block.kpi)} · {direction_text(block.direction, lang)}"
     parts = [
         f'<section class="kpi" id="kpi-{anchor}">',

@@ -16,6 +16,7 @@ from kpijmf.output.html import (
     build_blocks,
     charts_for,
     direction_text,
+    frame_attrs,
     kommun_name,
     provenance,
     slug,
@@ -80,7 +81,7 @@ def build_markdown(
     images: dict[str, bytes] = {}
     blocks = build_blocks(frame, lang)
     kommun = kommun_name(frame)
-    src = source_line(frame.attrs) if lang == "sv" else SOURCE_LINE_EN
+    src = source_line(frame_attrs(frame)) if lang == "sv" else SOURCE_LINE_EN
     out = [f"# {md_escape(words['title'].format(kommun=kommun))}", "", md_escape(subtitle(frame, blocks, lang)), ""]
     for block in blocks:
         meta = f"{words['kolada_id'].format(kpi=block.kpi)} · {direction_text(block.direction, lang)}"

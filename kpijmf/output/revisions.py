@@ -101,7 +101,7 @@ def render_revision_table(lines: Sequence[RevisionLine], console: Console, *, hi
     for name, justify in (("KPI", "left"), ("Nyckeltal", "left"), ("Enhet", "left"), ("Kommun/grupp", "left"),
                           ("År", "right"), ("Kön", "left"), ("Förut", "right"), ("Nu", "right"),
                           ("Sedd", "left"), ("Not", "left")):  # fmt: skip
-        table.add_column(name, justify=justify, overflow="fold")
+        table.add_column(name, justify="right" if justify == "right" else "left", overflow="fold")
     for line in lines:
         table.add_row(
             Text(printable(line.kpi)),

@@ -298,7 +298,7 @@ def _relation_sentence(facts: list[YearFacts], kommun: str, direction: str, deci
         and facts[before].alla is None
     ):
         gap = w["gap"].format(year=facts[before].year)
-    return w["relation"].format(kommun=kommun, relation=w[relations[end]], when=when, gap=gap)
+    return w["relation"].format(kommun=kommun, relation=w[str(relations[end])], when=when, gap=gap)
 
 
 def _change_sentence(f: YearFacts, direction: str, decimals: int, unit: str, lang: str) -> str:

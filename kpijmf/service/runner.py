@@ -51,8 +51,11 @@ def write_files(files: Sequence[ReportFile]) -> None:
         write_output(file.data, str(file.path))
 
 
-def execute(spec: RunSpec, workspace: Workspace, on_written: Callable[[Path], None] | None = None) -> RunReport:
-    """Refresh, then compare and write each output; failures of single outputs don't stop the others."""
+def execute(
+    spec: RunSpec, workspace: Workspace, on_written: Callable[[Path], None] | None = None, *, lang: str = "sv"
+) -> RunReport:
+    """Refresh, then compare and write each output; failures of single outputs don't stop the others. Reports
+    (html, md-report) are written in `lang`."""
     from kpijmf.output.files import render_bytes, write_output
 
     problems = needs_placeholders(spec)
@@ -89,7 +92,7 @@ def execute(spec: RunSpec, workspace: Workspace, on_written: Callable[[Path], No
                         from kpijmf.output.report import report_files
 
                         distribution = workspace.distribution(frame)
-                        write_files(report_files(frame, distribution, output.format, target))
+                        write_files(report_files(frame, distribution, output.format, target, lang=lang))
                     else:
                         write_output(render_bytes(frame, output.format, wide=output.wide), str(target))
                 except KpijmfError as exc:

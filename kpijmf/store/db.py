@@ -289,6 +289,42 @@ class Store:
                 (fetched_at,),
             )
 
+    # -- KPI groups: their own tables, made when first written, so stores of schema 1 need no migration --------
+
+    _KPI_GROUP_SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS kpi_group (id TEXT PRIMARY KEY, title TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS kpi_group_member (group_id TEXT NOT NULL, kpi_id TEXT NOT NULL, "
+        "kpi_title TEXT NOT NULL, position INTEGER NOT NULL, PRIMARY KEY (group_id, kpi_id)) WITHOUT ROWID",
+    )
+
+    def write_kpi_groups(self, groups: Sequence[dict], fetched_at: str) -> None:
+        """Replace the stored KPI groups (Kolada's /kpi_groups) in one transaction."""
+        with self._transaction() as conn:
+            for statement in self._KPI_GROUP_SCHEMA:
+                conn.execute(statement)
+            conn.execute("DELETE FROM kpi_group")
+            conn.execute("DELETE FROM kpi_group_member")
+            conn.executemany("INSERT OR REPLACE INTO kpi_group VALUES (?, ?)",
+                             ((g["id"], g.get("title") or g["id"]) for g in groups))  # fmt: skip
+            conn.executemany(
+                "INSERT OR IGNORE INTO kpi_group_member VALUES (?, ?, ?, ?)",
+                ((g["id"], m["member_id"], m.get("member_title") or "", i)
+                 for g in groups for i, m in enumerate(g.get("members") or [])),
+            )  # fmt: skip
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('kpi_groups_fetched_at', ?)", (fetched_at,))
+
+    def kpi_groups(self) -> list[dict]:
+        """The stored KPI groups, {"id", "title", "members": [{"member_id", "member_title"}]}; [] before any."""
+        if not self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kpi_group'"):
+            return []
+        members: dict[str, list[dict]] = {}
+        for group_id, kpi_id, kpi_title in self._query(
+            "SELECT group_id, kpi_id, kpi_title FROM kpi_group_member ORDER BY group_id, position"
+        ):
+            members.setdefault(group_id, []).append({"member_id": kpi_id, "member_title": kpi_title})
+        return [{"id": i, "title": t, "members": members.get(i, [])}
+                for i, t in self._query("SELECT id, title FROM kpi_group ORDER BY id")]  # fmt: skip
+
     def kpis(self) -> list[dict]:
         """All stored KPI metadata as v3 dicts."""
         names = ["id", "title", "description", "is_divided_by_gender", "municipality_type", "operating_area",
