@@ -188,7 +188,8 @@ def compare(
 
 
 def _emit(frame, fmt: str, output: str | None, wide: bool, talk: Talk) -> None:
-    from kpijmf.output.files import render_bytes, write_output
+    from kpijmf.output.files import render_bytes
+    from kpijmf.output.sink import write_output
 
     if fmt == "table" and (not output or output == "-"):
         from rich.console import Console
@@ -263,7 +264,8 @@ def revisions(
     day = parse_date(since) if since else None
     with workspace(talk, offline=True, command="revisions") as space:
         rows = space.revisions(since=day, kommuner=split_list(kommun))
-    from kpijmf.output.files import revisions_csv, write_output
+    from kpijmf.output.files import revisions_csv
+    from kpijmf.output.sink import write_output
 
     if fmt == "csv" or (output and output != "-"):
         write_output(revisions_csv(rows).encode("utf-8"), output)

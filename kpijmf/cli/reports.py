@@ -63,7 +63,7 @@ def plot(
     Example: kpijmf plot --kommun Östersund --kpi U40455 --years 2016-2023 --output u40455.svg
     """
     from kpijmf.output.charts import line_chart, strip_chart
-    from kpijmf.output.files import write_output
+    from kpijmf.output.sink import write_output
 
     talk = Talk(quiet=quiet)
     fmt = _suffix_format(output, _CHART_FORMATS, "charts")
@@ -112,9 +112,9 @@ def report(
 
     Example: kpijmf report --kommun 2380 --years 2019-2021 --output rapport.html
     """
-    from kpijmf.output.files import write_output
     from kpijmf.output.html import build_html
     from kpijmf.output.markdown import build_markdown
+    from kpijmf.output.sink import write_output
 
     talk = Talk(quiet=quiet)
     fmt = _suffix_format(output, _REPORT_FORMATS, "reports")

@@ -1,4 +1,4 @@
-"""The comparison frame as files: CSV (plain and Swedish Excel), XLSX, JSON and Markdown, written atomically.
+"""The comparison frame as files: CSV (plain and Swedish Excel), XLSX, JSON and Markdown, as bytes.
 
 Long outputs (CSV, Excel CSV, JSON, the XLSX "Data" sheet) carry the frame's columns unchanged; the audit
 layout (wide CSV, XLSX KPI sheets, Markdown) comes from `kpijmf.output.layout.wide_frame`. Every text cell that
@@ -7,19 +7,14 @@ could reach a spreadsheet goes through `neutralise_formula`.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import math
-import os
-import secrets
-import stat
-import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from kpijmf.errors import OutputError, UsageError
+from kpijmf.errors import UsageError
 from kpijmf.output.layout import (
     CITATION_RULE,
     MEAN_NOTE_INTRO,
@@ -378,7 +373,7 @@ def to_xlsx(frame: pd.DataFrame) -> bytes:
     return buf.getvalue()
 
 
-# --- dispatch and writing ----------------------------------------------------------------------------
+# --- dispatch ----------------------------------------------------------------------------------------
 
 
 def _table_text(frame: pd.DataFrame) -> str:
@@ -414,53 +409,6 @@ def render_bytes(frame: pd.DataFrame, fmt: str, *, wide: bool = False) -> bytes:
     if fmt == "table":
         return _table_text(frame).encode("utf-8")
     raise UsageError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-
-
-def _reason(exc: OSError) -> str:
-    reason = exc.strerror or str(exc) or type(exc).__name__
-    return reason[:1].lower() + reason[1:]
-
-
-def write_output(data: bytes, path: str | None) -> None:
-    """Write to stdout (path None or "-") or atomically to path: a temp file beside it, then os.replace."""
-    if path is None or path == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
-    if not path.strip():
-        raise OutputError("cannot write '': empty file name")
-    target = os.path.realpath(path) if os.path.islink(path) else path
-    if os.path.isdir(target):
-        raise OutputError(f"cannot write {path}: is a directory")
-    directory = os.path.dirname(os.path.abspath(target))
-    if not os.path.isdir(directory):
-        raise OutputError(f"cannot write {path}: no such directory {directory}")
-    tmp = os.path.join(directory, f".{os.path.basename(target)}.{secrets.token_hex(4)}.tmp")
-    try:
-        # O_EXCL: never follow or reuse someone else's file; mode 0o666 lets the umask decide as for open().
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {_reason(exc)}") from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if os.path.exists(target):
-            os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))  # replacing keeps the old file's mode
-        os.replace(tmp, target)
-    except OSError as exc:
-        _discard(tmp)
-        raise OutputError(f"cannot write {path}: {_reason(exc)}") from exc
-    except BaseException:
-        _discard(tmp)
-        raise
-
-
-def _discard(tmp: str) -> None:
-    # A leftover temp file is the lesser problem; the caller is about to see the real error.
-    with contextlib.suppress(OSError):
-        os.unlink(tmp)
 
 
 REVISION_COLUMNS = ("kpi", "unit_id", "unit_title", "year", "gender", "old_value", "new_value", "kind",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from kpijmf.cli.talk import printable
-from kpijmf.output.files import markdown_escape, write_output
+from kpijmf.output.files import markdown_escape
 from kpijmf.output.html import (
     PRELIMINARY_MARK,
     Block,
@@ -21,6 +21,7 @@ from kpijmf.output.html import (
     subtitle,
 )
 from kpijmf.output.layout import source_line
+from kpijmf.output.sink import write_output
 from kpijmf.output.words import REPORT_WORDS, SOURCE_LINE_EN, check_lang
 
 if TYPE_CHECKING:  # pragma: no cover

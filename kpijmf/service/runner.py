@@ -39,7 +39,8 @@ def _make_folder(folder: Path) -> None:
 
 def execute(spec: RunSpec, workspace: Workspace, on_written: Callable[[Path], None] | None = None) -> RunReport:
     """Refresh, then compare and write each output; failures of single outputs don't stop the others."""
-    from kpijmf.output.files import render_bytes, write_output
+    from kpijmf.output.files import render_bytes
+    from kpijmf.output.sink import write_output
 
     problems = needs_placeholders(spec)
     if problems:
