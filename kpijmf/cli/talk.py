@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
+INTERRUPTED = "avbrutet"  # Ctrl-C / SIGTERM; the one place this word lives
+
 # C0 controls but tab and newline, DEL and C1: ESC sequences could clear the screen, hide text, set the
 # clipboard (OSC 52) or forge links; CR and backspace could overwrite what was printed.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -46,6 +48,10 @@ class Talk:
         """A warning line (silenced by --quiet)."""
         if not self.quiet:
             self._plain(f"kpijmf: warning: {message}")
+
+    def interrupted(self) -> None:
+        """The line for Ctrl-C and SIGTERM: always shown."""
+        self._plain(f"kpijmf: {INTERRUPTED}")
 
     def error(self, message: str) -> None:
         """An error line: always shown, always one line."""
