@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from kpijmf.output.clean import printable
+
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
+__all__ = ["INTERRUPTED", "Talk", "printable"]  # printable: the one cleaner, re-exported for old imports
+
 INTERRUPTED = "avbrutet"  # Ctrl-C / SIGTERM; the one place this word lives
-
-# C0 controls but tab and newline, DEL and C1: ESC sequences could clear the screen, hide text, set the
-# clipboard (OSC 52) or forge links; CR and backspace could overwrite what was printed.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """Text that came from Kolada or a file, made safe for a terminal: control characters shown as \\x1b etc."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
 
 
 class Talk:

@@ -2,7 +2,7 @@
 
 Long outputs (CSV, Excel CSV, JSON, the XLSX "Data" sheet) carry the frame's columns unchanged; the audit
 layout (wide CSV, XLSX KPI sheets, Markdown) comes from `kpijmf.output.layout.wide_frame`. Every text cell that
-could reach a spreadsheet goes through `neutralise_formula`.
+could reach a spreadsheet goes through `neutralise_formula`, and every text through `printable` (JSON: `json_text`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kpijmf.errors import UsageError
+from kpijmf.output.clean import json_text, printable
 from kpijmf.output.layout import (
     CITATION_RULE,
     MEAN_NOTE_INTRO,
@@ -85,7 +86,7 @@ def _csv_cell(value: Any, decimal: str) -> str:
         return _number_text(v, decimal)
     # The csv module quotes a field only for the line terminator's characters: a bare CR in "\n" CSV would
     # stay unquoted, and spreadsheets would start a new row there, whose first cell escapes neutralising.
-    return neutralise_formula(v).replace("\r\n", "\n").replace("\r", "\n")
+    return neutralise_formula(printable(v, keep_cr=True)).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _float_text(value: float, decimal: str) -> str:
@@ -116,7 +117,7 @@ def _csv_text(frame: pd.DataFrame, *, wide: bool, sep: str, decimal: str, newlin
     table = wide_frame(frame) if wide else frame
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=sep, lineterminator=newline, quoting=csv.QUOTE_MINIMAL)
-    writer.writerow([neutralise_formula(str(h)) for h in table.columns])
+    writer.writerow([neutralise_formula(printable(str(h))) for h in table.columns])
     writer.writerows(zip(*(_csv_column(table.iloc[:, i], decimal) for i in range(table.shape[1])), strict=True))
     return buf.getvalue()
 
@@ -157,7 +158,7 @@ def to_json(frame: pd.DataFrame) -> str:
         "metadata": metadata(frame),
         "rows": [dict(zip(header, (_plain(v) for v in row), strict=True)) for row in rows],
     }
-    return json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    return json_text(json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False)) + "\n"
 
 
 # --- Markdown ----------------------------------------------------------------------------------------
@@ -167,7 +168,7 @@ _MD_SPECIAL = "\\|*_`[]<>"
 
 def markdown_escape(value: str) -> str:
     """Text safe inside a Markdown table cell or heading: specials escaped, line breaks flattened."""
-    flat = " ".join(value.split())
+    flat = " ".join(printable(value).split())
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in flat)
 
 
@@ -236,7 +237,7 @@ def _sheet_names(kpis: Sequence[str]) -> list[str]:
 def _xlsx_text(value: str) -> str:
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    return neutralise_formula(ILLEGAL_CHARACTERS_RE.sub("", value))
+    return neutralise_formula(ILLEGAL_CHARACTERS_RE.sub("", printable(value, keep_cr=True)))
 
 
 def _xlsx_value(value: Any) -> Any:

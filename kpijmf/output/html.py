@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from kpijmf.cli.talk import printable
 from kpijmf.output.charts import line_chart, strip_chart
+from kpijmf.output.clean import printable
 from kpijmf.output.layout import (
     TARGET_ROLE,
     is_missing,
