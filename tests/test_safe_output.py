@@ -255,12 +255,16 @@ def test_xlsx_cells_show_controls_and_bidi_escaped(bidi, tmp_path):
     assert any("Större stad\\x1b[2J\\u202eevil" in t for t in texts)
 
 
-def test_html_report_escapes_controls_and_bidi_and_quiet_prints_nothing(bidi, tmp_path):
+def test_html_report_escapes_controls_and_bidi_and_quiet_hides_matplotlib_warnings(bidi, tmp_path):
     out = tmp_path / "rapport.html"
+    # an unwritable MPLCONFIGDIR makes matplotlib log two warnings; -q keeps them off stderr
+    env = {**bidi, "MPLCONFIGDIR": "/proc/kpijmf-unwritable"}
     run = run_kpijmf(["report", "--kommun", "2380", "--kpi", "N03926", "--years", "2019-2021", "-o", str(out),
-                      "-q"], bidi)  # fmt: skip
+                      "-q"], env)  # fmt: skip
     assert run.code == 0, run.stderr
-    assert (run.stdout, run.stderr) == ("", "")  # -q: no matplotlib warnings either
+    assert (run.stdout, run.stderr) == ("", "")
+    loud = run_kpijmf(["report", "--kommun", "2380", "--kpi", "N03926", "--years", "2019-2021", "-o", str(out)], env)
+    assert "MPLCONFIGDIR" in loud.stderr  # what -q hid
     page = out.read_text(encoding="utf-8")
     _no_raw(page)
     assert "Större stad\\x1b[2J\\u202eevil" in page

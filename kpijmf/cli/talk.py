@@ -23,6 +23,8 @@ class Talk:
     def __init__(self, *, quiet: bool = False) -> None:
         self.quiet = quiet
         self._console: Console | None = None
+        if quiet:
+            _silence_libraries()
 
     @property
     def console(self) -> Console:
@@ -78,3 +80,14 @@ class Talk:
                 bar.update(task, completed=done, total=total)
 
             yield update
+
+
+def _silence_libraries() -> None:
+    """--quiet: Python warnings and library log lines (matplotlib's "mkdir -p failed", "created a temporary cache
+    directory") stay off stderr; errors still show. The CLI owns the process, so it may set this for it."""
+    import logging
+    import warnings
+
+    warnings.simplefilter("ignore")
+    for name in ("matplotlib", "fontTools", "PIL"):
+        logging.getLogger(name).setLevel(logging.ERROR)
