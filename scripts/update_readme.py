@@ -1,8 +1,9 @@
 """Keep README.md true: regenerate its generated blocks (default) or check them (--check).
 
 Generated blocks: each command's `--help` (between `<!-- help: kpijmf compare -->` and `<!-- /help -->`),
-the environment table (`<!-- env-table -->`), the exit-code table (`<!-- exit-codes -->`) and the module map
-(`<!-- module-map -->`: each subpackage's and module's first docstring line), from the code.
+the environment table (`<!-- env-table -->`), the exit-code table (`<!-- exit-codes -->`), the module map
+(`<!-- module-map -->`: each subpackage's and module's first docstring line) and the reliability counts
+(`<!-- reliability-counts -->`: test cases collected per file), from the code.
 """
 
 from __future__ import annotations
@@ -95,6 +96,40 @@ def module_map() -> str:
     return "```text\nkpijmf/\n" + "".join(f"{name:<{width}}{line}\n" for name, line in rows) + "```\n"
 
 
+# The Reliability section's table: what each test file tries, counted from the tests pytest collects.
+RELIABILITY = [
+    ("network faults: 429, 5xx, drops, timeouts, bad bodies, TLS, proxies", "tests/test_reliability_faults.py"),
+    ("SIGKILL while fetching or writing; the next run completes the job", "tests/test_reliability_crash.py"),
+    ("concurrent fetches, refreshes, runs and readers; the store lock", "tests/test_reliability_concurrency.py"),
+    ("bad input on every command and in the environment: exit code, one line, store unchanged",
+     "tests/test_bad_input.py"),
+    ("settings: every environment value range-checked, URLs and proxies validated", "tests/test_config.py"),
+    ("hostile titles (formulas, markup, escapes, bidi) in every format; devices, FIFOs, pipes, full disks",
+     "tests/test_safe_output.py"),
+    ("the writer: atomic replace, devices and FIFOs in place, symlinks, write errors", "tests/test_sink.py"),
+    ("the entry point: every command's help, unforeseen errors, stdout on a full disk, SIGINT/SIGTERM mid-fetch",
+     "tests/test_cli_entry.py"),
+    ("the layers: httpx, sqlite3 and the store reached only where they belong", "tests/test_layers.py"),
+]  # fmt: skip
+
+
+def reliability_table() -> str:
+    """Cases per reliability category, counted by collecting the test files (no test is run)."""
+    files = [file for _, file in RELIABILITY]
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *files],
+        capture_output=True, text=True, cwd=ROOT, check=True,
+    )  # fmt: skip
+    counts = dict.fromkeys(files, 0)
+    for line in done.stdout.splitlines():
+        file = line.split("::", 1)[0]
+        if "::" in line and file in counts:
+            counts[file] += 1
+    rows = [(what, f"`{file}`", str(counts[file])) for what, file in RELIABILITY]
+    rows.append(("**all of the above**", "", f"**{sum(counts.values())}**"))
+    return _table("| what is tried | tests | cases |", rows)
+
+
 def _replace(text: str, marker: str, body: str) -> str:
     pattern = re.compile(rf"(<!-- {marker} -->\n).*?(<!-- /{marker} -->)", re.DOTALL)
     return pattern.sub(lambda m: m[1] + body + m[2], text)
@@ -106,6 +141,7 @@ def render(text: str) -> str:
     text = HELP.sub(lambda m: f"{m[1]}```text\n$ {m['command']} --help\n{help_text(m['command'])}```\n{m[4]}", text)
     text = _replace(text, "env-table", env_table())
     text = _replace(text, "module-map", module_map())
+    text = _replace(text, "reliability-counts", reliability_table())
     return _replace(text, "exit-codes", exit_table())
 
 
