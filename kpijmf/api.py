@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 from kpijmf.config import Settings, load_settings
 from kpijmf.domain.parsing import parse_years
-from kpijmf.output.files import render_bytes, write_output
+from kpijmf.output.files import render_bytes
+from kpijmf.output.sink import write_output
 from kpijmf.service.workspace import Workspace
 
 if TYPE_CHECKING:  # pragma: no cover

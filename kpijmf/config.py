@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "KPIJMF_RETRY_BUDGET": ("no limit", "retries allowed in one command over all requests, besides the retry time"),
     "KPIJMF_MAX_AGE_DAYS": ("30", "age after which stored metadata and data count as stale for `fetch`"),
     "KPIJMF_LOCK_TIMEOUT": ("60", "seconds to wait for another kpijmf process to release the store"),
+    "KPIJMF_DEBUG": ("unset", "`1` shows the Python traceback of an unexpected error (after its one-line message)"),
 }
 
 
@@ -63,50 +65,130 @@ class Settings:
         return Path(user_cache_dir("kpijmf", appauthor=False))
 
 
+def _shown(raw: str) -> str:
+    """A value as an error message quotes it: repr, cut to a readable length."""
+    return repr(raw if len(raw) <= 60 else raw[:57] + "...")
+
+
+def _url_problem(url: str, schemes: tuple[str, ...]) -> str | None:
+    """Why `url` is not a usable URL with one of `schemes` (None when it is): scheme, host and port checked."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises for a port that is not a number or out of range
+    except ValueError as exc:
+        return str(exc)[:1].lower() + str(exc)[1:]
+    if parts.scheme not in schemes:
+        return f"the scheme must be one of {', '.join(schemes)}"
+    if not parts.hostname:
+        return "no host"
+    if port == 0:
+        return "port 0"
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        return "spaces or control characters"
+    return None
+
+
 def validate_api_url(url: str) -> str:
     """Return the URL without a trailing slash, or raise UsageError for something that is not http(s)."""
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UsageError(f"KPIJMF_API_URL must be an http(s) URL like {DEFAULT_API_URL}, got {url!r}")
+    problem = _url_problem(url, ("http", "https"))
+    if problem is not None:
+        raise UsageError(f"KPIJMF_API_URL must be an http(s) URL like {DEFAULT_API_URL}, got {_shown(url)} ({problem})")
     return url.rstrip("/")
 
 
-def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float, integer: bool) -> float:
+# The variables httpx reads for proxies (trust_env), upper and lower case; a bare host:port means http://.
+PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
+_PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+
+
+def validate_proxies(env: Mapping[str, str]) -> None:
+    """Raise UsageError for a proxy variable httpx could not use, before anything is fetched or stored."""
+    for name in (*PROXY_VARIABLES, *(n.lower() for n in PROXY_VARIABLES)):
+        raw = env.get(name, "").strip()
+        if not raw:
+            continue
+        url = raw if "://" in raw else f"http://{raw}"
+        problem = _url_problem(url, _PROXY_SCHEMES)
+        if problem is not None:
+            raise UsageError(
+                f"{name} must be a proxy URL like http://proxy.example:8080, got {_shown(raw)} ({problem})"
+            )
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The accepted range of a numeric environment variable, both ends included."""
+
+    minimum: float
+    maximum: float
+    integer: bool = False
+
+
+# Every numeric variable's range in one table; the upper bounds catch typos (a timeout of 1e308 s never ends).
+NUMBERS: dict[str, Bounds] = {
+    "KPIJMF_TIMEOUT": Bounds(0.1, 3600),
+    "KPIJMF_CONCURRENCY": Bounds(1, 64, integer=True),
+    "KPIJMF_RETRY_SECONDS": Bounds(0, 86_400),
+    "KPIJMF_BACKOFF_SECONDS": Bounds(0, 60),
+    "KPIJMF_MAX_TRIES": Bounds(1, 100, integer=True),
+    "KPIJMF_RETRY_BUDGET": Bounds(0, 100_000, integer=True),
+    "KPIJMF_MAX_AGE_DAYS": Bounds(0, 36_500),
+    "KPIJMF_LOCK_TIMEOUT": Bounds(0, 86_400),
+}
+
+
+def env_number(env: Mapping[str, str], name: str, default: float) -> float:
+    """A numeric environment variable within its NUMBERS bounds (finite, whole where it must be), or default."""
+    bounds = NUMBERS[name]
     raw = env.get(name, "").strip()
     if not raw:
         return default
+    kind = "a whole number" if bounds.integer else "a number"
     try:
-        value = int(raw) if integer else float(raw)
-    except ValueError:
-        kind = "a whole number" if integer else "a number"
-        raise UsageError(f"{name} must be {kind}, got {raw!r}") from None
-    if value < minimum:
-        raise UsageError(f"{name} must be at least {minimum:g}, got {raw!r}")
+        value = float(int(raw)) if bounds.integer else float(raw)
+    except (ValueError, OverflowError):
+        raise UsageError(f"{name} must be {kind}, got {_shown(raw)}") from None
+    if not math.isfinite(value):
+        raise UsageError(f"{name} must be a finite number, got {_shown(raw)}")
+    if value < bounds.minimum:
+        raise UsageError(f"{name} must be at least {bounds.minimum:g}, got {_shown(raw)}")
+    if value > bounds.maximum:
+        raise UsageError(f"{name} must be at most {bounds.maximum:g}, got {_shown(raw)}")
     return value
 
 
-def _limit(env: Mapping[str, str], name: str, *, minimum: int) -> int | None:
-    """An optional whole-number limit: None (no limit) when unset."""
+def _limit(env: Mapping[str, str], name: str) -> int | None:
+    """An optional whole-number limit within its NUMBERS bounds: None (no limit) when unset."""
     if not env.get(name, "").strip():
         return None
-    return int(_number(env, name, minimum, minimum=minimum, integer=True))
+    return int(env_number(env, name, 0))
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Read settings from environment variables (os.environ by default)."""
+    """Read settings from environment variables (os.environ by default); proxies are checked here too."""
     env = os.environ if env is None else env
     api_url = env.get("KPIJMF_API_URL", "")
     cache_dir = env.get("KPIJMF_CACHE_DIR", "").strip()
+    validate_proxies(env)
     return Settings(
         api_url=validate_api_url(api_url) if api_url.strip() else DEFAULT_API_URL,
-        cache_dir=Path(cache_dir).expanduser() if cache_dir else None,
-        timeout=_number(env, "KPIJMF_TIMEOUT", 30.0, minimum=0.1, integer=False),
-        concurrency=int(_number(env, "KPIJMF_CONCURRENCY", 4, minimum=1, integer=True)),
-        retry_seconds=_number(env, "KPIJMF_RETRY_SECONDS", 120.0, minimum=0, integer=False),
-        backoff_seconds=_number(env, "KPIJMF_BACKOFF_SECONDS", 0.5, minimum=0, integer=False),
-        max_tries=_limit(env, "KPIJMF_MAX_TRIES", minimum=1),
-        retry_budget=_limit(env, "KPIJMF_RETRY_BUDGET", minimum=0),
-        max_age_days=_number(env, "KPIJMF_MAX_AGE_DAYS", 30.0, minimum=0, integer=False),
-        lock_timeout=_number(env, "KPIJMF_LOCK_TIMEOUT", 60.0, minimum=0, integer=False),
+        cache_dir=_cache_dir(cache_dir) if cache_dir else None,
+        timeout=env_number(env, "KPIJMF_TIMEOUT", 30.0),
+        concurrency=int(env_number(env, "KPIJMF_CONCURRENCY", 4)),
+        retry_seconds=env_number(env, "KPIJMF_RETRY_SECONDS", 120.0),
+        backoff_seconds=env_number(env, "KPIJMF_BACKOFF_SECONDS", 0.5),
+        max_tries=_limit(env, "KPIJMF_MAX_TRIES"),
+        retry_budget=_limit(env, "KPIJMF_RETRY_BUDGET"),
+        max_age_days=env_number(env, "KPIJMF_MAX_AGE_DAYS", 30.0),
+        lock_timeout=env_number(env, "KPIJMF_LOCK_TIMEOUT", 60.0),
     )
+
+
+def _cache_dir(raw: str) -> Path:
+    if "\x00" in raw:
+        raise UsageError(f"KPIJMF_CACHE_DIR cannot hold a NUL character, got {_shown(raw)}")
+    try:
+        return Path(raw).expanduser()
+    except RuntimeError:  # "~user" without such a user: no home to expand
+        raise UsageError(f"KPIJMF_CACHE_DIR names a home folder that does not exist: {_shown(raw)}") from None

@@ -10,6 +10,8 @@ EXIT_API = 4
 EXIT_INVALID_FILE = 5
 EXIT_STORE = 6
 EXIT_BUSY = 7
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "success",
@@ -20,6 +22,8 @@ EXIT_CODES: dict[int, str] = {
     EXIT_INVALID_FILE: "invalid KPI-set or run file (TOML syntax, wrong types, unknown keys)",
     EXIT_STORE: "local store corrupt, from a newer kpijmf, or missing data with --offline",
     EXIT_BUSY: "another kpijmf process holds the store's lock for longer than the wait allows",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C, SIGINT): the store is left as it was before the command",
+    EXIT_TERMINATED: "terminated (SIGTERM): the store is left as it was before the command",
 }
 
 

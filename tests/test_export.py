@@ -1,17 +1,15 @@
-"""Outputs of the comparison frame: CSV, Swedish-Excel CSV, XLSX, JSON, Markdown and the atomic writer."""
+"""Outputs of the comparison frame: CSV, Swedish-Excel CSV, XLSX, JSON and Markdown (the writer: test_sink.py)."""
 
 from __future__ import annotations
 
 import io
 import json
-import os
-import stat
 
 import openpyxl
 import pandas as pd
 import pytest
 
-from kpijmf.errors import OutputError, UsageError
+from kpijmf.errors import UsageError
 from kpijmf.output import files as export
 from kpijmf.output.colours import QUARTILE_COLOURS
 from kpijmf.output.files import (
@@ -25,7 +23,6 @@ from kpijmf.output.files import (
     to_json,
     to_markdown,
     to_xlsx,
-    write_output,
 )
 from kpijmf.output.layout import format_sv, wide_frame
 from tests.comparison_fixture import COLUMNS, FORMULA_TITLE, MARKUP_TITLE, SIZE_TITLE, sample_frame
@@ -436,73 +433,6 @@ def test_outputs_of_an_empty_frame_have_headers_and_the_source():
     assert json.loads(to_json(empty))["rows"] == []
     assert "Källa: Kolada" in to_markdown(empty)
     assert load_xlsx(empty).sheetnames == ["Källa", "Data"]
-
-
-# --- writing -----------------------------------------------------------------------------------------
-
-
-def test_write_output_to_dash_or_none_goes_to_stdout(capsysbinary):
-    write_output(b"a,b\n", "-")
-    write_output(b"c\n", None)
-    captured = capsysbinary.readouterr()
-    assert captured.out == b"a,b\nc\n"
-    assert captured.err == b""
-
-
-def test_write_output_replaces_the_file_and_leaves_no_temp_file(tmp_path):
-    target = tmp_path / "out.csv"
-    target.write_bytes(b"old")
-    write_output(b"new", str(target))
-    assert target.read_bytes() == b"new"
-    assert os.listdir(tmp_path) == ["out.csv"]
-
-
-def test_write_output_keeps_an_existing_file_intact_when_the_rename_fails(tmp_path, monkeypatch):
-    target = tmp_path / "report.xlsx"
-    target.write_bytes(b"last week's report")
-
-    def refuse(src, dst):
-        raise PermissionError(13, "Permission denied")
-
-    monkeypatch.setattr(export.os, "replace", refuse)
-    with pytest.raises(OutputError, match=r"^cannot write .*report\.xlsx: permission denied$"):
-        write_output(b"half a new report", str(target))
-    assert target.read_bytes() == b"last week's report"
-    assert os.listdir(tmp_path) == ["report.xlsx"]
-
-
-def test_write_output_keeps_an_existing_file_intact_when_writing_fails(tmp_path, monkeypatch):
-    target = tmp_path / "report.csv"
-    target.write_bytes(b"old")
-
-    def disk_full(fd):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(export.os, "fsync", disk_full)
-    with pytest.raises(OutputError, match="no space left on device"):
-        write_output(b"new", str(target))
-    assert target.read_bytes() == b"old"
-    assert os.listdir(tmp_path) == ["report.csv"]
-
-
-def test_write_output_to_a_directory_raises_a_one_line_output_error(tmp_path):
-    with pytest.raises(OutputError) as err:
-        write_output(b"x", str(tmp_path))
-    assert str(err.value) == f"cannot write {tmp_path}: is a directory"
-    assert err.value.exit_code == 1
-
-
-def test_write_output_into_a_missing_directory_raises_output_error(tmp_path):
-    with pytest.raises(OutputError, match=r"cannot write .*: no such directory"):
-        write_output(b"x", str(tmp_path / "nope" / "out.csv"))
-
-
-def test_write_output_keeps_the_mode_of_the_file_it_replaces(tmp_path):
-    target = tmp_path / "shared.csv"
-    target.write_bytes(b"old")
-    target.chmod(0o640)
-    write_output(b"new", str(target))
-    assert stat.S_IMODE(target.stat().st_mode) == 0o640
 
 
 @pytest.mark.parametrize("decimal", [".", ","])

@@ -1,4 +1,5 @@
-"""The README cannot drift: generated blocks are current and CI runs the test command it gives."""
+"""The README cannot drift: generated blocks (help, tables, module map) are current, every registered command has
+its help, and CI runs the test command it gives plus the static checks."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import typer.main
+
+from kpijmf.cli.app import app
 from kpijmf.domain.kpisets import list_builtin_sets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,8 +30,40 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert test_command in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 
 
-def test_every_command_and_builtin_set_is_documented():
-    for command in ("compare", "fetch", "refresh", "revisions", "run", "kommun", "kpi", "sets", "cache"):
-        assert f"<!-- help: kpijmf {command}" in README, command
+def _registered() -> dict[str, list[str]]:
+    """Every command the app registers, as Typer builds it: name -> its subcommands (empty for a command)."""
+    root = typer.main.get_command(app)
+    return {name: sorted(getattr(command, "commands", {})) for name, command in root.commands.items()}
+
+
+def _help_block(command: str) -> str:
+    found = re.search(rf"<!-- help: {re.escape(command)} -->\n(.*?)<!-- /help -->", README, re.DOTALL)
+    assert found, f"no help block for `{command}`"
+    return found[1]
+
+
+def test_every_registered_command_has_its_help_block():
+    registered = _registered()
+    assert {"compare", "fetch", "kommun", "cache"} <= registered.keys()  # the walk found the app's commands
+    for name, subcommands in registered.items():
+        block = _help_block(f"kpijmf {name}")
+        for sub in subcommands:  # a group's help lists each subcommand on its own line
+            assert re.search(rf"^  {sub}\b", block, re.MULTILINE), f"kpijmf {name} {sub}"
+
+
+def test_every_builtin_set_is_documented():
     for name in list_builtin_sets():
         assert f"`{name}`" in README, name
+
+
+def test_the_module_map_names_every_module():
+    block = README.split("<!-- module-map -->", 1)[1].split("<!-- /module-map -->", 1)[0]
+    for path in (ROOT / "kpijmf").rglob("*.py"):
+        name = path.parent.name + "/" if path.name == "__init__.py" and path.parent.name != "kpijmf" else path.name
+        assert f" {name} " in block, path
+
+
+def test_ci_runs_the_static_checks():
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    for check in (".venv/bin/ruff check .", ".venv/bin/ruff format --check .", ".venv/bin/mypy"):
+        assert f"\n{check}\n" in script, check

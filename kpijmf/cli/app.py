@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import gc
 import os
+import signal
 import sys
+import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -30,11 +33,22 @@ from kpijmf.cli.reports import plot, report
 from kpijmf.cli.talk import Talk
 from kpijmf.domain import vocab
 from kpijmf.domain.parsing import parse_years, split_list
-from kpijmf.errors import ApiTimeoutError, ApiUnreachableError, KpijmfError, UsageError
+from kpijmf.errors import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    ApiTimeoutError,
+    ApiUnreachableError,
+    KpijmfError,
+    UsageError,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
+    from kpijmf.service.sync import FetchResult
+
+DEBUG_VARIABLE = "KPIJMF_DEBUG"
 FORMATS = vocab.FORMATS
 
 app = typer.Typer(
@@ -219,7 +233,8 @@ def compare(
 
 
 def _emit(frame: pd.DataFrame, fmt: str, output: str | None, wide: bool, talk: Talk) -> None:
-    from kpijmf.output.files import render, write_output
+    from kpijmf.output.files import render
+    from kpijmf.output.sink import write_output
 
     if fmt == "table" and (not output or output == "-"):
         from rich.console import Console
@@ -238,7 +253,7 @@ def _emit(frame: pd.DataFrame, fmt: str, output: str | None, wide: bool, talk: T
 # -- refresh, revisions, run ------------------------------------------------------------------------
 
 
-def _summary(result) -> str:
+def _summary(result: FetchResult) -> str:
     changed = result.changed or result.removed
     revised = msg("revised_suffix", changed=result.changed, removed=result.removed) if changed else ""
     return msg("refreshed", rows=result.rows, requests=result.requests, data=result.data_requests,
@@ -304,7 +319,8 @@ def revisions(
         rows = space.revisions(since=day, kommuner=split_list(kommun))
         kpis = space.catalog().kpis
         titles = {k: str(kpis.get(k, {}).get("title") or "") for k in {str(r["kpi"]) for r in rows}}
-    from kpijmf.output.files import revisions_csv, write_output
+    from kpijmf.output.files import revisions_csv
+    from kpijmf.output.sink import write_output
 
     if fmt == "csv" or (output and output != "-"):
         write_output(revisions_csv(rows).encode("utf-8"), output)
@@ -357,7 +373,9 @@ app.command()(report)
 
 
 def _command_name(info: typer.models.CommandInfo) -> str:
-    return info.name or info.callback.__name__.replace("_", "-")
+    if info.name:
+        return info.name
+    return info.callback.__name__.replace("_", "-") if info.callback is not None else ""
 
 
 def narrowed_app(argv: list[str]) -> typer.Typer:
@@ -375,8 +393,17 @@ def narrowed_app(argv: list[str]) -> typer.Typer:
     return narrowed
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt: transactions roll back, locks are freed."""
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    raise Terminated
+
+
 def entry() -> None:
-    """The `kpijmf` console script and `python -m kpijmf`: `main`, then the process ends."""
+    """The `kpijmf` console script and `python -m kpijmf`: SIGTERM handled like Ctrl-C, `main`, then the end."""
+    signal.signal(signal.SIGTERM, _terminate)  # here, not in `main`: a program calling `main` keeps its own
     try:
         main()
     finally:
@@ -386,31 +413,103 @@ def entry() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; expected errors become one stderr line and a documented exit code."""
-    talk = Talk()
+    """Run the CLI; every error becomes one stderr line and a documented exit code, never a traceback."""
     args = sys.argv[1:] if argv is None else argv
+    code = _run(args, Talk())
+    _settle_stdout()
+    sys.exit(code)
+
+
+def _run(args: list[str], talk: Talk) -> int:
+    """The command's exit code; the one place where exceptions become exit codes."""
+    from kpijmf.output.sink import stdout_errors
+
     try:
         code = narrowed_app(args)(args=args, prog_name="kpijmf", standalone_mode=False)
+        with stdout_errors():  # a full disk under `> file` shows here, while there is still a line to say so
+            sys.stdout.flush()
     except KpijmfError as exc:
         hint = f" {msg('unreachable_hint')}" if isinstance(exc, ApiUnreachableError | ApiTimeoutError) else ""
         talk.error(f"{exc}{hint}")
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except BrokenPipeError:
         # The reader (`| head`) went away: stop quietly, as the Python docs advise.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
+        _silence_stdout()
+        return EXIT_ERROR
     except (typer.Abort, KeyboardInterrupt):
-        talk.error("interrupted")
-        sys.exit(130)
+        talk.interrupted()
+        return EXIT_INTERRUPTED
+    except Terminated:
+        talk.interrupted()
+        return EXIT_TERMINATED
     except Exception as exc:
-        # Click's own errors (bad option, missing argument); Typer may vendor click, so match by shape.
-        if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
-            raise
-        context = getattr(exc, "ctx", None)
-        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `kpijmf` or `kpijmf kommun`: the help, as it is
-            sys.stderr.write(exc.format_message() + "\n")
-            sys.exit(exc.exit_code)
-        where = f" (see `{context.command_path} --help`)" if context is not None else ""
-        talk.error(f"{exc.format_message()}{where}")
-        sys.exit(exc.exit_code)
-    sys.exit(code if isinstance(code, int) else 0)
+        if _is_click_error(exc):
+            return _click_error(exc, talk)
+        return _unforeseen(exc, talk)
+    if code == EXIT_INTERRUPTED:  # Typer turns a KeyboardInterrupt inside a command into this code, silently
+        talk.interrupted()
+    return code if isinstance(code, int) else 0
+
+
+def _is_click_error(exc: Exception) -> bool:
+    # Click's own errors (bad option, missing argument); Typer may vendor click, so match by shape.
+    return hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int)
+
+
+def _click_error(exc: Any, talk: Talk) -> int:
+    context = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError":  # bare `kpijmf` or `kpijmf kommun`: the help, as it is
+        sys.stderr.write(exc.format_message() + "\n")
+        return int(exc.exit_code)
+    where = f" (see `{context.command_path} --help`)" if context is not None else ""
+    talk.error(f"{exc.format_message()}{where}")
+    return int(exc.exit_code)
+
+
+def _unforeseen(exc: Exception, talk: Talk) -> int:
+    """Anything no layer expected: one line (the traceback only with KPIJMF_DEBUG=1), exit 1."""
+    from kpijmf.output.sink import reason
+
+    if isinstance(exc, OSError) and (_from_stdout(exc) or not _stdout_writable()):
+        talk.error(f"cannot write to stdout: {reason(exc)}")
+        _silence_stdout()
+        return EXIT_ERROR
+    if os.environ.get(DEBUG_VARIABLE, "").strip() not in ("", "0"):
+        traceback.print_exception(exc)
+    detail = str(exc) or "no message"
+    talk.error(f"unexpected {type(exc).__name__}: {detail} (set {DEBUG_VARIABLE}=1 for the traceback)")
+    return EXIT_ERROR
+
+
+def _from_stdout(exc: BaseException) -> bool:
+    """Whether the error was raised while writing stdout: a frame on its way holds stdout (click's echo, rich)."""
+    streams = [s for s in (sys.stdout, sys.__stdout__) if s is not None]
+    streams += [s.buffer for s in streams if hasattr(s, "buffer")]
+    tb = exc.__traceback__
+    while tb is not None:
+        for value in tb.tb_frame.f_locals.values():
+            if any(value is s or getattr(value, "file", None) is s for s in streams):
+                return True
+        tb = tb.tb_next
+    return False
+
+
+def _stdout_writable() -> bool:
+    try:
+        sys.stdout.flush()
+    except OSError:
+        return False
+    return True
+
+
+def _settle_stdout() -> None:
+    """Flush stdout now; when it cannot take the data, point it at /dev/null so the interpreter's last flush
+    does not print "Exception ignored" after the one error line."""
+    if not _stdout_writable():
+        _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    # Without a real stdout (captured in a test) there is nothing to silence.
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -9,7 +9,8 @@ import typer
 
 from kpijmf.cli.messages import msg
 from kpijmf.cli.options import Quiet, workspace
-from kpijmf.cli.talk import Talk, printable
+from kpijmf.cli.talk import Talk
+from kpijmf.output.clean import printable
 
 kommun_app = typer.Typer(help="Find kommuner and their peer groups.", no_args_is_help=True)
 kpi_app = typer.Typer(help="Find KPIs in Kolada's catalogue.", no_args_is_help=True)

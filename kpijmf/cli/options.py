@@ -1,4 +1,4 @@
-"""Options and helpers shared by the `kpijmf` commands (cli.py, cli_lookup.py, cli_report.py)."""
+"""Options and helpers shared by the `kpijmf` commands (app.py, lookup.py, reports.py)."""
 
 from __future__ import annotations
 

@@ -80,7 +80,7 @@ def plot(
     Example: kpijmf plot --kommun Östersund --kpi U40455 --years 2016-2023 --output u40455.svg
     """
     from kpijmf.output.charts import kpi_charts
-    from kpijmf.output.files import write_output
+    from kpijmf.output.sink import write_output
 
     lang = _use_lang(lang)
     talk = Talk(quiet=quiet)

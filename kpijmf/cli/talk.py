@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from kpijmf.output.clean import printable
+
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
-# C0 controls but tab and newline, DEL and C1: ESC sequences could clear the screen, hide text, set the
-# clipboard (OSC 52) or forge links; CR and backspace could overwrite what was printed.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+__all__ = ["INTERRUPTED", "Talk", "printable"]  # printable: the one cleaner, re-exported for old imports
 
-
-def printable(text: str) -> str:
-    """Text that came from Kolada or a file, made safe for a terminal: control characters shown as \\x1b etc."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
+INTERRUPTED = "avbrutet"  # Ctrl-C / SIGTERM; the one place this word lives
 
 
 class Talk:
@@ -27,6 +23,8 @@ class Talk:
     def __init__(self, *, quiet: bool = False) -> None:
         self.quiet = quiet
         self._console: Console | None = None
+        if quiet:
+            _silence_libraries()
 
     @property
     def console(self) -> Console:
@@ -46,6 +44,10 @@ class Talk:
         """A warning line (silenced by --quiet)."""
         if not self.quiet:
             self._plain(f"kpijmf: warning: {message}")
+
+    def interrupted(self) -> None:
+        """The line for Ctrl-C and SIGTERM: always shown."""
+        self._plain(f"kpijmf: {INTERRUPTED}")
 
     def error(self, message: str) -> None:
         """An error line: always shown, always one line."""
@@ -78,3 +80,14 @@ class Talk:
                 bar.update(task, completed=done, total=total)
 
             yield update
+
+
+def _silence_libraries() -> None:
+    """--quiet: Python warnings and library log lines (matplotlib's "mkdir -p failed", "created a temporary cache
+    directory") stay off stderr; errors still show. The CLI owns the process, so it may set this for it."""
+    import logging
+    import warnings
+
+    warnings.simplefilter("ignore")
+    for name in ("matplotlib", "fontTools", "PIL"):
+        logging.getLogger(name).setLevel(logging.ERROR)

@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kpijmf.cli.talk import printable
 from kpijmf.errors import NotFoundError, UsageError
+from kpijmf.output.clean import printable
 from kpijmf.output.layout import TARGET_ROLE, decimals_for, is_missing, wide_frame
 from kpijmf.output.words import CHART_WORDS, check_lang, format_number, rank_words
 

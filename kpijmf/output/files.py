@@ -1,4 +1,4 @@
-"""The comparison frame as files: CSV (plain and Swedish Excel), XLSX, JSON and Markdown, written atomically.
+"""The comparison frame as files: CSV (plain and Swedish Excel), XLSX, JSON and Markdown, as bytes.
 
 Long outputs (CSV, Excel CSV, JSON, the XLSX "Data" sheet) carry the frame's columns unchanged; the audit
 layout (wide CSV, XLSX KPI sheets, Markdown) comes from `kpijmf.output.layout.wide_frame`. Every text cell that
@@ -7,26 +7,24 @@ could reach a spreadsheet goes through `neutralise_formula`.
 Precision: the long CSV, JSON and the XLSX "Data" sheet keep every value as computed (to 6 decimals, which
 only drops float noise); the formats people read (wide CSV, Excel CSV, Markdown, the table) round values,
 means, differences and changes to the KPI's display decimals (`layout.kpi_decimals`), and the XLSX KPI
-sheets keep the full value under a number format with those decimals.
+sheets keep the full value under a number format with those decimals. Every text goes through `printable`
+(JSON: `json_text`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import math
 import os
-import secrets
-import stat
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kpijmf.domain import vocab
-from kpijmf.errors import OutputError, UsageError
+from kpijmf.errors import UsageError
+from kpijmf.output.clean import json_text, printable
 from kpijmf.output.colours import (
     COLOURED_ROLES,
     PALETTE_NAME,
@@ -127,7 +125,7 @@ def _csv_cell(value: Any, decimal: str) -> str:
         return _number_text(v, decimal)
     # The csv module quotes a field only for the line terminator's characters: a bare CR in "\n" CSV would
     # stay unquoted, and spreadsheets would start a new row there, whose first cell escapes neutralising.
-    return neutralise_formula(v).replace("\r\n", "\n").replace("\r", "\n")
+    return neutralise_formula(printable(v, keep_cr=True)).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _float_text(value: float, decimal: str) -> str:
@@ -184,7 +182,7 @@ def _csv_text(table: pd.DataFrame, *, sep: str, decimal: str, newline: str) -> t
     """The table as CSV text, and how many data rows (lines after the header) it holds."""
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=sep, lineterminator=newline, quoting=csv.QUOTE_MINIMAL)
-    writer.writerow([neutralise_formula(str(h)) for h in table.columns])
+    writer.writerow([neutralise_formula(printable(str(h))) for h in table.columns])
     rows = list(zip(*(_csv_column(table.iloc[:, i], decimal) for i in range(table.shape[1])), strict=True))
     writer.writerows(rows)
     return buf.getvalue(), len(rows)
@@ -237,7 +235,7 @@ def to_json(frame: pd.DataFrame) -> str:
         "metadata": metadata(frame),
         "rows": [dict(zip(header, (_plain(v) for v in row), strict=True)) for row in rows],
     }
-    return json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    return json_text(json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False)) + "\n"
 
 
 # --- Markdown ----------------------------------------------------------------------------------------
@@ -248,7 +246,7 @@ NBSP = "\u00a0"
 
 def markdown_escape(value: str) -> str:
     """Text safe inside a Markdown table cell or heading: specials escaped, line breaks flattened."""
-    flat = " ".join(value.split())
+    flat = " ".join(printable(value).split())
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in flat)
 
 
@@ -358,7 +356,7 @@ def _sheet_names(labels: Sequence[str], ids: Sequence[str] | None = None) -> lis
 def _xlsx_text(value: str) -> str:
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    return neutralise_formula(ILLEGAL_CHARACTERS_RE.sub("", value))
+    return neutralise_formula(ILLEGAL_CHARACTERS_RE.sub("", printable(value, keep_cr=True)))
 
 
 def _xlsx_value(value: Any) -> Any:
@@ -595,7 +593,7 @@ def _xlsx(frame: pd.DataFrame) -> tuple[bytes, int]:
     return buf.getvalue(), written
 
 
-# --- dispatch and writing ----------------------------------------------------------------------------
+# --- dispatch ----------------------------------------------------------------------------------------
 
 
 def _table_text(frame: pd.DataFrame) -> tuple[str, int]:
@@ -682,53 +680,6 @@ def format_for_path(path: str | None, fmt: str | None) -> str | None:
     if implied is None:
         raise UsageError(f"--output {path!r}: no format writes {ending!r} files; formats: {_formats_help()}")
     return implied
-
-
-def _reason(exc: OSError) -> str:
-    reason = exc.strerror or str(exc) or type(exc).__name__
-    return reason[:1].lower() + reason[1:]
-
-
-def write_output(data: bytes, path: str | None) -> None:
-    """Write to stdout (path None or "-") or atomically to path: a temp file beside it, then os.replace."""
-    if path is None or path == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
-    if not path.strip():
-        raise OutputError("cannot write '': empty file name")
-    target = os.path.realpath(path) if os.path.islink(path) else path
-    if os.path.isdir(target):
-        raise OutputError(f"cannot write {path}: is a directory")
-    directory = os.path.dirname(os.path.abspath(target))
-    if not os.path.isdir(directory):
-        raise OutputError(f"cannot write {path}: no such directory {directory}")
-    tmp = os.path.join(directory, f".{os.path.basename(target)}.{secrets.token_hex(4)}.tmp")
-    try:
-        # O_EXCL: never follow or reuse someone else's file; mode 0o666 lets the umask decide as for open().
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {_reason(exc)}") from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if os.path.exists(target):
-            os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))  # replacing keeps the old file's mode
-        os.replace(tmp, target)
-    except OSError as exc:
-        _discard(tmp)
-        raise OutputError(f"cannot write {path}: {_reason(exc)}") from exc
-    except BaseException:
-        _discard(tmp)
-        raise
-
-
-def _discard(tmp: str) -> None:
-    # A leftover temp file is the lesser problem; the caller is about to see the real error.
-    with contextlib.suppress(OSError):
-        os.unlink(tmp)
 
 
 REVISION_COLUMNS = ("kpi", "unit_id", "unit_title", "year", "gender", "old_value", "new_value", "kind",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from kpijmf.cli.talk import printable
+from kpijmf.output.clean import printable
 from kpijmf.output.layout import (
     TARGET_ROLE,
     is_missing,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from kpijmf.cli.talk import printable
+from kpijmf.output.clean import printable
 from kpijmf.output.files import markdown_escape
 from kpijmf.output.html import (
     PRELIMINARY_MARK,

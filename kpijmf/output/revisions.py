@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from kpijmf.cli.talk import printable
+from kpijmf.output.clean import printable
 from kpijmf.output.layout import decimals_for, format_sv, is_missing
 
 if TYPE_CHECKING:  # pragma: no cover

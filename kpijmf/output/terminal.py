@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kpijmf.cli.talk import printable
+from kpijmf.output.clean import printable
 from kpijmf.output.colours import COLOURED_ROLES
 from kpijmf.output.layout import (
     MEAN_NOTE_INTRO,

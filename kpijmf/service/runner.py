@@ -44,7 +44,7 @@ def _make_folder(folder: Path) -> None:
 
 def write_files(files: Sequence[ReportFile]) -> None:
     """Write a report's files in order (images first), each atomically, creating their folders."""
-    from kpijmf.output.files import write_output
+    from kpijmf.output.sink import write_output
 
     for file in files:
         _make_folder(file.path.parent)
@@ -56,7 +56,8 @@ def execute(
 ) -> RunReport:
     """Refresh, then compare and write each output; failures of single outputs don't stop the others. Reports
     (html, md-report) are written in `lang`."""
-    from kpijmf.output.files import render_bytes, write_output
+    from kpijmf.output.files import render_bytes
+    from kpijmf.output.sink import write_output
 
     problems = needs_placeholders(spec)
     if problems:
