@@ -33,11 +33,11 @@ def revised(tmp_path_factory):
 
 
 def _revisions(env: dict[str, str]) -> str:
-    """The revisions as CSV, without the unit titles (metadata that `cache clear` removes)."""
+    """The revisions as CSV, without the unit and KPI titles (metadata that `cache clear` removes)."""
     run = run_kpijmf(["revisions", "-f", "csv"], env)
     assert run.code == 0, run.stderr
     listed = pd.read_csv(io.StringIO(run.stdout), dtype=str)
-    return listed.drop(columns="unit_title").to_csv(index=False)
+    return listed.drop(columns=["unit_title", "kpi_title", "kpi_unit"]).to_csv(index=False)
 
 
 def test_cache_clear_keeps_the_revisions_and_says_what_it_removed(revised, tmp_path):

@@ -317,8 +317,6 @@ def revisions(
     day = parse_date(since) if since is not None else None
     with workspace(talk, offline=True, command="revisions") as space:
         rows = space.revisions(since=day, kommuner=split_list(kommun))
-        kpis = space.catalog().kpis
-        titles = {k: str(kpis.get(k, {}).get("title") or "") for k in {str(r["kpi"]) for r in rows}}
     from kpijmf.output.files import revisions_csv
     from kpijmf.output.sink import write_output
 
@@ -328,9 +326,8 @@ def revisions(
         from rich.console import Console
 
         from kpijmf.output.revisions import render_revision_table, revision_lines
-        from kpijmf.service.workspace import unit_of
 
-        lines = revision_lines(rows, {k: (t, unit_of(t)) for k, t in titles.items()})
+        lines = revision_lines(rows, {str(r["kpi"]): (str(r["kpi_title"]), str(r["kpi_unit"])) for r in rows})
         shown = lines if show_all else [line for line in lines if not line.rounding]
         render_revision_table(shown, Console(highlight=False), hidden=len(lines) - len(shown))
         if len(shown) < len(lines):

@@ -683,7 +683,7 @@ def format_for_path(path: str | None, fmt: str | None) -> str | None:
 
 
 REVISION_COLUMNS = ("kpi", "unit_id", "unit_title", "year", "gender", "old_value", "new_value", "kind",
-                    "old_fetched_at", "seen_at")  # fmt: skip
+                    "old_fetched_at", "seen_at", "kpi_title", "kpi_unit")  # fmt: skip
 
 
 def revisions_csv(rows: Sequence[dict[str, Any]]) -> str:

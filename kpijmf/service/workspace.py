@@ -350,12 +350,14 @@ class Workspace:
         return result
 
     def revisions(self, *, since: str | None = None, kommuner: Sequence[str] = ()) -> list[dict]:
-        """Recorded revisions (oldest first) with unit titles; `kommuner` narrows to them and their peers.
+        """Recorded revisions (oldest first) with unit and KPI titles and the KPI's unit; `kommuner` narrows to
+        them and their peers.
 
         The history outlives the rest of the store (`cache clear` keeps it): without metadata, and offline,
         the units are listed by id."""
         units = None
         titles: dict[str, str] = {}
+        kpi_titles: dict[str, str] = {}
         if kommuner or not self.offline or self.store.metadata_fetched_at() is not None:
             catalog = self.catalog()
             if kommuner:
@@ -367,9 +369,12 @@ class Workspace:
                 **{g: d["title"] for g, d in catalog.groups.items()},
                 **{u: d.title for u, d in catalog.units.items()},
             }
+            kpi_titles = {k: str(meta.get("title") or "") for k, meta in catalog.kpis.items()}
         rows = self.store.revisions(since=since, units=units)
         for row in rows:
             row["unit_title"] = titles.get(row["unit_id"], row["unit_id"])
+            row["kpi_title"] = kpi_titles.get(str(row["kpi"]), "")
+            row["kpi_unit"] = unit_of(row["kpi_title"])
         return rows
 
     def _targets_for(self, unit: Unit, selection: Selection, targets_file: str | None) -> list[Target]:
