@@ -231,7 +231,8 @@ def cache_clear(
         talk.say(f"removed {', '.join(map(str, cleared.removed_files))} (the revision history included)")
     elif cleared.rows:
         names = {"observation": "values", "coverage": "coverage marks", "refresh_state": "refresh dates",
-                 "kpi": "KPIs", "municipality": "units", "muni_group": "groups"}  # fmt: skip
+                 "kpi": "KPIs", "municipality": "units", "muni_group": "groups",
+                 "group_member": "group memberships"}  # fmt: skip
         removed = ", ".join(f"{count:,} {names.get(table, table)}" for table, count in cleared.rows.items() if count)
         talk.say(
             f"removed {removed or 'nothing (it was empty)'} from {cleared.path}; "

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from kpijmf.kolada.client import DataRecord
 
 SCHEMA_VERSION = 1
+_KEPT_BY_CLEAR = frozenset({"meta", "revision", "fetch_log", "sqlite_sequence"})  # the history, and the version
 BUSY_TIMEOUT_MS = 30_000
 
 _SCHEMA = """
@@ -491,10 +492,11 @@ class Store:
         the fetch log (they cannot be fetched again); then give the space back. Rows removed per table."""
         removed: dict[str, int] = {}
         with self._transaction() as conn:
-            for table in ("observation", "coverage", "refresh_state", "kpi", "municipality", "muni_group"):
-                removed[table] = conn.execute(f"DELETE FROM {table}").rowcount
-            conn.execute("DELETE FROM group_member")
-            conn.execute("DELETE FROM meta WHERE key = 'metadata_fetched_at'")
+            tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid")]
+            for table in tables:  # every table but the history, so that tables added later are cleared too
+                if table not in _KEPT_BY_CLEAR:
+                    removed[table] = conn.execute(f'DELETE FROM "{table}"').rowcount
+            conn.execute("DELETE FROM meta WHERE key NOT IN ('schema_version', 'created_at')")
         with self._guard():
             self._conn.execute("VACUUM")
         return removed
