@@ -183,8 +183,9 @@ def cache_path() -> None:
     Example: kpijmf cache path
     """
     from kpijmf.config import load_settings
+    from kpijmf.service.cache import store_path
 
-    typer.echo(str(load_settings().store_path))
+    typer.echo(str(store_path(load_settings())))
 
 
 @cache_app.command("info")
