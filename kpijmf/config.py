@@ -16,7 +16,7 @@ DEFAULT_API_URL = "https://api.kolada.se/v3"
 # name -> (default, meaning); the README's environment table is generated from this.
 ENVIRONMENT: dict[str, tuple[str, str]] = {
     "KPIJMF_API_URL": (DEFAULT_API_URL, "Kolada v3 base URL"),
-    "KPIJMF_CACHE_DIR": ("the platform's user cache dir for kpijmf", "folder of the SQLite store"),
+    "KPIJMF_CACHE_DIR": ("the platform's user data dir for kpijmf", "folder of the SQLite store"),
     "KPIJMF_TIMEOUT": ("30", "seconds to wait for one HTTP answer"),
     "KPIJMF_CONCURRENCY": ("4", "HTTP requests in flight at most (halved while Kolada answers 429 or 503)"),
     "KPIJMF_RETRY_SECONDS": (
@@ -57,12 +57,23 @@ class Settings:
 
     @property
     def resolved_cache_dir(self) -> Path:
-        """The store folder: KPIJMF_CACHE_DIR or the platform's user cache dir."""
+        """The store folder: KPIJMF_CACHE_DIR, or the platform's user data dir (not its cache dir: the store's
+        revision history cannot be fetched again, and cache dirs get cleaned)."""
         if self.cache_dir is not None:
             return self.cache_dir
+        from platformdirs import user_data_dir
+
+        return Path(user_data_dir("kpijmf", appauthor=False))
+
+    @property
+    def former_store_dir(self) -> Path | None:
+        """Where kpijmf kept the store by default before it moved to the data dir; None with KPIJMF_CACHE_DIR."""
+        if self.cache_dir is not None:
+            return None
         from platformdirs import user_cache_dir
 
-        return Path(user_cache_dir("kpijmf", appauthor=False))
+        former = Path(user_cache_dir("kpijmf", appauthor=False))
+        return None if former == self.resolved_cache_dir else former
 
 
 def _shown(raw: str) -> str:

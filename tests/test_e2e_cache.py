@@ -115,3 +115,21 @@ def test_damaged_store_exits_6_with_its_exact_reason_in_one_line(revised, tmp_pa
     assert run.code == 6
     line = error_line(run)
     assert reason in line and str(store / "kpijmf.sqlite") in line
+
+
+def test_store_in_the_former_default_cache_dir_moves_to_the_data_dir_with_its_history(revised, tmp_path):
+    emulator, base = revised
+    former = copy_store(base, tmp_path / "xdg-cache" / "kpijmf")
+    pinned = kpijmf_env(emulator.url, former)  # KPIJMF_CACHE_DIR set: the store stays exactly where it is
+    listed = _revisions(pinned)
+    assert run_kpijmf(["cache", "path"], pinned).stdout.strip() == str(former / "kpijmf.sqlite")
+    assert (former / "kpijmf.sqlite").exists()
+    env = {k: v for k, v in pinned.items() if k != "KPIJMF_CACHE_DIR"}
+    env |= {"XDG_CACHE_HOME": str(tmp_path / "xdg-cache"), "XDG_DATA_HOME": str(tmp_path / "xdg-data")}
+    moved_to = tmp_path / "xdg-data" / "kpijmf" / "kpijmf.sqlite"
+    assert run_kpijmf(["cache", "path"], env).stdout.strip() == str(moved_to)
+    assert moved_to.exists() and not (former / "kpijmf.sqlite").exists()
+    assert _revisions(env) == listed
+    answer = run_kpijmf(COMPARE, env)
+    assert answer.code == 0, answer.stderr
+    assert not list(former.glob("kpijmf.sqlite*"))  # nothing left behind, nothing moved back

@@ -200,3 +200,13 @@ def test_refresh_refetches_means_for_a_withdrawn_member_value(tmp_path):
         assert {(r["unit_id"], r["kind"]) for r in store.revisions()} == {("0004", "removed"), ("0000", "changed")}
         (refetch,) = [r for r in kolada.requests if "from_date" not in r.url.params]
         assert route_ids(refetch)[1:] == (["0000"], ["2020"])  # G1 does not hold 0004: its mean cannot move
+
+
+def test_refresh_of_an_empty_store_asks_nothing_and_logs_nothing(tmp_path):
+    kolada = _Kolada()
+    client = KoladaClient("https://kolada.test/v3", http=httpx.Client(transport=httpx.MockTransport(kolada)))
+    with Store.open(tmp_path / "kpijmf.sqlite") as store, Syncer(Settings(), store, client=client) as syncer:
+        result = syncer.refresh()
+        assert (result.rows, result.requests) == (0, 0)
+        assert store.info()["counts"]["fetch_log"] == 0
+    assert kolada.gc_enabled == []

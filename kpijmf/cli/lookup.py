@@ -269,8 +269,9 @@ def cache_path() -> None:
     Example: kpijmf cache path
     """
     from kpijmf.config import load_settings
+    from kpijmf.service.cache import store_path
 
-    typer.echo(str(load_settings().store_path))
+    typer.echo(str(store_path(load_settings())))
 
 
 @cache_app.command("info")
@@ -317,7 +318,8 @@ def cache_clear(
         talk.say(f"removed {', '.join(map(str, cleared.removed_files))} (the revision history included)")
     elif cleared.rows:
         names = {"observation": "values", "coverage": "coverage marks", "refresh_state": "refresh dates",
-                 "kpi": "KPIs", "municipality": "units", "muni_group": "groups"}  # fmt: skip
+                 "kpi": "KPIs", "municipality": "units", "muni_group": "groups",
+                 "group_member": "group memberships"}  # fmt: skip
         removed = ", ".join(f"{count:,} {names.get(table, table)}" for table, count in cleared.rows.items() if count)
         talk.say(
             f"removed {removed or 'nothing (it was empty)'} from {cleared.path}; "

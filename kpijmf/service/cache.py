@@ -15,7 +15,7 @@ from typing import Any
 from kpijmf.config import Settings
 from kpijmf.errors import StoreError
 from kpijmf.store.advice import DamagedStoreError, write_hint
-from kpijmf.store.db import Store, remove_store_files
+from kpijmf.store.db import Store, move_store, remove_store_files
 from kpijmf.store.lock import store_lock
 
 _COMPANIONS = ("", "-wal", "-shm")
@@ -34,8 +34,37 @@ class Cleared:
     damage: str = ""
 
 
+def move_former_store(settings: Settings, on_wait: Callable[[str], None] | None = None) -> Path | None:
+    """Move the store from the user cache dir, where kpijmf kept it by default before, to the user data dir
+    (once; never with KPIJMF_CACHE_DIR). Returns where it was, or None when there was nothing to move."""
+    former_dir = settings.former_store_dir
+    if former_dir is None:
+        return None
+    former, path = former_dir / settings.store_path.name, settings.store_path
+    if not former.exists() or path.exists():
+        return None
+    with store_lock(former_dir, "move to the data dir", settings.lock_timeout, on_wait):
+        if not former.exists() or path.exists():  # another kpijmf process moved it while we waited
+            return None
+        try:
+            move_store(former, path)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot move the store from {former} to {path}: {exc.strerror or exc}; "
+                f"{write_hint(path.parent)}, or set KPIJMF_CACHE_DIR={former_dir} to keep it where it is"
+            ) from None
+    return former
+
+
+def store_path(settings: Settings) -> Path:
+    """The store file's path (`kpijmf cache path`), after moving a store from its former default place."""
+    move_former_store(settings)
+    return settings.store_path
+
+
 def store_info(settings: Settings) -> dict[str, Any]:
     """Counts and dates of the store (`kpijmf cache info`); StoreError when there is none or it is damaged."""
+    move_former_store(settings)
     with Store.open(settings.store_path, create=False) as store:
         return store.info()
 
@@ -46,6 +75,7 @@ def clear_store(
     """Empty the store but keep its revision history; `everything` deletes the files, history included.
 
     A damaged store cannot be emptied in place: it is moved aside (kpijmf.sqlite.damaged-<time>) instead."""
+    move_former_store(settings, on_wait)
     path = settings.store_path
     with store_lock(settings.resolved_cache_dir, "cache clear", settings.lock_timeout, on_wait):
         if everything:

@@ -157,6 +157,8 @@ class Syncer:
         started = time.monotonic()
         with self._lock():
             jobs = self._refresh_jobs(kpis, units)
+            if not jobs:
+                return FetchResult()
             scope: tuple[list[str], int, list[int]] = (sorted({k for job in jobs for k in job.kpis}), 0, [])
             return self._sync(jobs, scope, started)
 

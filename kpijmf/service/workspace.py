@@ -20,6 +20,7 @@ from kpijmf.domain.parsing import default_fetch_years
 from kpijmf.domain.targets import Target, load_targets_file, targets_for
 from kpijmf.domain.vocab import SOURCE_LINE
 from kpijmf.errors import NotFoundError, StoreError, UsageError
+from kpijmf.service.cache import move_former_store
 from kpijmf.service.sync import FetchResult, Progress, Syncer
 from kpijmf.store.db import Store, utc_now
 
@@ -76,6 +77,7 @@ class Workspace:
         self.settings = settings or load_settings()
         self.offline = offline
         self.on_message = on_message or (lambda _message: None)
+        move_former_store(self.settings, self.on_message)
         self.store = Store.open(self.settings.store_path)
         self.syncer = Syncer(self.settings, self.store, progress=progress, on_wait=self.on_message, command=command)
         self._catalog: Catalog | None = None

@@ -6,9 +6,11 @@ Every write happens in one transaction, so a failed or killed fetch leaves the p
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import secrets
+import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from kpijmf.kolada.client import DataRecord
 
 SCHEMA_VERSION = 1
+_KEPT_BY_CLEAR = frozenset({"meta", "revision", "fetch_log", "sqlite_sequence"})  # the history, and the version
 BUSY_TIMEOUT_MS = 30_000
 
 _SCHEMA = """
@@ -527,10 +530,11 @@ class Store:
         the fetch log (they cannot be fetched again); then give the space back. Rows removed per table."""
         removed: dict[str, int] = {}
         with self._transaction() as conn:
-            for table in ("observation", "coverage", "refresh_state", "kpi", "municipality", "muni_group"):
-                removed[table] = conn.execute(f"DELETE FROM {table}").rowcount
-            conn.execute("DELETE FROM group_member")
-            conn.execute("DELETE FROM meta WHERE key = 'metadata_fetched_at'")
+            tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid")]
+            for table in tables:  # every table but the history, so that tables added later are cleared too
+                if table not in _KEPT_BY_CLEAR:
+                    removed[table] = conn.execute(f'DELETE FROM "{table}"').rowcount
+            conn.execute("DELETE FROM meta WHERE key NOT IN ('schema_version', 'created_at')")
         with self._guard():
             self._conn.execute("VACUUM")
         return removed
@@ -538,6 +542,40 @@ class Store:
     def integrity_ok(self) -> bool:
         """PRAGMA integrity_check says ok."""
         return self._query("PRAGMA integrity_check")[0][0] == "ok"
+
+
+def move_store(source: Path, target: Path) -> None:
+    """Move a store file to `target` (absent) so that the target is whole or absent at every moment: the WAL
+    folded into the file first, then linked (or, across file systems, copied beside the target and linked)
+    into place, then the source removed. A damaged store is moved as it is, with its WAL and SHM files."""
+    with contextlib.suppress(sqlite3.Error):
+        conn = sqlite3.connect(source, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()  # the last connection: SQLite removes the WAL and SHM files
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("-wal", "-shm", ""):  # the store file last: once it is there, it is whole
+        part, moved = source.with_name(source.name + suffix), target.with_name(target.name + suffix)
+        if not part.exists():
+            continue
+        try:
+            os.link(part, moved)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            tmp = moved.with_name(f".{moved.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+            try:
+                shutil.copyfile(part, tmp)
+                with open(tmp, "rb+") as copied:
+                    os.fsync(copied.fileno())
+                os.link(tmp, moved)
+            finally:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+    for suffix in ("-wal", "-shm", ""):
+        with contextlib.suppress(FileNotFoundError):
+            source.with_name(source.name + suffix).unlink()
 
 
 def remove_store_files(path: Path) -> list[Path]:
