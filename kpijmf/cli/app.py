@@ -485,10 +485,17 @@ def _from_stdout(exc: BaseException) -> bool:
     tb = exc.__traceback__
     while tb is not None:
         for value in tb.tb_frame.f_locals.values():
-            if any(value is s or getattr(value, "file", None) is s for s in streams):
+            if any(value is s or _file_of(value) is s for s in streams):
                 return True
         tb = tb.tb_next
     return False
+
+
+def _file_of(value: object) -> object:
+    try:
+        return getattr(value, "file", None)  # a rich Console's stream; a property may raise anything
+    except Exception:
+        return None
 
 
 def _stdout_writable() -> bool:
