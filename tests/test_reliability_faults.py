@@ -419,7 +419,7 @@ def test_fetch_through_a_mixed_storm_stores_exactly_what_a_clean_fetch_stores(we
     assert len(storm.requests) >= len(clean.requests) + 8
     waiting, rest = _talk(storm.run)
     assert "kpijmf: warning: Kolada svarar 429, försöker igen om 1 s" in waiting
-    assert len(rest) == 1 and rest[0].startswith("stored ") and "Traceback" not in storm.run.stderr
+    assert len(rest) == 1 and rest[0].startswith("lagrade ") and "Traceback" not in storm.run.stderr
 
 
 def test_fetch_through_a_kolada_restart_stores_exactly_what_a_clean_fetch_stores(weathered):
@@ -432,5 +432,5 @@ def test_fetch_through_a_kolada_restart_stores_exactly_what_a_clean_fetch_stores
         line.startswith(("kpijmf: warning: ingen kontakt med Kolada", "kpijmf: warning: Kolada bröt anslutningen"))
         for line in waiting
     )
-    assert len(rest) == 1 and rest[0].startswith("stored ") and "Traceback" not in outage.run.stderr
+    assert len(rest) == 1 and rest[0].startswith("lagrade ") and "Traceback" not in outage.run.stderr
     assert len(outage.requests) == len(clean.requests)  # refused attempts never reached the API
