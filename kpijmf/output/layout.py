@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -350,7 +350,8 @@ def _with_target_rows(wide: pd.DataFrame, f: pd.DataFrame, years: list[int], met
     own_years = years_by_kpi(f)
     for (focus, kpi, gender), rows in targeted.groupby(["kommun_id", "kpi", "gender"], sort=False):
         decimals = meta[kpi][3]
-        by_year = {int(r.year): r for r in rows.itertuples()}
+        tuples: list[Any] = list(rows.itertuples())
+        by_year = {int(r.year): r for r in tuples}
         goals = {(r.target_comparison, float(r.target)) for r in by_year.values()}
 
         def goal(r: Any, decimals: int = decimals) -> str:
@@ -358,7 +359,7 @@ def _with_target_rows(wide: pd.DataFrame, f: pd.DataFrame, years: list[int], met
 
         one_goal = len(goals) == 1
         title = f"Målvärde {goal(next(iter(by_year.values())))}" if one_goal else "Målvärde"
-        row: dict[str, Any] = {c: "" for c in wide.columns}
+        row: dict[Hashable, Any] = {c: "" for c in wide.columns}
         row.update(kpi=kpi, nyckeltal=meta[kpi][0], enhet=meta[kpi][1], id=str(rows.iloc[0]["id"]), title=title,
                    role=TARGET_ROLE, rang_år=wide.loc[wide["kpi"] == kpi, "rang_år"].iloc[0])  # fmt: skip
         for y in years:
@@ -367,9 +368,16 @@ def _with_target_rows(wide: pd.DataFrame, f: pd.DataFrame, years: list[int], met
             row[y] = status if one_goal or r is None else f"{goal(r)}: {status}"
         if "kön" in wide.columns:
             row["kön"] = gender
-        detail = {"etikett": row_label(title, gender), "gender": gender, "kvartil": pd.NA, "förändring": float("nan"),
-                  "riktning": meta[kpi][2], "decimaler": meta[kpi][3], "år": tuple(own_years[str(kpi)]),
-                  "kommun_id": focus}  # fmt: skip
+        detail = {
+            "etikett": row_label(title, str(gender)),
+            "gender": gender,
+            "kvartil": pd.NA,
+            "förändring": float("nan"),
+            "riktning": meta[kpi][2],
+            "decimaler": meta[kpi][3],
+            "år": tuple(own_years[str(kpi)]),
+            "kommun_id": focus,
+        }
         row.update({k: v for k, v in detail.items() if k in wide.columns})
         kommun_rows = wide.index[(wide["kpi"] == kpi) & (wide["role"] == "kommun")]
         if "kommun_id" in wide.columns:
@@ -379,7 +387,8 @@ def _with_target_rows(wide: pd.DataFrame, f: pd.DataFrame, years: list[int], met
             kommun_rows = kommun_rows[wide.loc[kommun_rows, gender_column].eq(gender)]
         at = (int(kommun_rows[-1]) + 1) if len(kommun_rows) else len(wide)
         pieces.append((at, row))
-    out_rows, records = [], wide.to_dict("records")
+    records: list[dict[Hashable, Any]] = wide.to_dict("records")
+    out_rows: list[dict[Hashable, Any]] = []
     for at, row in sorted(pieces, key=lambda p: p[0]):
         out_rows.extend(records[start:at])
         out_rows.append(row)

@@ -5,6 +5,7 @@ heading when a comparison has several. Read from the comparison frame; shared by
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
 from kpijmf.output.layout import is_missing, normalised, row_label, text
@@ -57,7 +58,7 @@ def block_notes(frame: pd.DataFrame, kpi: str, kommun_id: str = "") -> list[str]
             lines.append(f"Serien {note}.")
     gaps = rows[[is_missing(v) and bool(text(st)) for v, st in zip(rows["value"], rows["status"], strict=True)]]
     for status, found in gaps.groupby("status", sort=False):
-        records: list[dict[str, Any]] = found.to_dict("records")
+        records: list[dict[Hashable, Any]] = found.to_dict("records")
         labels = (f"{row_label(text(r['title']) or str(r['id']), str(r['gender']))} {int(r['year'])}" for r in records)
         cells = ", ".join(dict.fromkeys(labels))
         lines.append(f"Saknas med status {status!r} hos Kolada: {cells}.")
