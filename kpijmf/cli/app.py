@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import gc
 import os
 import signal
@@ -369,27 +368,6 @@ app.command()(report)
 # -- entry point -------------------------------------------------------------------------------------
 
 
-def _command_name(info: typer.models.CommandInfo) -> str:
-    if info.name:
-        return info.name
-    return info.callback.__name__.replace("_", "-") if info.callback is not None else ""
-
-
-def narrowed_app(argv: list[str]) -> typer.Typer:
-    """The app with only the command that `argv` runs: Typer builds every registered command's options at start-up,
-    a cost each run would pay for commands it never uses. The root takes flags only, so the first word names it.
-
-    Any other argv (no command, an unknown one) gets the whole app, for the root help and "No such command"."""
-    name = next((arg for arg in argv if not arg.startswith("-")), None)
-    commands = [c for c in app.registered_commands if _command_name(c) == name]
-    groups = [g for g in app.registered_groups if g.name == name]
-    if not commands and not groups:
-        return app
-    narrowed = copy.copy(app)
-    narrowed.registered_commands, narrowed.registered_groups = commands, groups
-    return narrowed
-
-
 class Terminated(BaseException):
     """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt: transactions roll back, locks are freed."""
 
@@ -404,8 +382,9 @@ def entry() -> None:
     try:
         main()
     finally:
-        # Spare the interpreter's final garbage collections a walk over every object alive (tens of ms
-        # with pandas loaded); not in `main`, which tests and other programs call in a process that goes on.
+        # Spare the interpreter's final garbage collections a walk over every object alive: measured 15-17 %
+        # of `--help` and of a warm compare (benchmarks/README.md). Not in `main`, which tests and other
+        # programs call in a process that goes on.
         gc.freeze()
 
 
@@ -422,7 +401,7 @@ def _run(args: list[str], talk: Talk) -> int:
     from kpijmf.output.sink import stdout_errors
 
     try:
-        code = narrowed_app(args)(args=args, prog_name="kpijmf", standalone_mode=False)
+        code = app(args=args, prog_name="kpijmf", standalone_mode=False)
         with stdout_errors():  # a full disk under `> file` shows here, while there is still a line to say so
             sys.stdout.flush()
     except KpijmfError as exc:
