@@ -16,7 +16,6 @@ ORDER = ["kpijmf.errors", "kpijmf.config", "kpijmf.kolada", "kpijmf.store", "kpi
 RANK = {name: (0 if name in ("kpijmf.errors", "kpijmf.config") else i) for i, name in enumerate(ORDER)}
 
 
-
 def imports() -> list[tuple[str, str]]:
     """(file relative to the repo, imported module) for every import statement in the package, nested ones too."""
     found = []
