@@ -67,3 +67,15 @@ def test_ci_runs_the_static_checks():
     script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     for check in (".venv/bin/ruff check .", ".venv/bin/ruff format --check .", ".venv/bin/mypy"):
         assert f"\n{check}\n" in script, check
+
+
+def test_the_quick_start_example_prints_what_the_readme_shows(emulator, tmp_path):
+    from tests.support import kpijmf_env, run_kpijmf
+
+    command = re.search(r"\.venv/bin/kpijmf (compare --kommun Östersund --years 2019-2021[^\n]*)\n", README)
+    shown = re.search(r"which prints \(the emulator's hand-written values, not Kolada's\):\n\n```text\n(.*?)```",
+                      README, re.DOTALL)  # fmt: skip
+    assert command is not None and shown is not None
+    run = run_kpijmf(command.group(1).split(), kpijmf_env(emulator.url, tmp_path / "store"))
+    assert run.code == 0, run.stderr
+    assert run.stdout == shown.group(1)
