@@ -19,7 +19,7 @@ WIDTH = 80  # the table is built to fit a standard terminal
 
 
 def main() -> int:
-    """Write docs/table.svg (and .png): Östersund against its peers, 2019–2021, at 80 columns."""
+    """Write docs/table.svg (and .png): Östersund against its peers and Umeå, 2019–2021, at 80 columns."""
     from rich.console import Console
 
     from kpijmf.api import compare
@@ -29,12 +29,12 @@ def main() -> int:
 
     with EmulatorServer(small_universe()) as emulator, tempfile.TemporaryDirectory() as store:
         settings = load_settings({"KPIJMF_API_URL": emulator.url, "KPIJMF_CACHE_DIR": store})
-        frame = compare("Östersund", kpis=["N03926", "U40455"], years="2019-2021", settings=settings)
+        frame = compare("Östersund", kpis=["N03926", "U40455"], years="2019-2021", vs=["Umeå"], settings=settings)
     console = Console(record=True, width=WIDTH, force_terminal=True, color_system="truecolor", file=open(  # noqa: SIM115
         "/dev/null", "w", encoding="utf-8"))  # fmt: skip
     render_table(frame, console)
     svg = ROOT / "docs" / "table.svg"
-    console.save_svg(str(svg), title="kpijmf compare --kommun Östersund --kpi N03926,U40455 --years 2019-2021")
+    console.save_svg(str(svg), title="kpijmf compare --kommun Östersund --vs Umeå --kpi N03926,U40455 --years 2019-2021")
     print(f"wrote {svg}")
     converter = shutil.which("rsvg-convert")
     if converter:
