@@ -6,8 +6,8 @@ import string
 
 import pytest
 
-from kpijmf.cli.messages import EN, SV, current_lang, msg
 from kpijmf.errors import UsageError
+from kpijmf.messages import EN, SV, current_lang, msg
 
 
 def _fields(text: str) -> set[str]:
