@@ -35,3 +35,13 @@ def test_numbers_follow_the_language():
     assert msg("revisions_count", n=111504, lang="sv") == "111\u00a0504 revideringar"
     assert msg("revisions_count", n=111504, lang="en") == "111,504 revisions"
     assert "0,1 MB" in msg("refreshed", rows=1, requests=1, data=1, mb=0.1, seconds=2.0, lang="sv")
+
+
+def test_every_message_the_code_asks_for_is_in_the_catalogue():
+    import re
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "kpijmf"
+    asked = {key for path in package.rglob("*.py")
+             for key in re.findall(r"""\bmsg\(\s*["']([a-z_]+)["']""", path.read_text(encoding="utf-8"))}  # fmt: skip
+    assert len(asked) > 30 and asked <= SV.keys(), asked - SV.keys()
