@@ -82,7 +82,7 @@ def _root(
         typer.Option(
             "--lang",
             metavar="sv|en",
-            help="Language of progress, summaries and reports (or KPIJMF_LANG).",
+            help="Language of progress, summaries, warnings and reports (or KPIJMF_LANG).",
             show_default=False,
         ),
     ] = None,
