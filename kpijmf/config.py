@@ -32,6 +32,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "KPIJMF_MAX_AGE_DAYS": ("30", "age after which stored metadata and data count as stale for `fetch`"),
     "KPIJMF_LOCK_TIMEOUT": ("60", "seconds to wait for another kpijmf process to release the store"),
     "KPIJMF_DEBUG": ("unset", "`1` shows the Python traceback of an unexpected error (after its one-line message)"),
+    "KPIJMF_LANG": ("`sv`", "language of progress, summaries, warnings and reports: `sv` or `en` (`--lang` wins)"),
 }
 
 

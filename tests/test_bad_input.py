@@ -233,7 +233,8 @@ def test_discontinued_kpi_after_its_last_year_is_shown_as_no_data(served):
                      kpijmf_env(emulator.url, store))  # fmt: skip
     assert run.code == 0, run.stderr
     assert run.stderr.strip().splitlines() == [
-        "kpijmf: warning: no data in 2024 for N03932 (N03932: discontinued, Kolada no longer updates it); left out"
+        "kpijmf: warning: inga värden för N03932 under 2024 "
+        "(N03932: upphörd serie, Kolada uppdaterar den inte längre); utelämnas"
     ]
     assert pd.read_csv(io.StringIO(run.stdout)).empty  # the header, no rows
     earlier = run_kpijmf(["compare", "--kommun", "2380", "--kpi", "N03932", "--years", "2021", "-f", "csv"],

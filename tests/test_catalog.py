@@ -99,10 +99,14 @@ def test_liknande_takes_the_newest_year_of_the_right_area(catalog):
     assert catalog.liknande_group(catalog.find_kommun("Östersund"))["id"] == "G216379"
 
 
-def test_missing_peer_group_is_a_warning_not_an_error(catalog):
+def test_missing_peer_group_is_a_warning_not_an_error_in_the_runs_language(catalog, monkeypatch):
+    monkeypatch.delenv("KPIJMF_LANG", raising=False)
     peers, warnings = catalog.resolve_peers(catalog.find_kommun("Krokom"), ["storlek", "lan"])
     assert [p.id for p in peers] == ["G33630"]
-    assert "no 'storlek' group for Krokom" in warnings[0]
+    assert warnings == ["ingen grupp 'storlek' för Krokom i den lagrade metadatan; hoppas över"]
+    monkeypatch.setenv("KPIJMF_LANG", "en")
+    _, warnings = catalog.resolve_peers(catalog.find_kommun("Krokom"), ["storlek", "lan"])
+    assert warnings == ["no 'storlek' group for Krokom in the stored metadata; skipped"]
 
 
 def test_custom_peer_list_of_kommuner_becomes_one_computed_group(catalog):

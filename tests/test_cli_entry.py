@@ -84,12 +84,15 @@ def test_kpijmf_debug_shows_the_traceback_before_the_line(capsys, monkeypatch):
                         "(set KPIJMF_DEBUG=1 for the traceback)\n")  # fmt: skip
 
 
-def test_ctrl_c_inside_a_command_is_avbrutet_and_exit_130(capsys, monkeypatch):
+def test_ctrl_c_inside_a_command_is_avbrutet_or_interrupted_and_exit_130(capsys, monkeypatch):
     def interrupt() -> list[str]:
         raise KeyboardInterrupt
 
     monkeypatch.setattr("kpijmf.domain.kpisets.list_builtin_sets", interrupt)
+    monkeypatch.delenv("KPIJMF_LANG", raising=False)
     assert _output(capsys, lambda: cli.main(["sets", "list"])) == (130, "", "kpijmf: avbrutet\n")
+    monkeypatch.setenv("KPIJMF_LANG", "en")
+    assert _output(capsys, lambda: cli.main(["sets", "list"])) == (130, "", "kpijmf: interrupted\n")
 
 
 # -- stdout that cannot take the data: one line, exit 1, no "Exception ignored" ------------------------

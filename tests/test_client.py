@@ -588,7 +588,20 @@ def test_retry_seconds_zero_means_no_retry():
     assert sleeps == []
 
 
-def test_waiting_out_the_api_is_told_in_swedish():
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        (None, ["Kolada svarar 503, försöker igen om 4 s", "Kolada svarar inte inom 30 s, försöker igen om 2 s",
+                "ingen kontakt med Kolada, försöker igen om 4 s"]),
+        ("en", ["Kolada answers 503, trying again in 4 s", "Kolada does not answer within 30 s, trying again in 2 s",
+                "no connection to Kolada, trying again in 4 s"]),
+    ],
+    ids=["swedish-by-default", "english"],
+)  # fmt: skip
+def test_waiting_out_the_api_is_told_in_the_runs_language(monkeypatch, lang, expected):
+    monkeypatch.delenv("KPIJMF_LANG", raising=False)
+    if lang:
+        monkeypatch.setenv("KPIJMF_LANG", lang)
     told: list[str] = []
     timeout = httpx.ReadTimeout("timed out")
     refused = httpx.ConnectError("[Errno 111] Connection refused")
@@ -598,11 +611,7 @@ def test_waiting_out_the_api_is_told_in_swedish():
     client.municipalities()
 
     assert sleeps == [4, 2, 4]  # Retry-After; then the backoff, doubling only for failures without one
-    assert told == [
-        "Kolada svarar 503, försöker igen om 4 s",
-        "Kolada svarar inte inom 30 s, försöker igen om 2 s",
-        "ingen kontakt med Kolada, försöker igen om 4 s",
-    ]
+    assert told == expected
 
 
 def test_dropped_connection_is_told_as_such():

@@ -47,8 +47,8 @@ def test_cache_clear_keeps_the_revisions_and_says_what_it_removed(revised, tmp_p
     assert listed.count("\n") > 10
     cleared = run_kpijmf(["cache", "clear"], env)
     assert cleared.code == 0, cleared.stderr
-    assert "removed" in cleared.stderr and "values" in cleared.stderr
-    kept = int(cleared.stderr.split("kept ")[1].split(" revisions")[0].replace(",", ""))
+    assert cleared.stderr.startswith("tog bort ") and " värden" in cleared.stderr
+    kept = int(cleared.stderr.split("behöll ")[1].split(" revideringar")[0].replace("\u00a0", ""))
     assert kept == listed.count("\n") - 1  # every listed revision, header aside
     assert _revisions(env) == listed
     assert run_kpijmf(COMPARE, env).code == 6  # the values are gone from the store
@@ -60,7 +60,7 @@ def test_cache_clear_all_deletes_the_history_too(revised, tmp_path):
     env = kpijmf_env(emulator.url, store)
     cleared = run_kpijmf(["cache", "clear", "--all"], env)
     assert cleared.code == 0, cleared.stderr
-    assert "revision history included" in cleared.stderr
+    assert "(revideringshistoriken också)" in cleared.stderr
     assert not (store / "kpijmf.sqlite").exists()
     assert _revisions(env).count("\n") <= 1
 

@@ -103,3 +103,53 @@ def test_kpi_groups_list_search_and_show_from_the_store(emulator, tmp_path):
     assert lines[2].endswith("[upphört]")  # N03927 (-2023)
     missing = run_kpijmf(["kpi", "groups", "show", "G2KPI9"], env)
     assert missing.code == 3 and "no KPI group 'G2KPI9'" in missing.stderr
+
+
+NO_DATA_AND_NO_LIKNANDE = ["compare", "--kommun", "Krokom", "--kpi", "N03932", "--years", "2024", "-f", "csv"]
+
+
+def test_library_warnings_are_swedish_by_default(emulator, tmp_path):
+    run = run_kpijmf(NO_DATA_AND_NO_LIKNANDE, kpijmf_env(emulator.url, tmp_path))
+    assert run.code == 0, run.stderr
+    assert run.stderr.splitlines() == [  # from kpijmf.domain.catalog and kpijmf.service.workspace
+        "kpijmf: warning: ingen grupp 'liknande (arbetsmarknad)' för Krokom i den lagrade metadatan; hoppas över",
+        "kpijmf: warning: inga värden för N03932 under 2024 (N03932: upphörd serie, Kolada uppdaterar den inte "
+        "längre); utelämnas",
+    ]
+
+
+@pytest.mark.parametrize("how", ["option", "env"])
+def test_library_warnings_are_english_with_lang_en(emulator, tmp_path, how):
+    env = kpijmf_env(emulator.url, tmp_path, **({"KPIJMF_LANG": "en"} if how == "env" else {}))
+    run = run_kpijmf(["--lang", "en", *NO_DATA_AND_NO_LIKNANDE] if how == "option" else NO_DATA_AND_NO_LIKNANDE, env)
+    assert run.code == 0, run.stderr
+    assert run.stderr.splitlines() == [
+        "kpijmf: warning: no 'liknande (arbetsmarknad)' group for Krokom in the stored metadata; skipped",
+        "kpijmf: warning: no data in 2024 for N03932 (N03932: discontinued, Kolada no longer updates it); left out",
+    ]
+
+
+def test_cache_and_kommun_talk_follow_the_language(emulator, tmp_path):
+    env = kpijmf_env(emulator.url, tmp_path)
+    lan = run_kpijmf(["--lang", "en", "kommun", "search", "--lan", "23"], env)
+    assert lan.stderr == "Region Jämtland Härjedalen: 8 kommuner\n"
+    assert run_kpijmf(["cache", "info"], env).stdout.startswith("lagringsfil: ")
+    assert run_kpijmf(["--lang", "en", "cache", "info"], env).stdout.startswith("store: ")
+    english = run_kpijmf(["--lang", "en", "cache", "clear"], env)
+    assert english.code == 0, english.stderr
+    assert english.stderr.startswith("removed 20 KPIs, 21 units, ") and "; kept 0 revisions" in english.stderr
+    swedish = run_kpijmf(["cache", "clear", "--all"], env)
+    assert swedish.stderr == f"tog bort {tmp_path / 'kpijmf.sqlite'} (revideringshistoriken också)\n"
+    assert run_kpijmf(["cache", "clear"], env).stderr == f"det finns ingen lagringsfil {tmp_path / 'kpijmf.sqlite'}\n"
+
+
+def test_a_set_kpi_missing_from_kolada_is_skipped_in_the_runs_language(emulator, tmp_path):
+    kpi = '[[kpi]]\nid = "{}"\nlabel = "A"\nunit = "%"\ndirection = "lower"\n'
+    (tmp_path / "mitt.toml").write_text('name = "mitt"\n' + kpi.format("N03926") + kpi.format("N99999"))
+    args = ["compare", "--kommun", "2380", "--set", str(tmp_path / "mitt.toml"), "--years", "2019-2021", "-f", "csv"]
+    env = kpijmf_env(emulator.url, tmp_path / "store")
+    swedish = run_kpijmf(args, env)
+    assert swedish.code == 0, swedish.stderr
+    assert "kpijmf: warning: N99999 (set mitt) finns inte i Koladas katalog; hoppas över\n" in swedish.stderr
+    english = run_kpijmf(["--lang", "en", *args], env)
+    assert "kpijmf: warning: N99999 (set mitt) is not in Kolada's catalogue; skipped\n" in english.stderr

@@ -9,11 +9,12 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "kpijmf"
 
 # kolada → store → domain → compare → output → service → api → cli: a module may import its own layer and
-# the ones before it. errors and config are below everything; the package's own `__init__` (the lazy
-# `kpijmf.compare` facade) is no layer.
-ORDER = ["kpijmf.errors", "kpijmf.config", "kpijmf.kolada", "kpijmf.store", "kpijmf.domain", "kpijmf.compare",
-         "kpijmf.output", "kpijmf.service", "kpijmf.api", "kpijmf.cli", "kpijmf.__main__"]  # fmt: skip
-RANK = {name: (0 if name in ("kpijmf.errors", "kpijmf.config") else i) for i, name in enumerate(ORDER)}
+# the ones before it. errors, config and messages (the words every layer says) are below everything; the
+# package's own `__init__` (the lazy `kpijmf.compare` facade) is no layer.
+BELOW_ALL = ("kpijmf.errors", "kpijmf.config", "kpijmf.messages")
+ORDER = [*BELOW_ALL, "kpijmf.kolada", "kpijmf.store", "kpijmf.domain", "kpijmf.compare", "kpijmf.output",
+         "kpijmf.service", "kpijmf.api", "kpijmf.cli", "kpijmf.__main__"]  # fmt: skip
+RANK = {name: (0 if name in BELOW_ALL else i) for i, name in enumerate(ORDER)}
 
 
 def imports() -> list[tuple[str, str]]:

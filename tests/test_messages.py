@@ -6,8 +6,8 @@ import string
 
 import pytest
 
-from kpijmf.cli.messages import EN, SV, current_lang, msg
 from kpijmf.errors import UsageError
+from kpijmf.messages import EN, SV, current_lang, msg
 
 
 def _fields(text: str) -> set[str]:
@@ -35,3 +35,19 @@ def test_numbers_follow_the_language():
     assert msg("revisions_count", n=111504, lang="sv") == "111\u00a0504 revideringar"
     assert msg("revisions_count", n=111504, lang="en") == "111,504 revisions"
     assert "0,1 MB" in msg("refreshed", rows=1, requests=1, data=1, mb=0.1, seconds=2.0, lang="sv")
+
+
+def test_every_message_the_code_asks_for_is_in_the_catalogue():
+    import re
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "kpijmf"
+    asked = {key for path in package.rglob("*.py")
+             for key in re.findall(r"""\bmsg\(\s*["']([a-z_]+)["']""", path.read_text(encoding="utf-8"))}  # fmt: skip
+    assert len(asked) > 30 and asked <= SV.keys(), asked - SV.keys()
+
+
+def test_the_old_cli_import_path_is_the_same_catalogue():
+    from kpijmf.cli import messages as old
+
+    assert old.msg is msg and old.SV is SV and old.EN is EN

@@ -327,14 +327,15 @@ def test_empty_answer_is_stored_as_fetched_without_values(matrix):
     assert again.run.code == 0 and "inget att hämta" in again.run.stderr
     assert again.data_requests == []  # "no data" is remembered until it is stale, not asked for again
     assert shown.run.code == 0, shown.run.stderr
-    assert "no data in 2019–2021 for U40455; left out" in shown.run.stderr
+    assert "inga värden för U40455 under 2019–2021; utelämnas" in shown.run.stderr
     assert set(pd.read_csv(io.StringIO(shown.run.stdout)).kpi) == {"N03926"}
 
 
 def test_empty_answer_makes_compare_say_no_data_and_show_the_rest(matrix):
     step = matrix.outcomes["empty-compare"].steps[0]
     assert step.run.code == 0, step.run.stderr
-    assert step.run.stderr.strip().splitlines() == ["kpijmf: warning: no data in 2019–2021 for U40455; left out"]
+    warning = "kpijmf: warning: inga värden för U40455 under 2019–2021; utelämnas"
+    assert step.run.stderr.strip().splitlines() == [warning]
     frame = pd.read_csv(io.StringIO(step.run.stdout), dtype={"id": str})
     assert set(frame.kpi) == {"N03926"}
     assert frame[frame.id == "2380"].value.tolist() == [2.6, 3.0, 3.2]

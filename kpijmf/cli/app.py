@@ -15,7 +15,6 @@ import typer
 
 from kpijmf import __version__
 from kpijmf.cli.lookup import cache_app, kommun_app, kpi_app, sets_app
-from kpijmf.cli.messages import LANG_ENV, current_lang, msg
 from kpijmf.cli.options import (
     KpiOpt,
     LastOpt,
@@ -41,6 +40,7 @@ from kpijmf.errors import (
     KpijmfError,
     UsageError,
 )
+from kpijmf.messages import LANG_ENV, current_lang, msg
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -81,15 +81,17 @@ def _root(
         typer.Option(
             "--lang",
             metavar="sv|en",
-            help="Language of progress, summaries and reports (or KPIJMF_LANG).",
+            help="Language of progress, summaries, warnings and reports (or KPIJMF_LANG).",
             show_default=False,
         ),
     ] = None,
 ) -> None:
     """Swedish municipal labour-market KPIs from Kolada: fetch, store locally, compare a kommun with its peers."""
+    chosen = current_lang(lang)  # a bad --lang or KPIJMF_LANG stops here, before any work (exit 2)
     if lang is not None:
-        # The CLI's choice for this process; every message and report reads it through kpijmf.cli.messages.
-        os.environ[LANG_ENV] = current_lang(lang)
+        # The CLI's choice for this process; every message and report, the library's too, reads it through
+        # kpijmf.messages.
+        os.environ[LANG_ENV] = chosen
 
 
 # -- fetch -------------------------------------------------------------------------------------------

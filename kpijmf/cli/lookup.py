@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from kpijmf.cli.messages import msg
 from kpijmf.cli.options import Quiet, workspace
 from kpijmf.cli.talk import Talk
+from kpijmf.messages import SV, msg
 from kpijmf.output.clean import printable
 
 kommun_app = typer.Typer(help="Find kommuner and their peer groups.", no_args_is_help=True)
@@ -43,7 +43,7 @@ def kommun_search(
 
             region, in_lan = kommuner_in_lan(catalog.units.values(), lan)
             found = in_lan if found is None else [u for u in found if u in in_lan]
-            talk.say(f"{region.title}: {len(in_lan)} kommuner")
+            talk.say(msg("kommuner_in_lan", region=region.title, n=len(in_lan)))
     if not found:
         raise NotFoundError(f"no kommun matches {text!r}" + (f" in {lan}" if lan else ""))
     for unit in found:
@@ -284,12 +284,15 @@ def cache_info() -> None:
     from kpijmf.service.cache import store_info
 
     info = store_info(load_settings())
-    typer.echo(f"store: {info['path']} ({info['bytes'] / 1e6:.1f} MB, schema {info['schema_version']})")
-    typer.echo(f"metadata fetched: {info['metadata_fetched_at'] or 'never'}")
-    for table, count in info["counts"].items():
-        typer.echo(f"{table}: {count:,}")
+    never = msg("cache_never")
+    lines = [
+        msg("cache_store", path=info["path"], mb=info["bytes"] / 1e6, schema=str(info["schema_version"])),
+        msg("cache_metadata", when=info["metadata_fetched_at"] or never),
+        *(msg("cache_count", table=table, n=count) for table, count in info["counts"].items()),
+    ]
     last = info["last_fetch"]
-    typer.echo(f"last fetch: {last['finished_at']} ({last['command']})" if last else "last fetch: never")
+    lines.append(msg("cache_last_fetch", when=f"{last['finished_at']} ({last['command']})" if last else never))
+    typer.echo(printable("\n".join(lines)))
 
 
 @cache_app.command("clear")
@@ -313,17 +316,16 @@ def cache_clear(
     cleared = clear_store(load_settings(), everything=everything, on_wait=talk.warn)
     if cleared.moved_to is not None:
         talk.warn(cleared.damage)
-        talk.say(f"moved the damaged store aside to {cleared.moved_to}; removed nothing")
+        talk.say(msg("cache_moved_aside", path=cleared.moved_to))
     elif cleared.removed_files:
-        talk.say(f"removed {', '.join(map(str, cleared.removed_files))} (the revision history included)")
+        talk.say(msg("cache_removed_files", files=", ".join(map(str, cleared.removed_files))))
     elif cleared.rows:
-        names = {"observation": "values", "coverage": "coverage marks", "refresh_state": "refresh dates",
-                 "kpi": "KPIs", "municipality": "units", "muni_group": "groups",
-                 "group_member": "group memberships"}  # fmt: skip
-        removed = ", ".join(f"{count:,} {names.get(table, table)}" for table, count in cleared.rows.items() if count)
-        talk.say(
-            f"removed {removed or 'nothing (it was empty)'} from {cleared.path}; "
-            f"kept {cleared.kept_revisions:,} revisions and the fetch log (`kpijmf cache clear --all` deletes them)"
+        removed = ", ".join(
+            msg("cache_rows", n=count, what=msg(f"table_{table}") if f"table_{table}" in SV else table)
+            for table, count in cleared.rows.items()
+            if count
         )
+        talk.say(msg("cache_cleared", removed=removed or msg("cache_cleared_nothing"), path=cleared.path,
+                     revisions=cleared.kept_revisions))  # fmt: skip
     else:
-        talk.say(f"no store at {cleared.path}")
+        talk.say(msg("cache_no_store", path=cleared.path))

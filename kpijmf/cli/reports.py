@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from kpijmf.cli.messages import LANG_ENV, current_lang, msg
 from kpijmf.cli.options import (
     KommunOpt,
     KpiOpt,
@@ -25,6 +24,7 @@ from kpijmf.cli.options import (
 from kpijmf.cli.talk import Talk
 from kpijmf.domain.parsing import split_list
 from kpijmf.errors import NotFoundError, UsageError
+from kpijmf.messages import LANG_ENV, current_lang, msg
 
 LangOpt = Annotated[
     str | None,

@@ -7,14 +7,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from kpijmf.errors import UsageError
+from kpijmf.messages import msg
 from kpijmf.output.clean import printable
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
-__all__ = ["INTERRUPTED", "Talk", "printable"]  # printable: the one cleaner, re-exported for old imports
-
-INTERRUPTED = "avbrutet"  # Ctrl-C / SIGTERM; the one place this word lives
+__all__ = ["Talk", "printable"]  # printable: the one cleaner, re-exported for old imports
 
 
 class Talk:
@@ -46,8 +46,12 @@ class Talk:
             self._plain(f"kpijmf: warning: {message}")
 
     def interrupted(self) -> None:
-        """The line for Ctrl-C and SIGTERM: always shown."""
-        self._plain(f"kpijmf: {INTERRUPTED}")
+        """The line for Ctrl-C and SIGTERM: always shown, in the run's language (Swedish when that is unknown)."""
+        try:
+            word = msg("interrupted")
+        except UsageError:  # a bad KPIJMF_LANG, interrupted before the root option could say so
+            word = msg("interrupted", lang="sv")
+        self._plain(f"kpijmf: {word}")
 
     def error(self, message: str) -> None:
         """An error line: always shown, always one line."""

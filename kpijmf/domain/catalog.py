@@ -13,6 +13,7 @@ from functools import lru_cache
 from kpijmf.domain.lineage import successor_of
 from kpijmf.domain.vocab import DEFAULT_LIKNANDE_AREA, PEER_KEYWORDS
 from kpijmf.errors import NotFoundError, UsageError
+from kpijmf.messages import msg
 
 ALLA_ID = "G2328"
 RIKET_ID = "0000"
@@ -274,7 +275,7 @@ class Catalog:
         """Peers for `--peers`: keywords, `liknande:<område>`, group ids, or kommun ids/names forming one custom
         group. `liknande` is the area the bare keyword means (a KPI set's choice; default arbetsmarknad).
 
-        Returns the peers in table order and warnings for keywords that found no group.
+        Returns the peers in table order and warnings (in the run's language) for keywords that found no group.
         """
         items = [s.strip() for s in (spec or PEER_KEYWORDS) if s.strip()]
         peers: list[Peer] = []
@@ -296,7 +297,7 @@ class Catalog:
                 peer = self.peer_for_keyword(kommun, word, area)
                 if peer is None:
                     what = f"liknande ({area})" if word == "liknande" else word
-                    warnings.append(f"no '{what}' group for {kommun.title} in the stored metadata; skipped")
+                    warnings.append(msg("no_peer_group", what=what, kommun=kommun.title))
                 else:
                     peers.append(peer)
             elif item.upper().startswith("G") and item[1:].isdigit():

@@ -39,6 +39,7 @@ from kpijmf.kolada.parse import (
     shown_url,
     status_failure,
 )
+from kpijmf.messages import msg
 
 if TYPE_CHECKING:  # pragma: no cover
     import ssl
@@ -104,7 +105,7 @@ class KoladaClient:
     ) -> None:
         """`retry_seconds` bounds each request's retrying; `max_tries` (per request) and `retry_budget` (over
         the client's life) are optional extra limits. `jitter` turns a backoff ceiling into a wait (default:
-        uniform between 0 and the ceiling); `on_wait` hears, in Swedish, when kpijmf waits out the API."""
+        uniform between 0 and the ceiling); `on_wait` hears, in the run's language, when kpijmf waits out the API."""
         if concurrency < 1 or timeout <= 0 or backoff_base < 0 or retry_seconds < 0:
             raise ValueError("concurrency must be ≥ 1, timeout > 0, backoff_base and retry_seconds ≥ 0")
         if (max_tries is not None and max_tries < 1) or (retry_budget is not None and retry_budget < 0):
@@ -340,13 +341,13 @@ class KoladaClient:
         try:
             response = self._http.get(url, timeout=self._timeout)
         except httpx.TimeoutException:
-            told = f"Kolada svarar inte inom {self._timeout:g} s"
+            told = msg("kolada_timeout", seconds=f"{self._timeout:g}")
             message = f"timed out after {self._timeout:g} s: {shown}"
             outcome: dict[str, Any] | Failure = Failure(ApiTimeoutError, message, True, told=told)
         except httpx.ConnectError as exc:
-            outcome = self._unreachable(shown, exc, _tls_failure(exc) is None, "ingen kontakt med Kolada")
+            outcome = self._unreachable(shown, exc, _tls_failure(exc) is None, msg("kolada_no_contact"))
         except (httpx.ReadError, httpx.WriteError, httpx.CloseError, httpx.RemoteProtocolError) as exc:
-            outcome = self._unreachable(shown, exc, _tls_failure(exc) is None, "Kolada bröt anslutningen")
+            outcome = self._unreachable(shown, exc, _tls_failure(exc) is None, msg("kolada_dropped"))
         except (httpx.HTTPError, httpx.InvalidURL) as exc:  # proxy refusal, bad scheme, redirect loop
             outcome = self._unreachable(shown, exc, False, "")
         else:
@@ -396,7 +397,7 @@ class KoladaClient:
             return True
 
     def _tell(self, outcome: Failure, wait: float) -> None:
-        """Say (in Swedish, like the rest of the talk about Kolada) that kpijmf waits out the API; at most one
+        """Say (in the run's language, like the rest of the talk) that kpijmf waits out the API; at most one
         line a second, and none for a short wait."""
         if self._on_wait is None or wait < TELL_AFTER:
             return
@@ -405,7 +406,7 @@ class KoladaClient:
             if self._told_at is not None and now - self._told_at < TELL_AFTER:
                 return
             self._told_at = now
-        self._on_wait(f"{outcome.told or 'Kolada svarar inte'}, försöker igen om {round(wait)} s")
+        self._on_wait(msg("kolada_retry", what=outcome.told or msg("kolada_silent"), seconds=round(wait)))
 
     def _pause(self, seconds: float, stop: threading.Event | None) -> None:
         if self._sleep is time.sleep and stop is not None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from kpijmf.errors import ApiBodyError, ApiError, ApiStatusError
+from kpijmf.messages import msg
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
@@ -53,7 +54,7 @@ class Failure:
     retry: bool
     status: int | None = None
     retry_after: float | None = None
-    told: str = ""  # what happened, in the Swedish of the "försöker igen" line
+    told: str = ""  # what happened, for the "försöker igen" line, in the run's language (kpijmf.messages)
 
     def error(self, url: str, note: str = "") -> ApiError:
         message = f"{self.message} ({note})" if note else self.message
@@ -86,7 +87,7 @@ def status_failure(response: httpx.Response, shown: str) -> Failure:
     message = f"Kolada answered {status} {response.reason_phrase}".rstrip() + f" for {shown}"
     if status in RETRY_STATUSES:
         wait = parse_retry_after(response.headers.get("retry-after"))
-        return Failure(ApiStatusError, message, True, status, wait, f"Kolada svarar {status}")
+        return Failure(ApiStatusError, message, True, status, wait, msg("kolada_status", status=str(status)))
     retired = "/v2/" in urlsplit(shown).path or "/v2/" in response.url.path
     if status == 410 or (400 <= status < 500 and retired):
         return Failure(ApiStatusError, f"{message}: {V3_HINT}", retry=False, status=status)

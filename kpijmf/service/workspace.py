@@ -20,6 +20,7 @@ from kpijmf.domain.parsing import default_fetch_years
 from kpijmf.domain.targets import Target, load_targets_file, targets_for
 from kpijmf.domain.vocab import SOURCE_LINE
 from kpijmf.errors import NotFoundError, StoreError, UsageError
+from kpijmf.messages import msg
 from kpijmf.service.cache import move_former_store
 from kpijmf.service.sync import FetchResult, Progress, Syncer
 from kpijmf.store.db import Store, utc_now
@@ -74,6 +75,7 @@ class Workspace:
         on_message: Callable[[str], None] | None = None,
         command: str = "fetch",
     ) -> None:
+        """`on_message` hears every warning, in the run's language (kpijmf.messages: KPIJMF_LANG, else Swedish)."""
         self.settings = settings or load_settings()
         self.offline = offline
         self.on_message = on_message or (lambda _message: None)
@@ -122,12 +124,10 @@ class Workspace:
                 continue
             skipped.append(spec.id)
             successor = successor_of(spec.id)
-            why = (
-                f"is no longer in Kolada (its successor is {successor})"
-                if successor
-                else "is not in Kolada's catalogue"
-            )
-            self.on_message(f"{spec.id} (set {kpi_set.name}) {why}; skipped")
+            if successor:
+                self.on_message(msg("kpi_set_successor", kpi=spec.id, set=kpi_set.name, successor=successor))
+            else:
+                self.on_message(msg("kpi_not_in_catalogue", kpi=spec.id, set=kpi_set.name))
         if not specs:
             raise NotFoundError(f"none of the KPIs of set {kpi_set.name!r} is in Kolada's catalogue")
         return Selection(kpi_set, tuple(specs), tuple(skipped))
@@ -292,10 +292,10 @@ class Workspace:
             return frame
         catalog = self.catalog()
         every_year = sorted({y for k in empty for y in years.get(k, [])})
-        span = "" if not every_year else f" in {_span(every_year)}"
+        span = msg("no_data_span", years=_span(every_year)) if every_year else ""
         ended = [k for k in empty if is_discontinued(catalog.kpis[k])]
-        why = f" ({', '.join(ended)}: discontinued, Kolada no longer updates it)" if ended else ""
-        self.on_message(f"no data{span} for {', '.join(empty)}{why}; left out")
+        why = msg("no_data_ended", kpis=", ".join(ended)) if ended else ""
+        self.on_message(msg("no_data", span=span, kpis=", ".join(empty), why=why))
         return frame[frame["kpi"].isin(with_data)].reset_index(drop=True)
 
     def _with_targets(
