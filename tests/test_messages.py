@@ -46,8 +46,3 @@ def test_every_message_the_code_asks_for_is_in_the_catalogue():
              for key in re.findall(r"""\bmsg\(\s*["']([a-z_]+)["']""", path.read_text(encoding="utf-8"))}  # fmt: skip
     assert len(asked) > 30 and asked <= SV.keys(), asked - SV.keys()
 
-
-def test_the_old_cli_import_path_is_the_same_catalogue():
-    from kpijmf.cli import messages as old
-
-    assert old.msg is msg and old.SV is SV and old.EN is EN
