@@ -34,7 +34,8 @@ def main() -> int:
         "/dev/null", "w", encoding="utf-8"))  # fmt: skip
     render_table(frame, console)
     svg = ROOT / "docs" / "table.svg"
-    console.save_svg(str(svg), title="kpijmf compare --kommun Östersund --vs Umeå --kpi N03926,U40455 --years 2019-2021")
+    title = "kpijmf compare --kommun Östersund --vs Umeå --kpi N03926,U40455 --years 2019-2021"
+    console.save_svg(str(svg), title=title)
     print(f"wrote {svg}")
     converter = shutil.which("rsvg-convert")
     if converter:

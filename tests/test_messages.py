@@ -45,4 +45,3 @@ def test_every_message_the_code_asks_for_is_in_the_catalogue():
     asked = {key for path in package.rglob("*.py")
              for key in re.findall(r"""\bmsg\(\s*["']([a-z_]+)["']""", path.read_text(encoding="utf-8"))}  # fmt: skip
     assert len(asked) > 30 and asked <= SV.keys(), asked - SV.keys()
-
