@@ -110,6 +110,11 @@ RELIABILITY = [
     ("the entry point: every command's help, unforeseen errors, stdout on a full disk, SIGINT/SIGTERM mid-fetch",
      "tests/test_cli_entry.py"),
     ("the layers: httpx, sqlite3 and the store reached only where they belong", "tests/test_layers.py"),
+    ("fuzz (hypothesis): TOML readers, option and name parsers, run-file paths: a result or a kpijmf error",
+     "tests/test_fuzz_domain.py"),
+    ("fuzz (hypothesis): any data row, body or Retry-After from the API: records or the typed body error",
+     "tests/test_fuzz_parse.py"),
+    ("damaged, unwritable and cleared stores: the advice, the history kept", "tests/test_e2e_cache.py"),
 ]  # fmt: skip
 
 
