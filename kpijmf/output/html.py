@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -279,8 +280,9 @@ def build_sections(frame: pd.DataFrame, lang: str = "sv") -> list[Section]:
     for kommun_id in focuses:
         part = frame[frame["kommun_id"] == kommun_id].copy()
         own = part.loc[part["role"] == "kommun", "title"]
-        part.attrs = {**frame_attrs(frame), "kommun_id": kommun_id,
-                      "kommun_title": text(own.iloc[0]) if len(own) else kommun_id}  # fmt: skip
+        attrs: dict[Hashable, Any] = {**frame.attrs, "kommun_id": kommun_id}
+        attrs["kommun_title"] = text(own.iloc[0]) if len(own) else kommun_id
+        part.attrs = attrs
         blocks = build_blocks(part, lang)
         for block in blocks:
             block.kommun_id = kommun_id
