@@ -418,14 +418,14 @@ def _kpi_sheet(ws: Any, sheet: KpiSheet) -> int:
         written += _kpi_table(ws, sheet, rows)
         ws.append([])
         footnotes = sheet.footnotes.get(str(focus), [])
-        for note in footnotes:
-            ws.append([_xlsx_text(note)])
+        for line in footnotes:
+            ws.append([_xlsx_text(line)])
         if footnotes and several:
             ws.append([])
     if sheet.notes:
         ws.append([_xlsx_text(MEAN_NOTE_INTRO)])
-        for note in sheet.notes:
-            ws.append([_xlsx_text(mean_note_text(note, decimals))])
+        for mean in sheet.notes:
+            ws.append([_xlsx_text(mean_note_text(mean, decimals))])
     if sheet.revised:
         ws.append([_xlsx_text(REVISED_NOTE)])
     ws.append([_xlsx_text(f"Rang, kvartil och förändring avser {rank_year}; färgerna förklaras på bladet Källa.")])
