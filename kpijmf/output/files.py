@@ -548,6 +548,11 @@ def _source_sheet(ws: Any, frame: pd.DataFrame) -> None:
     attrs = frame.attrs or {}
     years = attrs.get("years")
     kommun = " ".join(x for x in (text(attrs.get("kommun_title")), f"({text(attrs.get('kommun_id'))})") if x != "()")
+    focuses = [k for k in focus_kommuner(frame) if k]
+    if len(focuses) > 1:
+        kommun = ", ".join(focus_heading(frame, k) for k in focuses)
+    vs = attrs.get("vs")
+    named = [v for v in vs if isinstance(v, dict)] if isinstance(vs, list) else []
     rows = [
         ("Källa", source_line(attrs)),
         ("Citering", CITATION_RULE),
@@ -556,6 +561,7 @@ def _source_sheet(ws: Any, frame: pd.DataFrame) -> None:
         ("Skapad", text(attrs.get("generated_at"))),
         ("Hämtad från Kolada", _fetched_range(frame)),
         ("Kommun", kommun.strip()),
+        ("Jämförda kommuner", ", ".join(f"{text(v.get('title'))} ({text(v.get('id'))})" for v in named)),
         ("KPI-set", text(attrs.get("kpi_set"))),
         ("År", ", ".join(str(y) for y in years) if isinstance(years, (list, tuple)) else text(years)),
     ]
