@@ -134,3 +134,15 @@ def test_report_for_two_kommuner_has_a_section_each_with_the_vs_row_and_its_own_
         assert section.count('<tr class="vs">') == 1 and section.count("<svg") == 2
     assert re.search(r'aria-label="[^"]*: Umeå och jämförelsegrupper per år"', umea)  # Umeå's own line chart
     assert "Östersund" not in umea
+
+
+def test_report_of_a_neutral_count_has_no_rank_quartile_or_mean_wording(env, tmp_path):
+    target = tmp_path / "rapport.md"
+    run = run_kpijmf(["report", "--kommun", "2380", "--kpi", "U40800", "--years", "2020-2021", "--output",
+                      str(target)], env)  # fmt: skip
+    assert run.code == 0, run.stderr
+    text = target.read_text(encoding="utf-8")
+    assert not re.search(r"kvartil \d|\d+ av \d+", text)
+    assert "Ingen rang eller kvartil: nyckeltalet har ingen bättre eller sämre riktning." in text
+    assert "Antal: jämförs inte med medelvärden" in text and "Riket (totalt)" in text
+    assert "medel" not in text.split("## ")[1].split("|")[0]  # the summary above the table sets no mean against it

@@ -92,7 +92,10 @@ REPORT_WORDS = {
         ),
         "ranks_neutral": "Nyckeltal utan bättre eller sämre riktning (neutrala) får ingen rang, kvartil eller färg.",
         "ranks_none": "Inget av nyckeltalen har en bättre eller sämre riktning: ingen rang, kvartil eller färg.",
-        "legend": "Färger: kommunens värden efter kvartil bland alla kommuner det året ({palette}):",
+        "legend": (
+            "Färger: kommunens (och de jämförda kommunernas) värden efter kvartil bland alla kommuner det året "
+            "({palette}):"
+        ),
         "p_vs": "Jämförda kommuner",
         "palette": PALETTE_NAME,
         "p_api": "API",
@@ -148,7 +151,10 @@ REPORT_WORDS = {
         ),
         "ranks_neutral": "Indicators without a better or worse direction (neutral) get no rank, quartile or colour.",
         "ranks_none": "None of the indicators has a better or worse direction: no rank, quartile or colour.",
-        "legend": "Colours: the municipality's values by quartile among all municipalities that year ({palette}):",
+        "legend": (
+            "Colours: the values of the municipality (and those alongside) by quartile among all municipalities "
+            "that year ({palette}):"
+        ),
         "p_vs": "Municipalities alongside",
         "palette": "ColorBrewer PiYG, 4 classes (colour-blind safe)",
         "p_api": "API",
