@@ -709,6 +709,8 @@ def test_xlsx_with_several_kommuner_has_a_headed_block_for_each_on_every_kpi_she
     assert rows[ostersund + 2][:4] == ["Östersund", 2.6, 3.1, 2.9]
     assert rows[umea + 2][:4] == ["Umeå", None, 3.8, 3.9]
     assert "Umeå" not in labels[ostersund:umea] and "Östersund" not in labels[umea:]
+    mean_lines = [label for label in labels if "2021: Kolada 2,8, eget medel" in str(label)]
+    assert len(mean_lines) == 1  # the size class's disagreeing mean, shared by both blocks, is explained once
     source = dict((r[0], r[1]) for r in sheet_rows(openpyxl.load_workbook(io.BytesIO(rendered.data))["Källa"]))
     assert source["Kommun"] == "Östersund (2380), Umeå (2480)"
     status_note = "Saknas med status 'Uppgift saknas' hos Kolada: Umeå 2019."

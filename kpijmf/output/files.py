@@ -620,7 +620,7 @@ def _xlsx(frame: pd.DataFrame) -> tuple[bytes, int]:
     labels = [text(block.iloc[0]["nyckeltal"]) or kpi for kpi, block, _ in blocks]
     written = 0
     for name, (kpi, block, years) in zip(_sheet_names(labels, [b[0] for b in blocks]), blocks, strict=True):
-        kpi_notes = [n for n in notes if n.kpi == kpi]
+        kpi_notes = list(dict.fromkeys(n for n in notes if n.kpi == kpi))  # a group shared by two kommuner: once
         footnotes = {f: kpi_footnotes(frame, kpi, f) for f in focuses}
         headings = {f: focus_heading(frame, f) for f in focuses}
         sheet = KpiSheet(kpi, block, years, kpi_notes, ranks, src, revised_cells(frame, kpi), footnotes=footnotes,
