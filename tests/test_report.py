@@ -454,6 +454,17 @@ def test_html_and_markdown_report_show_the_tables_footnotes():
     assert "| Nyckeltal | 2019 | 2020 | 2021‡ |" in text
     assert "‡ Brott i serien 2021: 25-65 år. Ingen förändring beräknas över brottet." in text
     assert "Saknas med status 'Uppgift saknas' hos Kolada: Östersund 2020." in text
+    english = build_markdown(_noted_frame(), None, charts=False, lang="en").text
+    assert "‡ Series break 2021: 25-65 år. No change is computed across the break." in english
+    assert "Missing, with Kolada's status 'Uppgift saknas': Östersund 2020." in english
+
+
+def test_every_footnote_frame_has_its_english():
+    from kpijmf.output.words import note_text
+
+    assert note_text("Serien upphörde 2023; efterföljare N18601.", "en") == "The series ended 2023; successor N18601."
+    assert note_text("Serien upphörde 2023.", "en") == "The series ended 2023."
+    assert note_text("Serien upphörde 2023.", "sv") == "Serien upphörde 2023."
 
 
 def _neutral_count_frame() -> pd.DataFrame:

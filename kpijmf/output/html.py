@@ -33,7 +33,6 @@ from kpijmf.output.layout import (
 from kpijmf.output.notes import BREAK_MARK, block_notes, block_rows, break_years, focus_heading
 from kpijmf.output.terminal import REVISED_MARK, revised_cells
 from kpijmf.output.words import (
-    NOTES_EN,
     QUARTILE_WORDS_BY_LANG,
     REPORT_WORDS,
     SOURCE_LINE_EN,
@@ -41,6 +40,7 @@ from kpijmf.output.words import (
     check_lang,
     format_number,
     mean_note_line,
+    note_text,
     span_text,
     summary,
     target_sentence,
@@ -255,7 +255,7 @@ def build_blocks(frame: pd.DataFrame, lang: str = "sv") -> list[Block]:
             lines = "; ".join(mean_note_line(n, block.decimals, lang) for n in kpi_notes)
             block.notes.append(f"{words['mean_intro']} {lines}.")
         said = block_notes(frame, kpi, kommun_id)
-        block.notes += said if lang == "sv" else [NOTES_EN.get(n, n) for n in said]
+        block.notes += [note_text(n, lang) for n in said]
         if revised:
             block.notes.append(words["revised"])
         block.summary = summary(_facts(frame, kpi, kommun_id), kommun=kommun, direction=block.direction,

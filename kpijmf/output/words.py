@@ -175,7 +175,15 @@ QUARTILE_WORDS_BY_LANG: dict[str, dict[int, str]] = {
     "sv": QUARTILE_WORDS,
     "en": {1: "quartile 1 (best quarter)", 2: "quartile 2", 3: "quartile 3", 4: "quartile 4 (worst quarter)"},
 }
-# The fixed footnotes of `kpijmf.output.notes` in English; notes quoting Kolada or a KPI set stay as written.
+# The footnotes of `kpijmf.output.notes` in English: the fixed ones whole, the others by their Swedish frame (what
+# they quote from Kolada or a KPI set stays as written); a note matching none stays Swedish rather than be guessed.
+_NOTE_FRAMES_EN = (
+    (re.compile(r"‡ Brott i serien (.*)\. Ingen förändring beräknas över brottet\."),
+     r"‡ Series break \1. No change is computed across the break."),
+    (re.compile(r"Serien upphörde (\S+); efterföljare (.*)\."), r"The series ended \1; successor \2."),
+    (re.compile(r"Serien upphörde (.*)\."), r"The series ended \1."),
+    (re.compile(r"Saknas med status (.*) hos Kolada: (.*)\."), r"Missing, with Kolada's status \1: \2."),
+)  # fmt: skip
 NOTES_EN = {
     NEUTRAL_NOTE: "No rank or quartile: the indicator has no better or worse direction.",
     COUNT_NOTE: (
@@ -228,6 +236,18 @@ _SUMMARY = {
         "worsened": " (deterioration)",
     },
 }
+
+
+def note_text(note: str, lang: str) -> str:
+    """A block footnote of `kpijmf.output.notes` in the report's language."""
+    if lang == "sv":
+        return note
+    if note in NOTES_EN:
+        return NOTES_EN[note]
+    for frame, english in _NOTE_FRAMES_EN:
+        if frame.fullmatch(note):
+            return frame.sub(english, note)
+    return note
 
 
 def check_lang(lang: str) -> str:
