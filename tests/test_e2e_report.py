@@ -117,3 +117,32 @@ def test_run_file_writes_html_and_markdown_reports(env, tmp_path):
     assert "(%C3%96stersund_filer/" in (out / "Östersund.md").read_text(encoding="utf-8")
     assert any(p.suffix == ".png" for p in (out / "Östersund_filer").iterdir())
     assert (out / "Östersund.csv").read_text(encoding="utf-8").startswith("kpi,")
+
+
+def test_report_for_two_kommuner_has_a_section_each_with_the_vs_row_and_its_own_charts(env, tmp_path):
+    target = tmp_path / "rapport.html"
+    run = run_kpijmf(["report", "--kommun", "2380,2480", "--vs", "2482", "--kpi", "N03926", "--years", "2020-2021",
+                      "--output", str(target)], env)  # fmt: skip
+    assert run.code == 0, run.stderr
+    page = target.read_text(encoding="utf-8")
+    assert "<h2>Östersund (2380)</h2>" in page and "<h2>Umeå (2480)</h2>" in page
+    umea = page[page.index('id="kommun-2480"') : page.index("<footer")]
+    ostersund = page[page.index('id="kommun-2380"') : page.index('id="kommun-2480"')]
+    assert 'id="table-2380-N03926"' in ostersund and 'id="table-2480-N03926"' in umea
+    for section, name in ((ostersund, "Östersund"), (umea, "Umeå")):
+        assert re.search(rf'<p class="summary">{name} ', section), name  # the summary speaks of its own kommun
+        assert section.count('<tr class="vs">') == 1 and section.count("<svg") == 2
+    assert re.search(r'aria-label="[^"]*: Umeå och jämförelsegrupper per år"', umea)  # Umeå's own line chart
+    assert "Östersund" not in umea
+
+
+def test_report_of_a_neutral_count_has_no_rank_quartile_or_mean_wording(env, tmp_path):
+    target = tmp_path / "rapport.md"
+    run = run_kpijmf(["report", "--kommun", "2380", "--kpi", "U40800", "--years", "2020-2021", "--output",
+                      str(target)], env)  # fmt: skip
+    assert run.code == 0, run.stderr
+    text = target.read_text(encoding="utf-8")
+    assert not re.search(r"kvartil \d|\d+ av \d+", text)
+    assert "Ingen rang eller kvartil: nyckeltalet har ingen bättre eller sämre riktning." in text
+    assert "Antal: jämförs inte med medelvärden" in text and "Riket (totalt)" in text
+    assert "medel" not in text.split("## ")[1].split("|")[0]  # the summary above the table sets no mean against it

@@ -675,3 +675,64 @@ def test_xlsx_labels_that_clash_once_cut_are_told_apart_by_their_kolada_ids():
         "arbetslöshet N03921",
     ]
     assert all(len(n) <= 31 for n in names)
+
+
+# --- xlsx: one block per focus kommun, footnotes under each (issues 11 and 14) ---------------------------------
+
+
+def _two_kommun_frame() -> pd.DataFrame:
+    one = sample_frame()
+    other = one.copy()
+    other["kommun_id"] = "2480"
+    kommun = other["role"] == "kommun"
+    other.loc[kommun, ["id", "title"]] = ["2480", "Umeå"]
+    other.loc[kommun & (other["kpi"] == "N03926"), "value"] = [3.5, 3.8, 3.9]
+    other.loc[kommun & (other["kpi"] == "N03926"), "quartile"] = 4
+    frame = pd.concat([one, other], ignore_index=True)
+    frame.attrs = dict(one.attrs)
+    return frame
+
+
+def test_xlsx_with_several_kommuner_has_a_headed_block_for_each_on_every_kpi_sheet():
+    frame = _two_kommun_frame()
+    gap = (frame.kpi == "N03926") & (frame.id == "2480") & (frame.year == 2019)
+    frame.loc[gap, ["value", "status"]] = [float("nan"), "Uppgift saknas"]
+    rendered = render(frame, "xlsx")
+    ws = openpyxl.load_workbook(io.BytesIO(rendered.data))[PCT_SHEET]
+    rows = sheet_rows(ws)
+    labels = [r[0] for r in rows]
+    ostersund, umea = labels.index("Östersund (2380)"), labels.index("Umeå (2480)")
+    assert ostersund == 2 and ostersund < umea  # row 3, under the KPI's title and id
+    for at in (ostersund, umea):
+        assert ws.cell(at + 1, 1).font.bold
+        assert rows[at + 1][:4] == ["Nyckeltal", 2019, 2020, 2021]  # each block has its own header row
+    assert rows[ostersund + 2][:4] == ["Östersund", 2.6, 3.1, 2.9]
+    assert rows[umea + 2][:4] == ["Umeå", None, 3.8, 3.9]
+    assert "Umeå" not in labels[ostersund:umea] and "Östersund" not in labels[umea:]
+    mean_lines = [label for label in labels if "2021: Kolada 2,8, eget medel" in str(label)]
+    assert len(mean_lines) == 1  # the size class's disagreeing mean, shared by both blocks, is explained once
+    source = dict((r[0], r[1]) for r in sheet_rows(openpyxl.load_workbook(io.BytesIO(rendered.data))["Källa"]))
+    assert source["Kommun"] == "Östersund (2380), Umeå (2480)"
+    status_note = "Saknas med status 'Uppgift saknas' hos Kolada: Umeå 2019."
+    assert labels.index(status_note) > umea  # the footnote sits under Umeå's block, not Östersund's
+    assert fill_of(ws.cell(umea + 3, 3)) == argb(4)  # Umeå's values in its own quartile's colour
+    assert rendered.rows == 2 * 2 * 6  # two KPI sheets, two kommun blocks each, six units per block
+
+
+def test_xlsx_marks_a_break_year_and_footnotes_neutral_counts_and_years_per_kpi():
+    frame = sample_frame()
+    mine = frame.kpi == "N03926"
+    frame.loc[mine & (frame.year == 2021), "note"] = "brott i serien 2021: 25-65 år"
+    frame.loc[frame.kpi == "N40011", ["direction", "kpi_unit"]] = ["neutral", "antal"]
+    frame.attrs["years_per_kpi"] = True
+    wb = load_xlsx(frame)
+    pct = sheet_rows(wb[PCT_SHEET])
+    assert pct[2][:4] == ["Nyckeltal", 2019, 2020, "2021‡"]
+    assert [r[0] for r in pct if str(r[0]).startswith("‡")] == [
+        "‡ Brott i serien 2021: 25-65 år. Ingen förändring beräknas över brottet."
+    ]
+    kr = [r[0] for r in sheet_rows(wb[KR_SHEET])]
+    assert "Ingen rang eller kvartil: nyckeltalet har ingen bättre eller sämre riktning." in kr
+    assert any(str(v).startswith("Antal: jämförs inte med medelvärden") for v in kr)
+    assert any(str(v).startswith("Åren är nyckeltalets egna") for v in kr)
+    assert "Östersund (2380)" not in kr  # one kommun: no heading row, the table starts on row 3 as before

@@ -70,7 +70,8 @@ def test_html_table_is_the_audit_layout_with_swedish_numbers(page):
     section = _section(page, "N40011")
     rows = re.findall(r'<tr class="([a-z]+)"><th scope="row">([^<]*)</th>', section)
     assert [r[0] for r in rows] == ["kommun", "alla", "storlek", "grupp", "egen", "riket"]
-    assert "<td>1\u00a0456</td><td>–</td><td>1\u00a0612</td><td>201 av 287, kvartil 3</td>" in section
+    q3 = '<td class="q3" title="kvartil 3">'  # the kommun's cells in its quartile's colour; 2020 has no rank
+    assert f"{q3}1\u00a0456</td><td>–</td>{q3}1\u00a0612</td>{q3}201 av 287, kvartil 3</td>" in section
     assert "<td>1\u00a0420</td>" in section  # alla kommuner 2021, decimal-free for kr/inv
     assert '<th scope="col">Rang 2021</th>' in section
 
@@ -149,7 +150,7 @@ def test_html_marks_single_preliminary_and_revised_cells():
     section = _section(build_html(frame, None), "N03926")
     assert '<th scope="col">2021</th>' in section
     assert "<td>2,7<sup>p</sup></td>" in section  # Riket 2021 only
-    assert "<td>3,1<sup>†</sup></td>" in section
+    assert '<td class="q2" title="kvartil 2">3,1<sup>†</sup></td>' in section
     assert "† = reviderat av Kolada" in section
 
 
@@ -173,7 +174,7 @@ def test_html_in_english_has_english_headings_labels_and_summaries():
     for swedish in ("Källor och metod", "Rang 2021", "Förändring", "Innehåll", "Lägre värde", " av 290",
                     "kvartil", "Inga värden", "låg bättre", "Källa: Kolada (", "egen bearbetning"):  # fmt: skip
         assert swedish not in page
-    assert "<td>1,456</td>" in page
+    assert '<td class="q3" title="quartile 3">1,456</td>' in page
 
 
 def test_html_without_distribution_leaves_strip_charts_out():
@@ -367,3 +368,169 @@ def test_english_report_translates_the_target_row():
     plain = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", build_html(_with_target(), None, lang="en")))
     assert "Target ≤ 3.0" in plain
     assert "uppfyllt" not in plain and "Målvärde" not in plain
+
+
+# --- several kommuner, footnotes, neutral KPIs and counts, --vs rows, colours (issues 11 and 14) ----------------
+
+
+def two_kommun_frame() -> pd.DataFrame:
+    """The sample frame for Östersund (2380) and a second block for Umeå (2480), worse than alla kommuner."""
+    one = sample_frame()
+    other = one.copy()
+    other["kommun_id"] = "2480"
+    kommun = other["role"] == "kommun"
+    other.loc[kommun, ["id", "title"]] = ["2480", "Umeå"]
+    mine = kommun & (other["kpi"] == "N03926")
+    other.loc[mine, "value"] = [3.5, 3.8, 3.9]
+    other.loc[mine, "diff_alla"] = [3.5 - 2.9, 3.8 - 3.4, 3.9 - 3.2]
+    other.loc[mine, "change_prev"] = [NAN, 3.8 - 3.5, 3.9 - 3.8]
+    other.loc[mine, ["rank", "rank_of", "quartile"]] = [250, 290, 4]
+    frame = pd.concat([one, other], ignore_index=True)
+    frame.attrs = {**one.attrs, "kommuner": [{"id": "2380", "title": "Östersund"}, {"id": "2480", "title": "Umeå"}]}
+    return frame
+
+
+NAN = float("nan")
+
+
+def _kommun_section(page: str, kommun_id: str) -> str:
+    match = re.search(rf'<section class="kommun" id="kommun-{kommun_id}">(.*?)(?=<section class="kommun"|<footer)',
+                      page, re.DOTALL)  # fmt: skip
+    assert match, f"no section for {kommun_id}"
+    return match.group(1)
+
+
+def test_facts_for_the_summary_are_one_focus_kommuns_rows_only():
+    from kpijmf.output.html import _facts
+
+    facts = _facts(two_kommun_frame(), "N03926", "2480")
+    assert [(f.year, f.value) for f in facts] == [(2019, 3.5), (2020, 3.8), (2021, 3.9)]
+
+
+def test_html_with_several_kommuner_has_one_section_each_with_its_own_blocks_summary_and_charts():
+    page = build_html(two_kommun_frame(), sample_distribution())
+    assert "<h1>Östersund och Umeå jämfört med andra kommuner</h1>" in page
+    assert page.index('id="kommun-2380"') < page.index('id="kommun-2480"')
+    ostersund, umea = _kommun_section(page, "2380"), _kommun_section(page, "2480")
+    assert "<h2>Östersund (2380)</h2>" in ostersund and "<h2>Umeå (2480)</h2>" in umea
+    for kommun_id, section in (("2380", ostersund), ("2480", umea)):
+        assert re.findall(r'<table id="([^"]+)"', section) == [f"table-{kommun_id}-N03926", f"table-{kommun_id}-N40011"]
+        assert "<h3>Långtidsarbetslöshet 25-64 år (%)</h3>" in section
+    assert "Östersund låg bättre till än alla kommuners ovägda medel tre år i rad (2019–2021)." in ostersund
+    assert "Umeå låg sämre till än alla kommuners ovägda medel tre år i rad (2019–2021)." in umea
+    assert "Rang 250 av 290 år 2021 (kvartil 4)." in umea
+    assert "Umeå" not in ostersund and "Östersund" not in umea  # rows, summaries and charts: one kommun each
+    assert 'aria-label="Långtidsarbetslöshet 25-64 år: Umeå och jämförelsegrupper per år"' in umea
+    assert "<dd>Östersund (2380), Umeå (2480)</dd>" in page
+
+
+def test_markdown_with_several_kommuner_heads_each_kommun_and_names_charts_by_kommun():
+    built = build_markdown(two_kommun_frame(), sample_distribution())
+    text = built.text
+    assert text.index("## Östersund (2380)") < text.index("### Långtidsarbetslöshet 25-64 år (%)")
+    assert text.index("### Långtidsarbetslöshet 25-64 år (%)") < text.index("## Umeå (2480)")
+    assert "Umeå låg sämre till än alla kommuners ovägda medel tre år i rad" in text.split("## Umeå (2480)")[1]
+    assert "2480-N03926-line.png" in built.images and "2380-N40011-strip.png" in built.images
+    assert "(rapport_filer/2480-N03926-line.png)" in text
+
+
+def _noted_frame() -> pd.DataFrame:
+    frame = sample_frame()
+    mine = frame.kpi == "N03926"
+    frame.loc[mine & (frame.year == 2021), "note"] = "brott i serien 2021: 25-65 år"
+    frame.loc[mine & (frame.year == 2021), "change_prev"] = NAN
+    gap = (frame.kpi == "N40011") & (frame.id == "2380") & (frame.year == 2020)
+    frame.loc[gap, "status"] = "Uppgift saknas"
+    return frame
+
+
+def test_html_and_markdown_report_show_the_tables_footnotes():
+    page = build_html(_noted_frame(), None, charts=False)
+    n03926 = _section(page, "N03926")
+    assert '<th scope="col">2021<sup>‡</sup></th>' in n03926
+    assert '<p class="notes">‡ Brott i serien 2021: 25-65 år. Ingen förändring beräknas över brottet.</p>' in n03926
+    assert "Saknas med status &#x27;Uppgift saknas&#x27; hos Kolada: Östersund 2020." in _section(page, "N40011")
+    text = build_markdown(_noted_frame(), None, charts=False).text
+    assert "| Nyckeltal | 2019 | 2020 | 2021‡ |" in text
+    assert "‡ Brott i serien 2021: 25-65 år. Ingen förändring beräknas över brottet." in text
+    assert "Saknas med status 'Uppgift saknas' hos Kolada: Östersund 2020." in text
+    english = build_markdown(_noted_frame(), None, charts=False, lang="en").text
+    assert "‡ Series break 2021: 25-65 år. No change is computed across the break." in english
+    assert "Missing, with Kolada's status 'Uppgift saknas': Östersund 2020." in english
+
+
+def test_every_footnote_frame_has_its_english():
+    from kpijmf.output.words import note_text
+
+    assert note_text("Serien upphörde 2023; efterföljare N18601.", "en") == "The series ended 2023; successor N18601."
+    assert note_text("Serien upphörde 2023.", "en") == "The series ended 2023."
+    assert note_text("Serien upphörde 2023.", "sv") == "Serien upphörde 2023."
+
+
+def _neutral_count_frame() -> pd.DataFrame:
+    frame = sample_frame()
+    counted = frame.kpi == "N40011"
+    frame.loc[counted, "direction"] = "neutral"
+    frame.loc[counted, "kpi_unit"] = "antal"
+    frame.loc[counted, "diff_alla"] = NAN
+    return frame  # ranks left in: the report must not show them for a neutral KPI
+
+
+def test_a_neutral_count_gets_no_rank_colour_or_comparison_wording():
+    page = build_html(_neutral_count_frame(), None, charts=False)
+    section = _section(page, "N40011")
+    summary_text = re.search(r'<p class="summary">(.*?)</p>', section).group(1)
+    for said in ("medel", "bättre", "sämre", "högre", "lägre", "Rang", "kvartil"):
+        assert said not in summary_text, said
+    assert not re.search(r"kvartil \d", section) and 'class="q' not in section and "201 av 287" not in section
+    assert "Ingen rang eller kvartil: nyckeltalet har ingen bättre eller sämre riktning." in section
+    assert "Antal: jämförs inte med medelvärden" in section
+    assert "neutrala) får ingen rang, kvartil eller färg" in page
+    english = build_html(_neutral_count_frame(), None, charts=False, lang="en")
+    assert "No rank or quartile: the indicator has no better or worse direction." in english
+
+
+def test_a_report_of_only_neutral_kpis_never_calls_quartile_1_the_best():
+    frame = sample_frame()
+    frame["direction"] = "neutral"
+    page = build_html(frame, None, charts=False)
+    assert "bästa fjärdedelen" not in page and not re.search(r"kvartil \d", page)
+    assert "Inget av nyckeltalen har en bättre eller sämre riktning" in page
+
+
+def _with_vs(frame: pd.DataFrame) -> pd.DataFrame:
+    vs = frame[frame["id"] == "2380"].copy()
+    vs["id"], vs["title"], vs["role"] = "2281", "Sundsvall", "vs"
+    vs["rank"], vs["rank_of"], vs["quartile"] = 5, 290, 1
+    out = pd.concat([frame, vs], ignore_index=True)
+    out.attrs = {**frame.attrs, "vs": [{"id": "2281", "title": "Sundsvall"}]}
+    return out
+
+
+def test_vs_rows_appear_in_the_report_with_their_own_rank_and_colour():
+    page = build_html(_with_vs(sample_frame()), None, charts=False)
+    section = _section(page, "N03926")
+    row = re.search(r'<tr class="vs"><th scope="row">Sundsvall</th>(.*?)</tr>', section).group(1)
+    assert row.count('class="q1" title="kvartil 1 (bästa fjärdedelen)"') == 4 and "5 av 290, kvartil 1" in row
+    assert "<dd>Sundsvall (2281)</dd>" in page
+    text = build_markdown(_with_vs(sample_frame()), None, charts=False).text
+    assert "| Sundsvall | 2,6 | 3,1 | 2,9 | 5 av 290, kvartil 1 |" in text
+
+
+def test_html_colours_follow_the_palette_with_a_legend_under_the_first_table_only():
+    from kpijmf.output.colours import QUARTILE_COLOURS, text_colour
+
+    frame = sample_frame()
+    at = (frame["kpi"] == "N03926") & (frame["id"] == "2380")
+    frame.loc[at, "quartile"] = [1, 3, 4]
+    frame.loc[frame["kpi"] == "N40011", "direction"] = "neutral"
+    page = build_html(frame, None, charts=False)
+    for q, colour in QUARTILE_COLOURS.items():
+        assert f"tbody td.q{q} {{ background: {colour}; color: {text_colour(colour)}; }}" in page
+    first, second = _section(page, "N03926"), _section(page, "N40011")
+    kommun = re.search(r'<tr class="kommun">(.*?)</tr>', first).group(1)
+    assert re.findall(r'<td class="q(\d)"', kommun) == ["1", "3", "4", "4"]  # 2019–2021 and the rank's quartile
+    assert 'class="q' not in second  # a neutral KPI is not coloured
+    assert page.count('<p class="legend">') == 1
+    assert first.index("</table>") < first.index('<p class="legend">')
+    assert "ColorBrewer PiYG" in first and '<span class="swatch q4">kvartil 4 (sämsta fjärdedelen)</span>' in first

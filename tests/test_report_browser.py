@@ -109,6 +109,8 @@ def test_report_renders_in_chromium_with_tables_and_charts(report):
     present = {rgb for _, rgb in colours}
     assert (238, 243, 248) in present  # the kommun row's background: the inline CSS applied under the CSP
     assert (11, 60, 111) in present  # the kommun's line colour: the inline SVG charts were drawn
+    assert (184, 225, 134) in present  # quartile 2's fill (#b8e186) on the kommun's cells wins over the row's
+    assert (241, 182, 218) in present  # quartile 3's (#f1b6da): N40011's cells
     white = next(n for n, rgb in colours if rgb == (255, 255, 255))
     assert white < 0.95 * image.size[0] * image.size[1]
     assert _console_messages(done.stderr) == []

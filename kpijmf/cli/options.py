@@ -18,6 +18,23 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stder
 KommunOpt = Annotated[
     str, typer.Option("--kommun", metavar="ID|NAME", help="Kommun id or name (2380, Östersund, ostersund).")
 ]
+KommunerOpt = Annotated[
+    list[str],
+    typer.Option(
+        "--kommun",
+        metavar="ID|NAME",
+        help="Kommun id or name (2380, Östersund, ostersund); repeat or comma-separate for one block each.",
+    ),
+]
+VsOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--vs",
+        metavar="ID|NAME",
+        help="A kommun to show beside it, one row each with its own rank; repeat or comma-separate.",
+        show_default=False,
+    ),
+]
 KpiOpt = Annotated[
     list[str] | None,
     typer.Option("--kpi", metavar="ID", help="KPI id; repeat or comma-separate (N03926,N40011).", show_default=False),

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from kpijmf.cli.options import (
+    KommunerOpt,
     KommunOpt,
     KpiOpt,
     LastOpt,
@@ -17,6 +18,7 @@ from kpijmf.cli.options import (
     Quiet,
     SetOpt,
     TargetsOpt,
+    VsOpt,
     YearsOpt,
     parse_year_choice,
     workspace,
@@ -101,7 +103,7 @@ def plot(
 
 
 def report(
-    kommun: KommunOpt,
+    kommun: KommunerOpt,
     output: Annotated[
         str,
         typer.Option(
@@ -116,6 +118,7 @@ def report(
     years: YearsOpt = None,
     last: LastOpt = None,
     peers: PeersOpt = None,
+    vs: VsOpt = None,
     targets: TargetsOpt = None,
     lang: LangOpt = None,
     offline: OfflineOpt = False,
@@ -123,7 +126,9 @@ def report(
 ) -> None:
     """Write a report for a kommun: per KPI the audit table, charts, a summary sentence; provenance at the end.
 
-    Example: kpijmf report --kommun 2380 --years 2019-2021 --output rapport.html
+    Several kommuner (--kommun 2380,2480) get one section each.
+
+    Example: kpijmf report --kommun 2380 --vs Sundsvall --years 2019-2021 --output rapport.html
     """
     from kpijmf.output.report import charts_available, charts_install_command, report_files
     from kpijmf.service.runner import write_files
@@ -133,8 +138,10 @@ def report(
     fmt = _suffix_format(output, _REPORT_FORMATS, "reports")
     year_list, last = parse_year_choice(years, last)
     with talk.progress(msg("progress_fetch")) as progress, workspace(talk, offline, "report", progress) as space:
-        frame = space.compare(kommun, set_name=set_name, kpi_ids=split_list(kpi), years=year_list, last=last,
-                              peers=split_list(peers) or None, targets_file=targets)  # fmt: skip
+        kommuner = split_list(kommun) or kommun  # only blanks: let the lookup name the problem
+        frame = space.compare(kommuner if len(kommuner) != 1 else kommuner[0], set_name=set_name,
+                              kpi_ids=split_list(kpi), years=year_list, last=last, peers=split_list(peers) or None,
+                              vs=split_list(vs), targets_file=targets)  # fmt: skip
         distribution = space.distribution(frame)
     if not charts_available():
         talk.warn(msg("no_matplotlib", command=charts_install_command()))

@@ -19,7 +19,7 @@ import json
 import math
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kpijmf.domain import vocab
@@ -394,29 +394,72 @@ def _paint(cell: Any, quartile: int | None, direction: str, *, bold: bool) -> No
 
 
 def _kpi_sheet(ws: Any, sheet: KpiSheet) -> int:
-    """One KPI's audit table; returns how many unit rows it wrote."""
-    from openpyxl.comments import Comment
-    from openpyxl.styles import Alignment, Font
+    """One KPI's audit table, one block per focus kommun (each under a bold 'Östersund (2380)' row when there are
+    several) with its footnotes; returns how many unit rows it wrote."""
+    from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
+
+    from kpijmf.output.terminal import REVISED_NOTE
 
     block, years = sheet.block, sheet.years
     first = block.iloc[0]
     decimals = int(first["decimaler"])
     rank_year = int(first["rang_år"])
-    fmt = _number_format(decimals)
-    change_fmt = f"+{fmt};-{fmt};{fmt}"
     kpi_title = text(first["nyckeltal"])
     ws.append([_xlsx_text(kpi_heading(kpi_title, text(first["enhet"])))])
     ws["A1"].font = Font(bold=True, size=12)
     ws.append([_xlsx_text(f"Kolada-id {sheet.kpi}")])
-    header = ["Nyckeltal", *years, f"Rang {rank_year}", "Av", "Kvartil", "Förändring", "Kolada-id"]
-    ws.append(header)
-    for cell in ws[3]:
-        cell.font = Font(bold=True)
-        if isinstance(cell.value, int) or cell.value in header[len(years) + 1 : -1]:
-            cell.alignment = Alignment(horizontal="right")
+    several = len(sheet.headings) > 1
+    written = 0
+    for focus, rows in block.groupby("kommun_id", sort=False):
+        if several:
+            ws.append([_xlsx_text(sheet.headings.get(str(focus), str(focus)))])
+            ws.cell(row=ws.max_row, column=1).font = Font(bold=True, size=12)
+        written += _kpi_table(ws, sheet, rows)
+        ws.append([])
+        footnotes = sheet.footnotes.get(str(focus), [])
+        for line in footnotes:
+            ws.append([_xlsx_text(line)])
+        if footnotes and several:
+            ws.append([])
+    if sheet.notes:
+        ws.append([_xlsx_text(MEAN_NOTE_INTRO)])
+        for mean in sheet.notes:
+            ws.append([_xlsx_text(mean_note_text(mean, decimals))])
+    if sheet.revised:
+        ws.append([_xlsx_text(REVISED_NOTE)])
+    ws.append([_xlsx_text(f"Rang, kvartil och förändring avser {rank_year}; färgerna förklaras på bladet Källa.")])
+    ws.append([_xlsx_text(sheet.src)])
+    ws.freeze_panes = "B3" if several else "B4"
+    label_width = max([len(text(v)) for v in block["etikett"]] + [len("Nyckeltal")])
+    ws.column_dimensions["A"].width = min(label_width + 2, 60)
+    for j in range(2, len(years) + 2):
+        ws.column_dimensions[get_column_letter(j)].width = 11
+    for j, width in enumerate((11, 6, 8, 12, 11), start=len(years) + 2):
+        ws.column_dimensions[get_column_letter(j)].width = width
+    return written
+
+
+def _kpi_table(ws: Any, sheet: KpiSheet, block: pd.DataFrame) -> int:
+    """One focus kommun's table of a KPI sheet: the header row (‡ on a break's year) and a row per unit."""
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment, Font
+
     from kpijmf.output.terminal import REVISED_MARK, REVISED_NOTE
 
+    years = sheet.years
+    first = block.iloc[0]
+    decimals = int(first["decimaler"])
+    rank_year = int(first["rang_år"])
+    fmt = _number_format(decimals)
+    change_fmt = f"+{fmt};-{fmt};{fmt}"
+    heads = [f"{y}{BREAK_MARK}" if y in sheet.breaks else y for y in years]
+    header = ["Nyckeltal", *heads, f"Rang {rank_year}", "Av", "Kvartil", "Förändring", "Kolada-id"]
+    ws.append(header)
+    for j, cell in enumerate(ws[ws.max_row], start=1):
+        cell.font = Font(bold=True)
+        if 1 < j < len(header):
+            cell.alignment = Alignment(horizontal="right")
     flagged = {(n.role, n.id, n.gender, n.year): n for n in sheet.notes}
     rank_col = len(years) + 2
     written = 0
@@ -460,22 +503,6 @@ def _kpi_sheet(ws: Any, sheet: KpiSheet) -> int:
         if painted:
             _paint(ws.cell(row=row, column=rank_col + 2), quartile, direction, bold=bold)
         ws.cell(row=row, column=rank_col + 3).number_format = change_fmt
-    ws.append([])
-    if sheet.notes:
-        ws.append([_xlsx_text(MEAN_NOTE_INTRO)])
-        for note in sheet.notes:
-            ws.append([_xlsx_text(mean_note_text(note, decimals))])
-    if sheet.revised:
-        ws.append([_xlsx_text(REVISED_NOTE)])
-    ws.append([_xlsx_text(f"Rang, kvartil och förändring avser {rank_year}; färgerna förklaras på bladet Källa.")])
-    ws.append([_xlsx_text(sheet.src)])
-    ws.freeze_panes = "B4"
-    label_width = max([len(text(v)) for v in block["etikett"]] + [len("Nyckeltal")])
-    ws.column_dimensions["A"].width = min(label_width + 2, 60)
-    for j in range(2, len(years) + 2):
-        ws.column_dimensions[get_column_letter(j)].width = 11
-    for j, width in enumerate((11, 6, 8, 12, 11), start=rank_col):
-        ws.column_dimensions[get_column_letter(j)].width = width
     return written
 
 
@@ -490,6 +517,9 @@ class KpiSheet:
     ranks: dict[tuple[str, str, str, str, int], RankCell]
     src: str
     revised: set[tuple[str, str, str, int]]  # (role, id, gender, year) of cells Kolada revised
+    footnotes: dict[str, list[str]] = field(default_factory=dict)  # focus kommun -> `notes.block_notes`
+    headings: dict[str, str] = field(default_factory=dict)  # focus kommun -> 'Östersund (2380)'
+    breaks: set[int] = field(default_factory=set)  # years a new definition starts: ‡ on their header
 
 
 def _colour_legend(ws: Any) -> None:
@@ -518,6 +548,11 @@ def _source_sheet(ws: Any, frame: pd.DataFrame) -> None:
     attrs = frame.attrs or {}
     years = attrs.get("years")
     kommun = " ".join(x for x in (text(attrs.get("kommun_title")), f"({text(attrs.get('kommun_id'))})") if x != "()")
+    focuses = [k for k in focus_kommuner(frame) if k]
+    if len(focuses) > 1:
+        kommun = ", ".join(focus_heading(frame, k) for k in focuses)
+    vs = attrs.get("vs")
+    named = [v for v in vs if isinstance(v, dict)] if isinstance(vs, list) else []
     rows = [
         ("Källa", source_line(attrs)),
         ("Citering", CITATION_RULE),
@@ -526,6 +561,7 @@ def _source_sheet(ws: Any, frame: pd.DataFrame) -> None:
         ("Skapad", text(attrs.get("generated_at"))),
         ("Hämtad från Kolada", _fetched_range(frame)),
         ("Kommun", kommun.strip()),
+        ("Jämförda kommuner", ", ".join(f"{text(v.get('title'))} ({text(v.get('id'))})" for v in named)),
         ("KPI-set", text(attrs.get("kpi_set"))),
         ("År", ", ".join(str(y) for y in years) if isinstance(years, (list, tuple)) else text(years)),
     ]
@@ -580,11 +616,15 @@ def _xlsx(frame: pd.DataFrame) -> tuple[bytes, int]:
     src = source_line(frame.attrs)
     ranks = cell_ranks(frame)
     blocks = list(_blocks(frame))
+    focuses = focus_kommuner(frame)
     labels = [text(block.iloc[0]["nyckeltal"]) or kpi for kpi, block, _ in blocks]
     written = 0
     for name, (kpi, block, years) in zip(_sheet_names(labels, [b[0] for b in blocks]), blocks, strict=True):
-        kpi_notes = [n for n in notes if n.kpi == kpi]
-        sheet = KpiSheet(kpi, block, years, kpi_notes, ranks, src, revised_cells(frame, kpi))
+        kpi_notes = list(dict.fromkeys(n for n in notes if n.kpi == kpi))  # a group shared by two kommuner: once
+        footnotes = {f: kpi_footnotes(frame, kpi, f) for f in focuses}
+        headings = {f: focus_heading(frame, f) for f in focuses}
+        sheet = KpiSheet(kpi, block, years, kpi_notes, ranks, src, revised_cells(frame, kpi), footnotes=footnotes,
+                         headings=headings, breaks=break_years(frame, kpi))  # fmt: skip
         written += _kpi_sheet(wb.create_sheet(name), sheet)
     _source_sheet(wb.create_sheet("Källa"), frame)
     _data_sheet(wb.create_sheet("Data"), frame)

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from kpijmf.output.clean import printable
+from kpijmf.output.colours import COLOURED_ROLES, QUARTILE_COLOURS, quartile_colour, text_colour
 from kpijmf.output.layout import (
     TARGET_ROLE,
+    cell_ranks,
+    focus_kommuner,
     is_missing,
     kpi_heading,
     mean_notes,
@@ -26,14 +30,17 @@ from kpijmf.output.layout import (
     text,
     wide_frame,
 )
+from kpijmf.output.notes import BREAK_MARK, block_notes, block_rows, break_years, focus_heading
 from kpijmf.output.terminal import REVISED_MARK, revised_cells
 from kpijmf.output.words import (
+    QUARTILE_WORDS_BY_LANG,
     REPORT_WORDS,
     SOURCE_LINE_EN,
     YearFacts,
     check_lang,
     format_number,
     mean_note_line,
+    note_text,
     span_text,
     summary,
     target_sentence,
@@ -59,6 +66,8 @@ class Row:
     cells: list[tuple[str, str]]
     rank: str
     change: str
+    quartiles: list[int | None] = field(default_factory=list)  # per year cell: its colour's quartile, or None
+    rank_quartile: int | None = None  # the rank cell's colour
 
 
 @dataclass
@@ -76,11 +85,32 @@ class Block:
     year_marks: dict[int, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     summary: str = ""
+    kommun_id: str = ""  # the focus kommun, when the report has several
 
     @property
     def heading(self) -> str:
         """'Långtidsarbetslöshet 25-64 år (%)'."""
         return kpi_heading(self.label, self.unit)
+
+    @property
+    def anchor(self) -> str:
+        """The block's id part: 'N03926', or '2380-N03926' when the report has several kommuner."""
+        return slug(f"{self.kommun_id}-{self.kpi}" if self.kommun_id else self.kpi)
+
+    @property
+    def coloured(self) -> bool:
+        """True when a cell of the table is filled with its quartile's colour."""
+        return any(q is not None for row in self.rows for q in (*row.quartiles, row.rank_quartile))
+
+
+@dataclass
+class Section:
+    """One focus kommun's part of the report: its heading (empty for a one-kommun report), rows and blocks."""
+
+    kommun_id: str
+    heading: str
+    frame: pd.DataFrame
+    blocks: list[Block]
 
 
 def _flag_set(frame: pd.DataFrame, column: str, kpi: str) -> set[tuple[str, str, str, int]]:
@@ -124,9 +154,10 @@ def _number(value: Any) -> float | None:
     return None if is_missing(value) else float(value)
 
 
-def _facts(frame: pd.DataFrame, kpi: str) -> list[YearFacts]:
-    """The kommun's yearly numbers for one KPI (gender T), for the summary."""
-    rows = frame[(frame["kpi"] == kpi) & (frame["role"] == "kommun")]
+def _facts(frame: pd.DataFrame, kpi: str, kommun_id: str = "") -> list[YearFacts]:
+    """The kommun's yearly numbers for one KPI (gender T), for the summary: one focus kommun's rows only."""
+    rows = block_rows(frame, kpi, kommun_id or _kommun_id(frame))
+    rows = rows[rows["role"] == "kommun"]
     if "gender" in rows.columns:
         rows = rows[rows["gender"].fillna("T").isin(["T", ""])]
     facts = []
@@ -154,11 +185,14 @@ def build_blocks(frame: pd.DataFrame, lang: str = "sv") -> list[Block]:
         return []
     notes = mean_notes(frame)
     kommun = kommun_name(frame)
+    kommun_id = _kommun_id(frame)
+    ranks = cell_ranks(frame)
     blocks = []
     for kpi, part in wide.groupby("kpi", sort=False):
         kpi = str(kpi)
         first = part.iloc[0]
         years = list(first["år"])  # each KPI's own years
+        directed = text(first["riktning"]) in ("higher", "lower")
         block = Block(
             kpi=kpi,
             label=text(first["nyckeltal"]) or kpi,
@@ -173,7 +207,11 @@ def build_blocks(frame: pd.DataFrame, lang: str = "sv") -> list[Block]:
         preliminary = _flag_set(frame, "preliminary", kpi)
         keys = {(text(r["role"]), text(r["id"]), text(r["gender"]) or "T") for _, r in part.iterrows()}
         whole_years = {y for y in years if keys and all((*k, y) in preliminary for k in keys)}
-        block.year_marks = {y: PRELIMINARY_MARK for y in whole_years}
+        breaks = break_years(frame, kpi)  # ‡ on the year a new definition starts, as in the tables
+        for y in years:
+            mark = (BREAK_MARK if y in breaks else "") + (PRELIMINARY_MARK if y in whole_years else "")
+            if mark:
+                block.year_marks[y] = mark
         for _, r in part.iterrows():
             cells = []
             for y in years:
@@ -193,12 +231,22 @@ def build_blocks(frame: pd.DataFrame, lang: str = "sv") -> list[Block]:
                 cells.append((shown, marks))
             # wide_frame's rank is layout.rank_text, "10 av 17"; only the word changes in English.
             rank = text(r["rang"]) if lang == "sv" else text(r["rang"]).replace(" av ", " of ")
+            rank = rank if directed else ""  # a neutral KPI is never ranked (compare.py gives it no rank either)
             if rank and not is_missing(r["kvartil"]):
                 rank += ", " + words["quartile"].format(q=int(r["kvartil"]))
+            role, direction = text(r["role"]), text(r["riktning"])
+            quartiles: list[int | None] = [None] * len(years)
+            rank_quartile = None
+            if role in COLOURED_ROLES:
+                key3 = (kpi, role, text(r["id"]), text(r["gender"]) or "T")
+                found = [ranks.get((*key3, y)) for y in years]
+                quartiles = [_coloured(c.quartile if c else None, direction) for c in found]
+                rank_quartile = _coloured(None if is_missing(r["kvartil"]) else int(r["kvartil"]), direction)
             change = "" if is_missing(r["förändring"]) else format_number(r["förändring"], block.decimals, lang,
                                                                             signed=True)  # fmt: skip
             label = row_label(text(r["title"]), text(r["gender"]) or "T") if lang == "sv" else _row_label_en(r)
-            block.rows.append(Row(label=label, role=text(r["role"]), cells=cells, rank=rank, change=change or "–"))
+            block.rows.append(Row(label=label, role=role, cells=cells, rank=rank, change=change or "–",
+                                  quartiles=quartiles, rank_quartile=rank_quartile))  # fmt: skip
         marked = sorted({y for y in years for k in keys if (*k, y) in preliminary})
         if marked:
             block.notes.append(words["preliminary"].format(years=span_text(marked)))
@@ -206,14 +254,49 @@ def build_blocks(frame: pd.DataFrame, lang: str = "sv") -> list[Block]:
         if kpi_notes:
             lines = "; ".join(mean_note_line(n, block.decimals, lang) for n in kpi_notes)
             block.notes.append(f"{words['mean_intro']} {lines}.")
+        said = block_notes(frame, kpi, kommun_id)
+        block.notes += [note_text(n, lang) for n in said]
         if revised:
             block.notes.append(words["revised"])
-        block.summary = summary(_facts(frame, kpi), kommun=kommun, direction=block.direction,
+        block.summary = summary(_facts(frame, kpi, kommun_id), kommun=kommun, direction=block.direction,
                                 decimals=block.decimals, unit=block.unit, lang=lang)  # fmt: skip
         for _, target_row in part[part["role"] == TARGET_ROLE].iterrows():
             block.summary += " " + target_sentence(target_row, years, lang)
         blocks.append(block)
     return blocks
+
+
+def _coloured(quartile: int | None, direction: str) -> int | None:
+    """The quartile whose colour fills the cell (colours.quartile_colour decides), or None: no fill."""
+    return quartile if quartile_colour(quartile, direction) is not None else None
+
+
+def build_sections(frame: pd.DataFrame, lang: str = "sv") -> list[Section]:
+    """One Section per focus kommun: its rows only (attrs naming it), its blocks; one unheaded for one kommun."""
+    focuses = focus_kommuner(frame)
+    if len(focuses) <= 1:
+        return [Section("", "", frame, build_blocks(frame, lang))]
+    sections = []
+    for kommun_id in focuses:
+        part = frame[frame["kommun_id"] == kommun_id].copy()
+        own = part.loc[part["role"] == "kommun", "title"]
+        attrs: dict[Hashable, Any] = {**frame.attrs, "kommun_id": kommun_id}
+        attrs["kommun_title"] = text(own.iloc[0]) if len(own) else kommun_id
+        part.attrs = attrs
+        blocks = build_blocks(part, lang)
+        for block in blocks:
+            block.kommun_id = kommun_id
+        sections.append(Section(kommun_id, focus_heading(frame, kommun_id), part, blocks))
+    return sections
+
+
+def kommun_names(frame: pd.DataFrame, lang: str) -> str:
+    """The focus kommuner's names for the title: 'Östersund', 'Östersund och Umeå', 'A, B och C'."""
+    focuses = [k for k in focus_kommuner(frame) if k]
+    if len(focuses) <= 1:
+        return kommun_name(frame)
+    names = [focus_heading(frame, k).removesuffix(f" ({k})") for k in focuses]
+    return f"{', '.join(names[:-1])} {'och' if lang == 'sv' else 'and'} {names[-1]}"
 
 
 _GENDER_EN = {"K": "women", "M": "men", "K-M": "gap women−men"}
@@ -241,21 +324,43 @@ def provenance(frame: pd.DataFrame, lang: str, *, charts: bool = True) -> list[t
     peer_titles = [text(p.get("title")) for p in peers if isinstance(p, dict)] if isinstance(peers, list) else []
     kommun = kommun_name(frame)
     kommun_id = _kommun_id(frame)
+    focuses = [k for k in focus_kommuner(frame) if k]
+    kommuner = f"{kommun} ({kommun_id})" if kommun_id and kommun_id != kommun else kommun
+    peers_text = "; ".join(t for t in peer_titles if t)
+    if len(focuses) > 1:  # each kommun has its own peers: name them per kommun, from the rows
+        kommuner = ", ".join(focus_heading(frame, k) for k in focuses)
+        peers_text = " ".join(f"{focus_heading(frame, k)}: {'; '.join(_peer_titles(frame, k))}." for k in focuses)
+    vs = attrs.get("vs")
+    named = [v for v in vs if isinstance(v, dict)] if isinstance(vs, list) else []
+    vs_text = ", ".join(f"{text(v.get('title'))} ({text(v.get('id'))})" for v in named)
+    directions = {text(d) or "neutral" for d in frame["direction"]} if "direction" in frame.columns else set()
+    ranks = words["ranks"]
+    if directions and not directions & {"higher", "lower"}:
+        ranks = words["ranks_none"]
+    elif directions - {"higher", "lower"}:
+        ranks = f"{ranks} {words['ranks_neutral']}"
     pairs = [
         (words["p_source"], source_line(attrs) if lang == "sv" else SOURCE_LINE_EN),
         (words["p_citation"], words["citation"]),
         (words["p_charts"], words["charts"] if charts else words["no_charts"]),
-        (words["p_ranks"], words["ranks"]),
-        (words["p_kommun"], f"{kommun} ({kommun_id})" if kommun_id and kommun_id != kommun else kommun),
+        (words["p_ranks"], ranks),
+        (words["p_kommun"], kommuner),
+        (words["p_vs"], vs_text),
         (words["p_set"], text(attrs.get("kpi_set"))),
         (words["p_years"], span_text([int(y) for y in years]) if isinstance(years, (list, tuple)) else text(years)),
-        (words["p_peers"], "; ".join(t for t in peer_titles if t)),
+        (words["p_peers"], peers_text),
         (words["p_api"], text(attrs.get("api_url"))),
         (words["p_fetched"], fetched.strip(" –")),
         (words["p_version"], text(attrs.get("kpijmf_version"))),
         (words["p_generated"], text(attrs.get("generated_at"))),
     ]
     return [(k, v) for k, v in pairs if v]
+
+
+def _peer_titles(frame: pd.DataFrame, kommun_id: str) -> list[str]:
+    """The titles of one focus kommun's peer groups, in the frame's order."""
+    rows = frame[(frame["kommun_id"] == kommun_id) & ~frame["role"].isin(["kommun", "vs", "riket", TARGET_ROLE])]
+    return [t for t in dict.fromkeys(text(v) for v in rows["title"]) if t]
 
 
 def subtitle(frame: pd.DataFrame, blocks: list[Block], lang: str) -> str:
@@ -326,16 +431,40 @@ def _html_table(block: Block, lang: str) -> str:
         head.append(f'<th scope="col">{y}{f"<sup>{e(mark)}</sup>" if mark else ""}</th>')
     head.append(f'<th scope="col">{e(words["rank"].format(year=block.rank_year))}</th>')
     head.append(f'<th scope="col">{e(words["change"].format(span=change_span))}</th>')
-    lines = [f'<table id="table-{slug(block.kpi)}">', "<thead><tr>" + "".join(head) + "</tr></thead>", "<tbody>"]
+    lines = [f'<table id="table-{block.anchor}">', "<thead><tr>" + "".join(head) + "</tr></thead>", "<tbody>"]
+    legend = QUARTILE_WORDS_BY_LANG[lang]
     for row in block.rows:
         cells = [f'<th scope="row">{e(row.label)}</th>']
-        for shown, marks in row.cells:
-            cells.append(f"<td>{e(shown)}{f'<sup>{e(marks)}</sup>' if marks else ''}</td>")
-        cells.append(f"<td>{e(row.rank)}</td>")
+        quartiles = row.quartiles or [None] * len(row.cells)
+        for (shown, marks), q in zip(row.cells, quartiles, strict=True):
+            cells.append(f"<td{_quartile_attrs(q, legend)}>{e(shown)}{f'<sup>{e(marks)}</sup>' if marks else ''}</td>")
+        cells.append(f"<td{_quartile_attrs(row.rank_quartile, legend)}>{e(row.rank)}</td>")
         cells.append(f"<td>{e(row.change)}</td>")
         lines.append(f'<tr class="{e(slug(row.role))}">' + "".join(cells) + "</tr>")
     lines += ["</tbody>", "</table>"]
     return "\n".join(lines)
+
+
+def _quartile_attrs(quartile: int | None, words: dict[int, str]) -> str:
+    """' class="q2" title="kvartil 2"' for a coloured cell (the title says it without colour), '' otherwise."""
+    return "" if quartile is None else f' class="q{quartile}" title="{_escape(words[quartile])}"'
+
+
+def quartile_css() -> str:
+    """The quartile fills as CSS, from the one palette (colours.py), each with its contrasting text colour; placed
+    after the page's CSS and as specific as its kommun-row rule, so a fill wins over the row's background."""
+    rules = [f"tbody td.q{q} {{ background: {c}; color: {text_colour(c)}; }}" for q, c in QUARTILE_COLOURS.items()]
+    rules += [f".swatch.q{q} {{ background: {c}; color: {text_colour(c)}; }}" for q, c in QUARTILE_COLOURS.items()]
+    return "\n".join(rules)
+
+
+def colour_legend(lang: str) -> str:
+    """The legend under the first coloured table: the four quartile swatches and the palette's name."""
+    words = REPORT_WORDS[lang]
+    swatches = " ".join(
+        f'<span class="swatch q{q}">{_escape(w)}</span>' for q, w in QUARTILE_WORDS_BY_LANG[lang].items()
+    )
+    return f'<p class="legend">{_escape(words["legend"].format(palette=words["palette"]))} {swatches}</p>'
 
 
 def direction_text(direction: str, lang: str) -> str:
@@ -344,22 +473,31 @@ def direction_text(direction: str, lang: str) -> str:
 
 
 def _html_block(
-    frame: pd.DataFrame, distribution: pd.DataFrame | None, block: Block, lang: str, charts: bool = True
+    frame: pd.DataFrame,
+    distribution: pd.DataFrame | None,
+    block: Block,
+    lang: str,
+    charts: bool = True,
+    *,
+    level: int = 2,
+    legend: bool = False,
 ) -> str:
     words = REPORT_WORDS[lang]
     e = _escape
-    anchor = slug(block.kpi)
+    anchor = block.anchor
     kommun = kommun_name(frame)
     src = source_line(frame_attrs(frame)) if lang == "sv" else SOURCE_LINE_EN
     meta = f"{words['kolada_id'].format(kpi=block.kpi)} · {direction_text(block.direction, lang)}"
     parts = [
         f'<section class="kpi" id="kpi-{anchor}">',
-        f"<h2>{e(block.heading)}</h2>",
+        f"<h{level}>{e(block.heading)}</h{level}>",
         f'<p class="kpi-meta">{e(meta)}</p>',
     ]
     if block.summary:
         parts.append(f'<p class="summary">{e(block.summary)}</p>')
     parts.append(_html_table(block, lang))
+    if legend:
+        parts.append(colour_legend(lang))
     parts += [f'<p class="notes">{e(note)}</p>' for note in block.notes]
     parts.append(f'<p class="source">{e(src)}</p>')
     if not charts:
@@ -384,9 +522,9 @@ def build_html(frame: pd.DataFrame, distribution: pd.DataFrame | None, *, lang: 
     """
     words = REPORT_WORDS[check_lang(lang)]
     e = _escape
-    blocks = build_blocks(frame, lang)
-    kommun = kommun_name(frame)
-    title = words["title"].format(kommun=kommun)
+    sections = build_sections(frame, lang)
+    blocks = [b for section in sections for b in section.blocks]
+    title = words["title"].format(kommun=kommun_names(frame, lang))
     out = [
         "<!DOCTYPE html>",
         f'<html lang="{lang}">',
@@ -396,7 +534,7 @@ def build_html(frame: pd.DataFrame, distribution: pd.DataFrame | None, *, lang: 
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f'<meta name="generator" content="kpijmf {e(text((frame.attrs or {}).get("kpijmf_version")))}">',
         f"<title>{e(title)}</title>",
-        f"<style>\n{CSS}\n</style>",
+        f"<style>\n{CSS}\n{quartile_css()}\n</style>",
         "</head>",
         "<body>",
         "<header>",
@@ -404,11 +542,27 @@ def build_html(frame: pd.DataFrame, distribution: pd.DataFrame | None, *, lang: 
         f'<p class="subtitle">{e(subtitle(frame, blocks, lang))}</p>',
         "</header>",
     ]
+    several = len(sections) > 1
     if len(blocks) > 1:
         out.append(f'<nav aria-label="{e(words["contents"])}"><h2>{e(words["contents"])}</h2><ol>')
-        out += [f'<li><a href="#kpi-{slug(b.kpi)}">{e(b.heading)}</a></li>' for b in blocks]
+        for section in sections:
+            items = [f'<li><a href="#kpi-{b.anchor}">{e(b.heading)}</a></li>' for b in section.blocks]
+            if several:
+                link = f'<a href="#kommun-{slug(section.kommun_id)}">{e(section.heading)}</a>'
+                items = [f"<li>{link}<ol>", *items, "</ol></li>"]
+            out += items
         out.append("</ol></nav>")
-    out += [_html_block(frame, distribution, block, lang, charts) for block in blocks]
+    legend_at = next((b for b in blocks if b.coloured), None)
+    for section in sections:
+        if several:
+            out.append(f'<section class="kommun" id="kommun-{slug(section.kommun_id)}">')
+            out.append(f"<h2>{e(section.heading)}</h2>")
+        for block in section.blocks:
+            level = 3 if several else 2
+            out.append(_html_block(section.frame, distribution, block, lang, charts, level=level,
+                                   legend=block is legend_at))  # fmt: skip
+        if several:
+            out.append("</section>")
     if not blocks:
         out.append(f"<p>{e(words['no_data'])}</p>")
     out.append(f'<footer id="provenance"><h2>{e(words["provenance"])}</h2><dl>')

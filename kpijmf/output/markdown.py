@@ -13,13 +13,13 @@ from kpijmf.output.files import markdown_escape
 from kpijmf.output.html import (
     PRELIMINARY_MARK,
     Block,
-    build_blocks,
+    build_sections,
     charts_for,
     direction_text,
     frame_attrs,
     kommun_name,
+    kommun_names,
     provenance,
-    slug,
     subtitle,
 )
 from kpijmf.output.layout import source_line
@@ -63,8 +63,9 @@ class MarkdownReport:
     images: dict[str, bytes] = field(default_factory=dict)
 
 
-def _chart_name(kpi: str, kind: str) -> str:
-    return f"{slug(kpi)}-{kind}.png"
+def _chart_name(block: Block, kind: str) -> str:
+    """'N03926-line.png'; '2380-N03926-line.png' when the report has several kommuner."""
+    return f"{block.anchor}-{kind}.png"
 
 
 def build_markdown(
@@ -79,13 +80,18 @@ def build_markdown(
     `…-strip.png`; `charts=False` leaves them out (the tables and summaries stay)."""
     words = REPORT_WORDS[check_lang(lang)]
     images: dict[str, bytes] = {}
-    blocks = build_blocks(frame, lang)
-    kommun = kommun_name(frame)
+    sections = build_sections(frame, lang)
+    blocks = [b for section in sections for b in section.blocks]
+    several = len(sections) > 1
     src = source_line(frame_attrs(frame)) if lang == "sv" else SOURCE_LINE_EN
-    out = [f"# {md_escape(words['title'].format(kommun=kommun))}", "", md_escape(subtitle(frame, blocks, lang)), ""]
-    for block in blocks:
+    title = words["title"].format(kommun=kommun_names(frame, lang))
+    out = [f"# {md_escape(title)}", "", md_escape(subtitle(frame, blocks, lang)), ""]
+    for section, block in ((s, b) for s in sections for b in s.blocks):
+        if several and block is section.blocks[0]:
+            out += [f"## {md_escape(section.heading)}", ""]
+        kommun = kommun_name(section.frame)
         meta = f"{words['kolada_id'].format(kpi=block.kpi)} · {direction_text(block.direction, lang)}"
-        out += [f"## {md_escape(block.heading)}", "", md_escape(meta), ""]
+        out += [f"{'###' if several else '##'} {md_escape(block.heading)}", "", md_escape(meta), ""]
         if block.summary:
             out += [md_escape(block.summary), ""]
         out += [*_md_table(block, lang), ""]
@@ -93,13 +99,13 @@ def build_markdown(
         out += [md_escape(src), ""]
         if not charts:
             continue
-        line, strip = charts_for(frame, distribution, block, "png", lang)
+        line, strip = charts_for(section.frame, distribution, block, "png", lang)
         drawn = [(line, "line", words["line_chart"].format(label=block.label, kommun=kommun))]
         if strip is not None:
             strip_alt = words["strip_chart"].format(label=block.label, kommun=kommun, year=block.rank_year)
             drawn.append((strip, "strip", strip_alt))
         for data, kind, alt in drawn:
-            name = _chart_name(block.kpi, kind)
+            name = _chart_name(block, kind)
             images[name] = data
             out += [f"![{md_escape(alt)}]({quote(chart_folder)}/{quote(name)})", ""]
     if not blocks:

@@ -14,7 +14,9 @@ from typing import Any
 
 from kpijmf.domain import vocab
 from kpijmf.errors import UsageError
+from kpijmf.output.colours import PALETTE_NAME, QUARTILE_WORDS
 from kpijmf.output.layout import CITATION_RULE, MEAN_NOTE_INTRO, MINUS, THIN_GROUP, MeanNote, format_sv, is_missing
+from kpijmf.output.notes import COUNT_NOTE, NEUTRAL_NOTE, YEARS_PER_KPI_NOTE
 
 LANGS = ("sv", "en")
 
@@ -88,6 +90,14 @@ REPORT_WORDS = {
             "Rang 1 = bäst: högst värde, eller lägst där lägre värde är bättre; lika värden delar den bästa rangen. "
             "Rangordningen omfattar alla kommuner med värde det året. Kvartil 1 = den bästa fjärdedelen."
         ),
+        "ranks_neutral": "Nyckeltal utan bättre eller sämre riktning (neutrala) får ingen rang, kvartil eller färg.",
+        "ranks_none": "Inget av nyckeltalen har en bättre eller sämre riktning: ingen rang, kvartil eller färg.",
+        "legend": (
+            "Färger: kommunens (och de jämförda kommunernas) värden efter kvartil bland alla kommuner det året "
+            "({palette}):"
+        ),
+        "p_vs": "Jämförda kommuner",
+        "palette": PALETTE_NAME,
         "p_api": "API",
         "p_fetched": "Hämtat från Kolada",
         "p_version": "kpijmf-version",
@@ -139,6 +149,14 @@ REPORT_WORDS = {
             "Rank 1 = best: the highest value, or the lowest where a lower value is better; equal values share the "
             "best rank. Ranks cover every municipality with a value that year. Quartile 1 = the best quarter."
         ),
+        "ranks_neutral": "Indicators without a better or worse direction (neutral) get no rank, quartile or colour.",
+        "ranks_none": "None of the indicators has a better or worse direction: no rank, quartile or colour.",
+        "legend": (
+            "Colours: the values of the municipality (and those alongside) by quartile among all municipalities "
+            "that year ({palette}):"
+        ),
+        "p_vs": "Municipalities alongside",
+        "palette": "ColorBrewer PiYG, 4 classes (colour-blind safe)",
         "p_api": "API",
         "p_fetched": "Fetched from Kolada",
         "p_version": "kpijmf version",
@@ -152,6 +170,29 @@ REPORT_WORDS = {
     },
 }
 SOURCE_LINE_EN = vocab.SOURCE_LINE_EN
+# The colour legend's words per quartile; Swedish from the palette's own module.
+QUARTILE_WORDS_BY_LANG: dict[str, dict[int, str]] = {
+    "sv": QUARTILE_WORDS,
+    "en": {1: "quartile 1 (best quarter)", 2: "quartile 2", 3: "quartile 3", 4: "quartile 4 (worst quarter)"},
+}
+# The footnotes of `kpijmf.output.notes` in English: the fixed ones whole, the others by their Swedish frame (what
+# they quote from Kolada or a KPI set stays as written); a note matching none stays Swedish rather than be guessed.
+_NOTE_FRAMES_EN = (
+    (re.compile(r"‡ Brott i serien (.*)\. Ingen förändring beräknas över brottet\."),
+     r"‡ Series break \1. No change is computed across the break."),
+    (re.compile(r"Serien upphörde (\S+); efterföljare (.*)\."), r"The series ended \1; successor \2."),
+    (re.compile(r"Serien upphörde (.*)\."), r"The series ended \1."),
+    (re.compile(r"Saknas med status (.*) hos Kolada: (.*)\."), r"Missing, with Kolada's status \1: \2."),
+)  # fmt: skip
+NOTES_EN = {
+    NEUTRAL_NOTE: "No rank or quartile: the indicator has no better or worse direction.",
+    COUNT_NOTE: (
+        "Count: not compared with means (no difference from all municipalities); Riket (totalt) is the national total."
+    ),
+    YEARS_PER_KPI_NOTE: (
+        "The years are the indicator's own: its latest years with data, which can differ between indicators."
+    ),
+}
 
 _COUNT = {
     "sv": ("", "ett", "två", "tre", "fyra", "fem", "sex", "sju", "åtta", "nio", "tio", "elva", "tolv"),
@@ -195,6 +236,18 @@ _SUMMARY = {
         "worsened": " (deterioration)",
     },
 }
+
+
+def note_text(note: str, lang: str) -> str:
+    """A block footnote of `kpijmf.output.notes` in the report's language."""
+    if lang == "sv":
+        return note
+    if note in NOTES_EN:
+        return NOTES_EN[note]
+    for frame, english in _NOTE_FRAMES_EN:
+        if frame.fullmatch(note):
+            return frame.sub(english, note)
+    return note
 
 
 def check_lang(lang: str) -> str:
@@ -318,6 +371,8 @@ def summary(
 ) -> str:
     """A few sentences on the kommun from its numbers: missing years, its streak against alla kommuner, rank, change.
 
+    A count (unit antal) is not set against the mean; a neutral KPI gets neither rank nor better/worse.
+
     'Östersund låg bättre till än alla kommuners ovägda medel tre år i rad (2019–2021). Rang 10 av 17 år 2021
     (kvartil 3). Förändring 2020–2021: +0,2 procentenheter (försämring).'
     """
@@ -332,10 +387,13 @@ def summary(
     sentences = []
     if missing:
         sentences.append(w["no_values"].format(kommun=kommun, years=span_text(missing)))
-    relation = _relation_sentence(ordered, kommun, direction, decimals, lang)
+    from kpijmf.output.charts import is_count
+
+    # A count is not compared with means; a neutral KPI has no rank (compare.py gives it none: said once more here).
+    relation = "" if is_count(unit) else _relation_sentence(ordered, kommun, direction, decimals, lang)
     if relation:
         sentences.append(relation)
-    ranked = [f for f in ordered if f.rank is not None]
+    ranked = [f for f in ordered if f.rank is not None and direction in ("higher", "lower")]
     if ranked:
         f = ranked[-1]
         quartile = w["quartile"].format(q=int(f.quartile)) if f.quartile is not None else ""
