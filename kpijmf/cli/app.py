@@ -16,6 +16,7 @@ import typer
 from kpijmf import __version__
 from kpijmf.cli.lookup import cache_app, kommun_app, kpi_app, sets_app
 from kpijmf.cli.options import (
+    KommunerOpt,
     KpiOpt,
     LastOpt,
     OfflineOpt,
@@ -23,6 +24,7 @@ from kpijmf.cli.options import (
     Quiet,
     SetOpt,
     TargetsOpt,
+    VsOpt,
     YearsOpt,
     parse_year_choice,
     workspace,
@@ -155,28 +157,13 @@ _genders = vocab.parse_gender
 
 @app.command()
 def compare(
-    kommun: Annotated[
-        list[str],
-        typer.Option(
-            "--kommun",
-            metavar="ID|NAME",
-            help="Kommun id or name (2380, Östersund, ostersund); repeat or comma-separate for one block each.",
-        ),
-    ],
+    kommun: KommunerOpt,
     set_name: SetOpt = None,
     kpi: KpiOpt = None,
     years: YearsOpt = None,
     last: LastOpt = None,
     peers: PeersOpt = None,
-    vs: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--vs",
-            metavar="ID|NAME",
-            help="A kommun to show beside it, one row each with its own rank; repeat or comma-separate.",
-            show_default=False,
-        ),
-    ] = None,
+    vs: VsOpt = None,
     gender: Annotated[
         str, typer.Option("--gender", metavar="T|K|M|all", help="T, K, M, or all (with the K-M gap).")
     ] = "T",
