@@ -203,8 +203,12 @@ class KoladaClient:
         from_date: date | None = None,
         progress: Callable[[int, int], None] | None = None,
         on_batch: Callable[[list[DataRecord]], None] | None = None,
+        on_sent: Callable[[], None] | None = None,
     ) -> list[DataRecord]:
-        """Values for several kpis × units × years products at once: their batches share one pool (see data)."""
+        """Values for several kpis × units × years products at once: their batches share one pool (see data).
+
+        `on_sent` runs in the caller's thread once the requests are handed to the pool, before any answer is
+        waited for: work the caller would otherwise do after them, done while they are on the wire."""
         params: dict[str, Any] = {"per_page": PER_PAGE}
         if from_date is not None:
             params["from_date"] = from_date.isoformat()
@@ -219,7 +223,7 @@ class KoladaClient:
                 if year_chunk is not None:
                     path += f"/year/{_join(year_chunk)}"
                 chains.append((path, params))
-        return self._run_chains(chains, records, progress, on_batch)
+        return self._run_chains(chains, records, progress, on_batch, on_sent=on_sent)
 
     # -- batches and pages --------------------------------------------------------------------------
 
@@ -231,6 +235,7 @@ class KoladaClient:
         on_batch: Callable[[list[T]], None] | None = None,
         *,
         follow_last_only: bool = False,
+        on_sent: Callable[[], None] | None = None,
     ) -> list[T]:
         """Run each (path, params) page chain, at most `concurrency` at once; results in chain order.
 
@@ -248,6 +253,8 @@ class KoladaClient:
                 pool.submit(self._fetch_chain, path, params, stop, not follow_last_only or index == last): index
                 for index, (path, params) in enumerate(chains)
             }
+            if on_sent is not None:
+                on_sent()
             for done, future in enumerate(as_completed(futures), start=1):
                 items = [item for shown, values in future.result() for item in parse(shown, values)]
                 if on_batch is not None:

@@ -236,6 +236,7 @@ class Syncer:
                 from_date=job.since,
                 progress=lambda done, _total: progress(offset + done),
                 on_batch=write,
+                on_sent=gate.run,  # the KPIs checked and the metadata stored while the first answers are on the wire
             )
             progress.done = offset + sum(j.requests() for j in jobs)
             gate()  # no batch came (nothing asked for): still checked before anything is written
@@ -403,6 +404,10 @@ class _Gate:
             assert self._gate is not None
             self.keep = frozenset(self._gate())
         return self.keep
+
+    def run(self) -> None:
+        """Run the gate now, if it has not run."""
+        self()
 
     def allows(self, kpi: str) -> bool:
         return self.keep is None or kpi in self.keep
