@@ -182,3 +182,21 @@ def test_set_kpis_missing_from_kolada_are_skipped_and_not_marked_fetched(emulato
         logged = conn.execute("SELECT kpis FROM fetch_log").fetchall()
     assert covered == {"N03926", "U40455"}  # the small universe's two KPIs
     assert logged == [("N03926,U40455",)]
+
+
+def test_a_kpi_published_since_the_catalogue_was_stored_is_asked_for_by_id(emulator, env, tmp_path):
+    assert run_kpijmf(["fetch", "--kpi", "N03926", "--years", "2021"], env).code == 0
+    with emulator.universe.lock:
+        emulator.universe.kpis["N99998"] = {**emulator.universe.kpis["N03926"], "id": "N99998", "title": "Ny"}
+    emulator.reset_log()
+    run = run_kpijmf(["fetch", "--kpi", "N99998,N03926", "--years", "2021"], env)
+    assert run.code == 0, run.stderr
+    assert [r.path for r in emulator.requests if not r.path.startswith("/v3/data/")] == ["/v3/kpi/N99998"]
+    with sqlite3.connect(tmp_path / "store" / "kpijmf.sqlite") as conn:
+        assert conn.execute("SELECT title FROM kpi WHERE id = 'N99998'").fetchall() == [("Ny",)]
+        assert conn.execute("SELECT COUNT(*) FROM kpi").fetchone()[0] > 1  # the rest of the catalogue kept
+    emulator.reset_log()
+    unknown = run_kpijmf(["fetch", "--kpi", "N99999", "--years", "2021"], env)
+    assert unknown.code == 3
+    assert "unknown KPI 'N99999'" in unknown.stderr
+    assert [r.path for r in emulator.requests] == ["/v3/kpi/N99999"]

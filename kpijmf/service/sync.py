@@ -118,6 +118,15 @@ class Syncer:
                 pending.store(self.store)
         return True
 
+    def add_kpis(self, ids: Sequence[str]) -> list[str]:
+        """Ask Kolada for these KPIs by id (≤ MAX_IDS a request) and store those it has: KPIs published since the
+        catalogue was stored. Returns the ids found."""
+        with self._lock():
+            found = [k for k in self.client.kpis(ids) if k.get("id") in set(ids)]
+            if found:
+                self.store.add_kpis(found)
+        return [k["id"] for k in found]
+
     def start_metadata(self) -> PendingMetadata:
         """Ask for KPI, municipality and group metadata at once, in the background, so that a fetch can start its
         data requests as soon as the unit ids are known (see `PendingMetadata`)."""

@@ -164,6 +164,10 @@ class Workspace:
             result = self._fetch_with_metadata(wanted, kpi_ids, set_name, kommuner, years, refresh)
         else:
             catalog = self.catalog(refresh=refresh)
+            unknown = [k for k in wanted if k not in catalog.kpis and is_kpi_id(k)]
+            if unknown and not refresh and self.syncer.add_kpis(unknown):  # published since the catalogue was stored
+                self._catalog = None
+                catalog = self.catalog()
             selection = self.select_kpis(set_name, kpi_ids)
             units = self.units_for([catalog.find_kommun(k) for k in kommuner], selection.kpi_set.liknande)
             result = self.syncer.fetch(selection.ids, units, years, refresh=refresh)
