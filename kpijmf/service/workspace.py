@@ -164,7 +164,7 @@ class Workspace:
             result = self._fetch_with_metadata(wanted, kpi_ids, set_name, kommuner, years, refresh)
         else:
             catalog = self.catalog(refresh=refresh)
-            unknown = [k for k in wanted if k not in catalog.kpis and is_kpi_id(k)]
+            unknown = [k for k in wanted if k not in catalog.kpis and is_kpi_id(k) and successor_of(k) is None]
             if unknown and not refresh and self.syncer.add_kpis(unknown):  # published since the catalogue was stored
                 self._catalog = None
                 catalog = self.catalog()
