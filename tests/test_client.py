@@ -182,10 +182,45 @@ def test_metadata_routes_ask_for_5000_per_page():
 
     assert client.municipalities() == [{"id": "2380", "title": "Östersund", "type": "K"}]
     client.groups()
-    client.kpis()
+    client.kpis(["N03926"])
 
-    assert [r.url.path for r in seen] == ["/v3/municipality", "/v3/municipality_groups", "/v3/kpi"]
+    assert [r.url.path for r in seen] == ["/v3/municipality", "/v3/municipality_groups", "/v3/kpi/N03926"]
     assert all(query(r) == {"per_page": ["5000"]} for r in seen)
+
+
+def test_kpi_catalogue_pages_are_asked_for_at_once_and_the_last_follows_next_url():
+    seen: list[tuple[int, float]] = []
+    lock = threading.Lock()
+    both_asked = threading.Barrier(2, timeout=5)  # page 2 is asked for before page 1 has answered
+    catalogue = [{"id": f"N{i:05d}", "title": f"KPI {i}"} for i in range(7)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(query(request)["page"][0])
+        assert query(request)["per_page"] == ["5000"]
+        with lock:
+            seen.append((page, time.monotonic()))
+        if page <= 2:
+            both_asked.wait()
+        chunk = catalogue[(page - 1) * 3 : page * 3]  # a server that caps pages at 3 items
+        more = page * 3 < len(catalogue)
+        return envelope(chunk, f"{BASE}/kpi?per_page=5000&page={page + 1}" if more else None)
+
+    client, _ = make_client(handler)
+
+    kpis = client.kpis()
+
+    assert [k["id"] for k in kpis] == [k["id"] for k in catalogue]
+    assert sorted(page for page, _ in seen) == [1, 2, 3]  # page 1's next_url (page 2) is not asked twice
+
+
+def test_kpi_catalogue_smaller_than_the_pages_asked_for_is_read_once():
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(query(request)["page"][0])
+        return envelope([{"id": "N03926", "title": "x"}] if page == 1 else [])
+
+    client, _ = make_client(handler)
+
+    assert [k["id"] for k in client.kpis(pages=3)] == ["N03926"]
 
 
 # -- paging -----------------------------------------------------------------------------------------

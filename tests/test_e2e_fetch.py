@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from tests.emulator import Fault
@@ -112,3 +114,89 @@ def test_unreachable_api_exits_4_naming_the_host(tmp_path):
     assert run.code == 4
     assert "cannot reach Kolada at http://127.0.0.1:9/v3" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
+
+
+# -- no needless waits: data requests overlap the metadata (issue 12, item 3) -------------------------
+
+
+def test_cold_fetch_sends_data_requests_before_the_kpi_catalogue_answers(emulator, env, tmp_path):
+    emulator.latency = 0.05
+    emulator.inject(Fault("slow", seconds=1.5), times=None, path_contains="/v3/kpi")  # not /v3/data/kpi/
+    run = run_kpijmf(["fetch", "--kpi", "N03926,U40455", "--years", "2019-2021"], env)
+    assert run.code == 0, run.stderr
+    catalogue = [r for r in emulator.requests if r.path == "/v3/kpi"]
+    data = emulator.data_requests()
+    assert sorted(r.query["page"] for r in catalogue) == ["1", "2"]  # both pages asked for at once:
+    assert max(r.started for r in catalogue) < min(r.finished for r in catalogue)
+    assert min(r.started for r in data) < min(r.finished for r in catalogue)
+    assert len({r.path for r in data}) == 1  # 18 kommuner + Riket + G2328: one batch
+    stored = observations(tmp_path / "store")
+    assert stored[("N03926", 2021, "2380", "T")] == 3.2
+    assert not [r for r in emulator.requests if r.path.startswith("/v3/kpi/")]  # the catalogue, not by id
+
+
+def test_fetch_with_a_fresh_stored_catalogue_asks_no_metadata(emulator, env):
+    assert run_kpijmf(["fetch", "--kpi", "N03926", "--years", "2019-2021"], env).code == 0
+    emulator.reset_log()
+    run = run_kpijmf(["fetch", "--kpi", "U40455", "--years", "2019-2021", "--kommun", "2380"], env)
+    assert run.code == 0, run.stderr
+    assert [r for r in emulator.requests if not r.path.startswith("/v3/data/")] == []
+    assert emulator.data_requests()
+
+
+@pytest.mark.parametrize(
+    ("kpis", "said"),
+    [("N03926,N99999", "unknown KPI 'N99999'"), ("N03926,N17434", "its successor is N18601")],
+    ids=["unknown", "removed-with-successor"],
+)
+def test_unknown_kpi_in_a_cold_fetch_exits_3_with_nothing_stored(emulator, env, tmp_path, kpis, said):
+    emulator.inject(Fault("slow", seconds=0.5), times=None, path_contains="/v3/kpi")  # data answers first
+    run = run_kpijmf(["fetch", "--kpi", kpis, "--years", "2019-2021"], env)
+    assert run.code == 3, run.stderr
+    assert said in run.stderr
+    assert emulator.data_requests()  # asked for on the chance, before the catalogue came ...
+    with sqlite3.connect(tmp_path / "store" / "kpijmf.sqlite") as conn:  # ... and nothing of it stored
+        for table in ("observation", "coverage", "kpi", "municipality", "fetch_log"):
+            assert conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone() == (0,), table
+
+
+def test_unknown_kpi_wins_over_a_failing_data_request(emulator, env):
+    emulator.inject(Fault("slow", seconds=0.5), times=None, path_contains="/v3/kpi")
+    emulator.inject(Fault("422"), times=None, path_contains="/v3/data/")
+    run = run_kpijmf(["fetch", "--kpi", "N99999", "--years", "2021"], env)
+    assert run.code == 3, run.stderr
+    assert "unknown KPI 'N99999'" in run.stderr
+
+
+def test_set_kpis_missing_from_kolada_are_skipped_and_not_marked_fetched(emulator, env, tmp_path):
+    set_file = tmp_path / "mine.toml"
+    kpis = "".join(
+        f'[[kpi]]\nid = "{k}"\nlabel = "{k}"\nunit = "%"\ndirection = "lower"\n' for k in ("N03926", "N99999", "U40455")
+    )
+    set_file.write_text(f'name = "mine"\ntitle = "Mine"\n{kpis}', encoding="utf-8")
+    run = run_kpijmf(["fetch", "--set", str(set_file), "--years", "2021"], env)
+    assert run.code == 0, run.stderr
+    assert "N99999" in run.stderr  # said to be skipped
+    with sqlite3.connect(tmp_path / "store" / "kpijmf.sqlite") as conn:
+        covered = {k for (k,) in conn.execute("SELECT DISTINCT kpi FROM coverage")}
+        logged = conn.execute("SELECT kpis FROM fetch_log").fetchall()
+    assert covered == {"N03926", "U40455"}  # the small universe's two KPIs
+    assert logged == [("N03926,U40455",)]
+
+
+def test_a_kpi_published_since_the_catalogue_was_stored_is_asked_for_by_id(emulator, env, tmp_path):
+    assert run_kpijmf(["fetch", "--kpi", "N03926", "--years", "2021"], env).code == 0
+    with emulator.universe.lock:
+        emulator.universe.kpis["N99998"] = {**emulator.universe.kpis["N03926"], "id": "N99998", "title": "Ny"}
+    emulator.reset_log()
+    run = run_kpijmf(["fetch", "--kpi", "N99998,N03926", "--years", "2021"], env)
+    assert run.code == 0, run.stderr
+    assert [r.path for r in emulator.requests if not r.path.startswith("/v3/data/")] == ["/v3/kpi/N99998"]
+    with sqlite3.connect(tmp_path / "store" / "kpijmf.sqlite") as conn:
+        assert conn.execute("SELECT title FROM kpi WHERE id = 'N99998'").fetchall() == [("Ny",)]
+        assert conn.execute("SELECT COUNT(*) FROM kpi").fetchone()[0] > 1  # the rest of the catalogue kept
+    emulator.reset_log()
+    unknown = run_kpijmf(["fetch", "--kpi", "N99999", "--years", "2021"], env)
+    assert unknown.code == 3
+    assert "unknown KPI 'N99999'" in unknown.stderr
+    assert [r.path for r in emulator.requests] == ["/v3/kpi/N99999"]

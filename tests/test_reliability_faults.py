@@ -169,9 +169,9 @@ GIVE_UP = {  # id: fault, times, env, the cause the message names
     "410-once": (Fault("410"), 1, {}, "410 Gone"),
     "422-once": (Fault("422"), 1, {}, "422 Unprocessable Entity"),
 }
-METADATA = {  # id: fault, path, cause
-    "groups-503": (Fault("503"), "/municipality_groups", "503 Service Unavailable"),
-    "kpis-html": (Fault("html"), "/kpi", "text/html"),
+METADATA = {  # id: fault, path (not /v3/data/kpi/…: data requests overlap the metadata), cause
+    "groups-503": (Fault("503"), "/v3/municipality_groups", "503 Service Unavailable"),
+    "kpis-html": (Fault("html"), "/v3/kpi", "text/html"),
 }
 
 CASES: dict[str, Case] = {}
@@ -306,7 +306,7 @@ def test_metadata_fault_stores_no_half_of_the_metadata(matrix, fault):
     _fault, path, cause = METADATA[fault]
     assert failed.run.code == 4
     line = error_line(failed.run)
-    assert f"{outcome.url}{path}" in line and cause in line
+    assert f"{outcome.url.removesuffix('/v3')}{path}" in line and cause in line
     assert failed.metadata_rows in ((), (0, 0, 0))  # the two lists that did arrive were not stored either
     assert again.run.code == 0, again.run.stderr
     assert again.digest == matrix.base["fetch"]

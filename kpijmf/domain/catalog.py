@@ -29,6 +29,11 @@ _LIKNANDE_TITLE = re.compile(r"^liknande kommuner,? (?P<area>[^,]+), (?P<name>.+
 _KPI_ID = re.compile(r"^[NU]\d{5}$", re.IGNORECASE)
 
 
+def is_kpi_id(text: str) -> bool:
+    """True for text shaped like a KPI id, upper-case: 'N03926', 'U40455'."""
+    return bool(_KPI_ID.match(text)) and text.isupper() and text == text.strip()
+
+
 def preliminary_year(kpi: dict, today: date) -> int | None:
     """The year whose values are still preliminary: Kolada published them early (prel_publication_date)
     and the final publication_date has not come yet."""
@@ -106,6 +111,22 @@ class Catalog:
         self.kpis = {k["id"]: k for k in kpis}
         self._liknande: dict[tuple[str, str], list[tuple[int, int, dict]]] | None = None
         self._names: tuple[dict[str, list[str]], dict[str, list[str]]] | None = None
+
+    @classmethod
+    def from_kolada(cls, municipalities: Sequence[dict], groups: Sequence[dict], kpis: Sequence[dict]) -> Catalog:
+        """A catalogue of the lists as Kolada sends them (before they are stored): group members as id tuples."""
+        stored_groups = [
+            {
+                "id": g["id"],
+                "title": g.get("title") or g["id"],
+                "members": tuple(m["member_id"] for m in g.get("members") or []),
+            }
+            for g in groups
+        ]
+        units = [
+            {"id": m["id"], "title": m.get("title") or m["id"], "type": m.get("type") or ""} for m in municipalities
+        ]
+        return cls(units, stored_groups, kpis)
 
     @property
     def kommun_ids(self) -> list[str]:

@@ -52,6 +52,7 @@ MAX_IDS = 25  # Kolada answers 422 to a comma-separated list of 26 ids
 PER_PAGE = 5000  # Kolada's maximum page size; more is a 422
 MAX_BACKOFF = 30.0  # the longest wait between two tries of a request, Retry-After included
 RETRY_SECONDS = 120.0  # KPIJMF_RETRY_SECONDS: how long one request may go on retrying
+CATALOGUE_PAGES = 2  # Kolada's KPI catalogue: ~6,100 KPIs, two pages of PER_PAGE, asked for at once
 TELL_AFTER = 1.0  # waits shorter than this are not worth a line; nor is a second line within this time
 
 T = TypeVar("T")
@@ -154,10 +155,17 @@ class KoladaClient:
 
     # -- public verbs -------------------------------------------------------------------------------
 
-    def kpis(self, ids: Sequence[str] | None = None) -> list[dict]:
-        """KPI objects as Kolada gives them: all of them, or those with the given ids."""
+    def kpis(self, ids: Sequence[str] | None = None, *, pages: int = CATALOGUE_PAGES) -> list[dict]:
+        """KPI objects as Kolada gives them: all of them, or those with the given ids (≤ MAX_IDS a request).
+
+        The whole catalogue is asked for as `pages` pages at once (`page=1..pages`); the last one follows
+        next_url, so a catalogue that outgrew them is still read whole. A page past the end is empty."""
         if ids is None:
-            return self._run_chains([("/kpi", {"per_page": PER_PAGE})], objects)
+            if pages < 1:
+                raise ValueError("pages must be ≥ 1")
+            chains = [("/kpi", {"per_page": PER_PAGE, "page": n}) for n in range(1, pages + 1)]
+            found = self._run_chains(chains, objects, follow_last_only=True)
+            return list({k["id"]: k for k in found}.values())  # a KPI that moved pages between two asks: once
         chains = [(f"/kpi/{_join(chunk)}", {"per_page": PER_PAGE}) for chunk in _chunks(_unique(ids))]
         return self._run_chains(chains, objects)
 
@@ -196,8 +204,12 @@ class KoladaClient:
         from_date: date | None = None,
         progress: Callable[[int, int], None] | None = None,
         on_batch: Callable[[list[DataRecord]], None] | None = None,
+        on_sent: Callable[[], None] | None = None,
     ) -> list[DataRecord]:
-        """Values for several kpis × units × years products at once: their batches share one pool (see data)."""
+        """Values for several kpis × units × years products at once: their batches share one pool (see data).
+
+        `on_sent` runs in the caller's thread once the requests are handed to the pool, before any answer is
+        waited for: work the caller would otherwise do after them, done while they are on the wire."""
         params: dict[str, Any] = {"per_page": PER_PAGE}
         if from_date is not None:
             params["from_date"] = from_date.isoformat()
@@ -212,7 +224,7 @@ class KoladaClient:
                 if year_chunk is not None:
                     path += f"/year/{_join(year_chunk)}"
                 chains.append((path, params))
-        return self._run_chains(chains, records, progress, on_batch)
+        return self._run_chains(chains, records, progress, on_batch, on_sent=on_sent)
 
     # -- batches and pages --------------------------------------------------------------------------
 
@@ -222,20 +234,28 @@ class KoladaClient:
         parse: Callable[[str, list], list[T]],
         progress: Callable[[int, int], None] | None = None,
         on_batch: Callable[[list[T]], None] | None = None,
+        *,
+        follow_last_only: bool = False,
+        on_sent: Callable[[], None] | None = None,
     ) -> list[T]:
         """Run each (path, params) page chain, at most `concurrency` at once; results in chain order.
 
         The pool's threads only fetch and decode pages, so each is free for its next request at once;
-        `parse` turns a chain's pages into items here, in the caller's thread, as each chain completes."""
+        `parse` turns a chain's pages into items here, in the caller's thread, as each chain completes.
+        `follow_last_only`: the chains are pages of one list asked for at once; only the last follows next_url."""
         if not chains:
             return []
         stop = threading.Event()
         results: list[list[T]] = [[] for _ in chains]
         pool = ThreadPoolExecutor(max_workers=min(self._concurrency, len(chains)), thread_name_prefix="kolada")
         try:
+            last = len(chains) - 1
             futures = {
-                pool.submit(self._fetch_chain, path, params, stop): index for index, (path, params) in enumerate(chains)
+                pool.submit(self._fetch_chain, path, params, stop, not follow_last_only or index == last): index
+                for index, (path, params) in enumerate(chains)
             }
+            if on_sent is not None:
+                on_sent()
             for done, future in enumerate(as_completed(futures), start=1):
                 items = [item for shown, values in future.result() for item in parse(shown, values)]
                 if on_batch is not None:
@@ -251,8 +271,11 @@ class KoladaClient:
             pool.shutdown(wait=True, cancel_futures=True)
         return [item for result in results for item in result]
 
-    def _fetch_chain(self, path: str, params: dict[str, Any], stop: threading.Event) -> list[tuple[str, list]]:
-        """Fetch one route and every page after it by following next_url until null: (shown URL, values)s."""
+    def _fetch_chain(
+        self, path: str, params: dict[str, Any], stop: threading.Event, follow: bool = True
+    ) -> list[tuple[str, list]]:
+        """Fetch one route and every page after it by following next_url until null (`follow`; else the one
+        page): (shown URL, values)s."""
         url = f"{self.base_url}{path}?{urlencode(params)}"
         seen = {url}
         pages: list[tuple[str, list]] = []
@@ -260,7 +283,7 @@ class KoladaClient:
             page = self._get_json(url, stop)
             pages.append((shown_url(url), page["values"]))
             next_url = page.get("next_url")
-            if next_url is None or next_url == "":
+            if next_url is None or next_url == "" or not follow:
                 return pages
             if not isinstance(next_url, str):
                 shown = shown_url(url)

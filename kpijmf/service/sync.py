@@ -25,6 +25,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from kpijmf.kolada.client import DataRecord, KoladaClient
 
 Progress = Callable[[int, int], None]
+Gate = Callable[[], Sequence[str]]
+"""Called before a fetch writes anything (in its transaction): the KPI ids whose values may be stored; raises to
+stop the fetch (an unknown KPI) with nothing written."""
 
 
 @dataclass
@@ -111,19 +114,23 @@ class Syncer:
         with self._lock():
             if not refresh and not self.metadata_is_stale():  # another process did it while we waited
                 return False
-            client = self.client
-            # Three independent lists: ask for them at once, so metadata costs one round trip, not three.
-            with ThreadPoolExecutor(max_workers=3) as pool:
-                kpis, municipalities, groups = (
-                    future.result()
-                    for future in [
-                        pool.submit(client.kpis),
-                        pool.submit(client.municipalities),
-                        pool.submit(client.groups),
-                    ]
-                )
-            self.store.write_metadata(kpis, municipalities, groups, utc_now())
+            with self.start_metadata() as pending:
+                pending.store(self.store)
         return True
+
+    def add_kpis(self, ids: Sequence[str]) -> list[str]:
+        """Ask Kolada for these KPIs by id (≤ MAX_IDS a request) and store those it has: KPIs published since the
+        catalogue was stored. Returns the ids found."""
+        with self._lock():
+            found = [k for k in self.client.kpis(ids) if k.get("id") in set(ids)]
+            if found:
+                self.store.add_kpis(found)
+        return [k["id"] for k in found]
+
+    def start_metadata(self) -> PendingMetadata:
+        """Ask for KPI, municipality and group metadata at once, in the background, so that a fetch can start its
+        data requests as soon as the unit ids are known (see `PendingMetadata`)."""
+        return PendingMetadata(self.client)
 
     def fetch(
         self,
@@ -133,18 +140,24 @@ class Syncer:
         *,
         refresh: bool = False,
         fresh_only: bool = True,
+        gate: Gate | None = None,
     ) -> FetchResult:
         """Fetch the (kpi, year, unit) cells the store lacks; `refresh` fetches them all again.
 
-        With `fresh_only`, cells fetched longer ago than KPIJMF_MAX_AGE_DAYS count as lacking.
+        With `fresh_only`, cells fetched longer ago than KPIJMF_MAX_AGE_DAYS count as lacking. `gate` (see `Gate`)
+        runs once, inside the transaction, before the first write: requests may be on the wire before it says
+        which of `kpis` are known, and nothing is stored if it raises.
         """
         started = time.monotonic()
         with self._lock():
             jobs = self._plan(kpis, units, years, refresh=refresh, fresh_only=fresh_only)
             if not jobs:
+                if gate is not None:
+                    with self.store.atomic():
+                        gate()
                 return FetchResult()
             scope = (sorted(set(kpis)), len(set(units)), sorted(set(years)))
-            return self._sync(jobs, scope, started)
+            return self._sync(jobs, scope, started, _Gate(gate))
 
     def refresh(self, kpis: Sequence[str] | None = None, units: Sequence[str] | None = None) -> FetchResult:
         """Bring stored KPIs up to date: values changed since their last refresh (Kolada's `from_date`),
@@ -164,24 +177,29 @@ class Syncer:
 
     # -- the one sync path: plan → fetch → write ---------------------------------------------------------
 
-    def _sync(self, jobs: Sequence[Job], scope: tuple[list[str], int, list[int]], started: float) -> FetchResult:
+    def _sync(
+        self, jobs: Sequence[Job], scope: tuple[list[str], int, list[int]], started: float, gate: _Gate | None = None
+    ) -> FetchResult:
         """Fetch every job and write it as it arrives, in one transaction (any failure rolls all of it back);
         then, for the jobs that asked Kolada for changes only, fetch group means again where members changed."""
         started_at, fetched_at = utc_now(), utc_now()
         before = self.totals()
         result = FetchResult()
         progress = _Progress(self.progress, sum(job.requests() for job in jobs))
+        gate = gate or _Gate(None)
         with self.store.atomic():
             touched: set[Cell] = set()
             fed: set[Cell] = set()
             for together in _rounds(jobs):
-                job_touched, job_fed = self._run(together, fetched_at, result, progress)
+                job_touched, job_fed = self._run(together, fetched_at, result, progress, gate)
                 touched |= job_touched
                 fed |= job_fed
+            if gate.keep is not None:  # the unknown KPIs asked for on the chance: neither logged nor marked
+                scope = ([k for k in scope[0] if gate.allows(k)], scope[1], scope[2])
             regroup = self._group_jobs(touched, fed, {k for job in jobs if job.since is not None for k in job.kpis})
             if regroup:
                 progress.total += sum(job.requests() for job in regroup)
-                self._run(regroup, fetched_at, result, progress)
+                self._run(regroup, fetched_at, result, progress, gate)
             after = self.totals()
             since = min((job.since for job in jobs if job.since is not None), default=None)
             kpis, units, years = scope
@@ -196,13 +214,13 @@ class Syncer:
                 bytes=after[2] - before[2],
             )
             self.store.log_fetch(log, fetched_at, WriteSummary(result.rows, result.changed, result.removed))
-            self.store.mark_refreshed(sorted({k for job in jobs for k in job.kpis}), started_at[:10])
+            self.store.mark_refreshed(sorted({k for job in jobs for k in job.kpis if gate.allows(k)}), started_at[:10])
         result.requests, result.data_requests, result.bytes = (a - b for a, b in zip(after, before, strict=True))
         result.seconds = time.monotonic() - started
         return result
 
     def _run(
-        self, jobs: Sequence[Job], fetched_at: str, result: FetchResult, progress: _Progress
+        self, jobs: Sequence[Job], fetched_at: str, result: FetchResult, progress: _Progress, gate: _Gate
     ) -> tuple[set[Cell], set[Cell]]:
         """Fetch jobs of one kind (see `_rounds`) at once, writing each batch as it arrives; add to `result`.
         Returns the cells whose stored value they changed, added or removed, and the cells a feed held."""
@@ -212,6 +230,8 @@ class Syncer:
         with self.store.writer(fetched_at, incremental=job.since is not None, first=job.first) as writer:
 
             def write(batch: list[DataRecord]) -> None:
+                if gate() is not None:
+                    batch = [r for r in batch if gate.allows(r.kpi)]
                 if job.since is None:
                     writer.add([r for r in batch if not r.deleted])
                 else:
@@ -225,9 +245,11 @@ class Syncer:
                 from_date=job.since,
                 progress=lambda done, _total: progress(offset + done),
                 on_batch=write,
+                on_sent=gate.run,  # the KPIs checked and the metadata stored while the first answers are on the wire
             )
             progress.done = offset + sum(j.requests() for j in jobs)
-            blocks = [block for j in jobs for block in j.blocks(seen)]
+            gate()  # no batch came (nothing asked for): still checked before anything is written
+            blocks = [kept for j in jobs for block in j.blocks(seen) if (kept := gate.narrow(block)) is not None]
             summary = writer.finish(blocks)
         result.rows += summary.rows
         result.changed += summary.changed
@@ -376,6 +398,75 @@ def _rounds(jobs: Sequence[Job]) -> list[list[Job]]:
     whole = [job for job in jobs if job.since is None and not job.first]
     alone = [[job] for job in jobs if job.since is not None or job.first]
     return [whole, *alone] if whole else alone
+
+
+class _Gate:
+    """A `Gate` run at most once; `keep` is None while every KPI asked for may be stored."""
+
+    def __init__(self, gate: Gate | None) -> None:
+        self._gate, self._ran = gate, gate is None
+        self.keep: frozenset[str] | None = None
+
+    def __call__(self) -> frozenset[str] | None:
+        if not self._ran:
+            self._ran = True
+            assert self._gate is not None
+            self.keep = frozenset(self._gate())
+        return self.keep
+
+    def run(self) -> None:
+        """Run the gate now, if it has not run."""
+        self()
+
+    def allows(self, kpi: str) -> bool:
+        return self.keep is None or kpi in self.keep
+
+    def narrow(self, block: Block) -> Block | None:
+        """The block without the KPIs the gate refused; None when none is left."""
+        if self.keep is None:
+            return block
+        kpis = [k for k in block.kpis if k in self.keep]
+        return Block(kpis, block.years, block.units) if kpis else None
+
+
+class PendingMetadata:
+    """KPI, municipality and group metadata on its way: the three lists asked for at once in the background
+    (the KPI catalogue's pages at once too), each waited for only where it is needed. Close it when done."""
+
+    def __init__(self, client: KoladaClient) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="metadata")
+        self._municipalities = self._pool.submit(client.municipalities)
+        self._groups = self._pool.submit(client.groups)
+        self._kpis = self._pool.submit(client.kpis)
+        self._stored = False
+
+    def municipalities(self) -> list[dict]:
+        """Every municipality and region (waits for them)."""
+        return self._municipalities.result()
+
+    def groups(self) -> list[dict]:
+        """Every municipality group (waits for them)."""
+        return self._groups.result()
+
+    def kpis(self) -> list[dict]:
+        """The whole KPI catalogue (waits for it)."""
+        return self._kpis.result()
+
+    def store(self, store: Store) -> None:
+        """Replace the stored metadata with these lists (once; inside the caller's transaction, if any)."""
+        if not self._stored:
+            store.write_metadata(self.kpis(), self.municipalities(), self.groups(), utc_now())
+            self._stored = True
+
+    def close(self) -> None:
+        """Stop waiting: lists not yet asked for are not asked for (those on the wire still finish)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def __enter__(self) -> PendingMetadata:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class _Progress:

@@ -5,6 +5,7 @@ The CLI and `kpijmf.api` are thin layers over this.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -13,13 +14,13 @@ from typing import TYPE_CHECKING
 
 from kpijmf import __version__
 from kpijmf.config import Settings, load_settings
-from kpijmf.domain.catalog import ALLA_ID, RIKET_ID, Catalog, Unit, preliminary_year
+from kpijmf.domain.catalog import ALLA_ID, RIKET_ID, Catalog, Unit, is_kpi_id, preliminary_year
 from kpijmf.domain.kpisets import DEFAULT_SET, KpiSet, KpiSpec, adhoc_set, load_set
 from kpijmf.domain.lineage import successor_of
 from kpijmf.domain.parsing import default_fetch_years
 from kpijmf.domain.targets import Target, load_targets_file, targets_for
 from kpijmf.domain.vocab import SOURCE_LINE
-from kpijmf.errors import NotFoundError, StoreError, UsageError
+from kpijmf.errors import ApiError, NotFoundError, StoreError, UsageError
 from kpijmf.messages import msg
 from kpijmf.service.cache import move_former_store
 from kpijmf.service.sync import FetchResult, Progress, Syncer
@@ -132,9 +133,11 @@ class Workspace:
             raise NotFoundError(f"none of the KPIs of set {kpi_set.name!r} is in Kolada's catalogue")
         return Selection(kpi_set, tuple(specs), tuple(skipped))
 
-    def units_for(self, kommuner: Sequence[Unit], liknande: str | None = None) -> list[str]:
+    def units_for(
+        self, kommuner: Sequence[Unit], liknande: str | None = None, *, catalog: Catalog | None = None
+    ) -> list[str]:
         """Every kommun, Riket, alla kommuner and each kommun's default peer groups: what ranks and means need."""
-        catalog = self.catalog()
+        catalog = catalog or self.catalog()
         units = dict.fromkeys([*catalog.kommun_ids, RIKET_ID, ALLA_ID])
         for kommun in kommuner:
             peers, _ = catalog.resolve_peers(kommun, liknande=liknande)
@@ -155,12 +158,60 @@ class Workspace:
         """`kpijmf fetch`: store values for every kommun, Riket and the kommuner's peer groups."""
         if self.offline:
             raise UsageError("fetch cannot run --offline")
-        catalog = self.catalog(refresh=refresh)
-        selection = self.select_kpis(set_name, kpi_ids)
-        units = self.units_for([catalog.find_kommun(k) for k in kommuner], selection.kpi_set.liknande)
-        result = self.syncer.fetch(selection.ids, units, years or default_fetch_years(), refresh=refresh)
+        years = years or default_fetch_years()
+        wanted = [k.upper() for k in kpi_ids] or [s.id for s in load_set(set_name or DEFAULT_SET).kpis]
+        if (refresh or self.syncer.metadata_is_stale()) and all(is_kpi_id(k) for k in wanted):
+            result = self._fetch_with_metadata(wanted, kpi_ids, set_name, kommuner, years, refresh)
+        else:
+            catalog = self.catalog(refresh=refresh)
+            unknown = [k for k in wanted if k not in catalog.kpis and is_kpi_id(k) and successor_of(k) is None]
+            if unknown and not refresh and self.syncer.add_kpis(unknown):  # published since the catalogue was stored
+                self._catalog = None
+                catalog = self.catalog()
+            selection = self.select_kpis(set_name, kpi_ids)
+            units = self.units_for([catalog.find_kommun(k) for k in kommuner], selection.kpi_set.liknande)
+            result = self.syncer.fetch(selection.ids, units, years, refresh=refresh)
         result.requests, result.data_requests, result.bytes = self.syncer.totals()
         return result
+
+    def _fetch_with_metadata(
+        self,
+        wanted: list[str],
+        kpi_ids: Sequence[str],
+        set_name: str | None,
+        kommuner: Sequence[str],
+        years: Sequence[int],
+        refresh: bool,
+    ) -> FetchResult:
+        """A fetch whose metadata must be fetched too: its data requests start once the unit ids are known (the
+        municipality list; the groups when kommuner bring peers), not after the KPI catalogue. The KPIs asked
+        for are checked against the catalogue before anything is written, the metadata stored in the same
+        transaction as the values."""
+        kpi_set = adhoc_set(wanted) if kpi_ids and not set_name else load_set(set_name or DEFAULT_SET)
+        liknande = kpi_set.liknande
+        with self.syncer.start_metadata() as pending:
+            groups = pending.groups() if kommuner else []
+            units_known = Catalog.from_kolada(pending.municipalities(), groups, [])
+            units = self.units_for([units_known.find_kommun(k) for k in kommuner], liknande, catalog=units_known)
+
+            def check() -> list[str]:
+                self._catalog = Catalog.from_kolada(pending.municipalities(), pending.groups(), pending.kpis())
+                return self.select_kpis(set_name, kpi_ids).ids  # an unknown KPI raises NotFoundError here
+
+            def gate() -> list[str]:
+                ids = check()
+                pending.store(self.store)  # in the fetch's transaction
+                return ids
+
+            try:
+                return self.syncer.fetch(wanted, units, years, refresh=refresh, gate=gate)
+            except ApiError:
+                if self._catalog is None:  # the data failed before the KPIs were checked: an unknown KPI says more
+                    with contextlib.suppress(ApiError):
+                        check()
+                raise
+            finally:
+                self._catalog = None  # later steps read the catalogue as stored
 
     def compare(
         self,

@@ -254,24 +254,7 @@ class Store:
         """Replace all metadata in one transaction."""
         with self._transaction() as conn:
             conn.execute("DELETE FROM kpi")
-            conn.executemany(
-                "INSERT OR REPLACE INTO kpi VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    (
-                        k["id"],
-                        k.get("title") or k["id"],
-                        k.get("description") or "",
-                        int(bool(k.get("is_divided_by_gender"))),
-                        k.get("municipality_type") or "",
-                        k.get("operating_area") or "",
-                        k.get("prel_publication_date"),
-                        k.get("publication_date"),
-                        k.get("publ_period"),
-                        json.dumps(k, ensure_ascii=False),
-                    )
-                    for k in kpis
-                ),
-            )
+            _insert_kpis(conn, kpis)
             conn.execute("DELETE FROM municipality")
             conn.executemany(
                 "INSERT OR REPLACE INTO municipality VALUES (?, ?, ?)",
@@ -291,6 +274,11 @@ class Store:
                 "INSERT OR REPLACE INTO meta VALUES ('metadata_fetched_at', ?)",
                 (fetched_at,),
             )
+
+    def add_kpis(self, kpis: Sequence[dict]) -> None:
+        """Add (or replace) these KPIs in the stored catalogue, the rest of the metadata as it is."""
+        with self._transaction() as conn:
+            _insert_kpis(conn, kpis)
 
     # -- KPI groups: their own tables, made when first written, so stores of schema 1 need no migration --------
 
@@ -542,6 +530,27 @@ class Store:
     def integrity_ok(self) -> bool:
         """PRAGMA integrity_check says ok."""
         return self._query("PRAGMA integrity_check")[0][0] == "ok"
+
+
+def _insert_kpis(conn: sqlite3.Connection, kpis: Iterable[dict]) -> None:
+    conn.executemany(
+        "INSERT OR REPLACE INTO kpi VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            (
+                k["id"],
+                k.get("title") or k["id"],
+                k.get("description") or "",
+                int(bool(k.get("is_divided_by_gender"))),
+                k.get("municipality_type") or "",
+                k.get("operating_area") or "",
+                k.get("prel_publication_date"),
+                k.get("publication_date"),
+                k.get("publ_period"),
+                json.dumps(k, ensure_ascii=False),
+            )
+            for k in kpis
+        ),
+    )
 
 
 def move_store(source: Path, target: Path) -> None:
