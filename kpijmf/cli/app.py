@@ -1,6 +1,6 @@
 """The `kpijmf` command: parse options, call the library, render, map errors to exit codes. Nothing else."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: see kpijmf/cli/__init__.py.
 
 import contextlib
 import gc
@@ -220,7 +220,7 @@ def compare(
     _emit(frame, chosen, output, wide, talk)
 
 
-def _emit(frame: pd.DataFrame, fmt: str, output: str | None, wide: bool, talk: Talk) -> None:
+def _emit(frame: "pd.DataFrame", fmt: str, output: str | None, wide: bool, talk: Talk) -> None:
     from kpijmf.output.files import render
     from kpijmf.output.sink import write_output
 
@@ -241,7 +241,7 @@ def _emit(frame: pd.DataFrame, fmt: str, output: str | None, wide: bool, talk: T
 # -- refresh, revisions, run ------------------------------------------------------------------------
 
 
-def _summary(result: FetchResult) -> str:
+def _summary(result: "FetchResult") -> str:
     changed = result.changed or result.removed
     revised = msg("revised_suffix", changed=result.changed, removed=result.removed) if changed else ""
     return msg("refreshed", rows=result.rows, requests=result.requests, data=result.data_requests,

@@ -1,6 +1,6 @@
 """The discovery and housekeeping commands: `kpijmf kommun`, `kpi`, `sets` and `cache`."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: see kpijmf/cli/__init__.py.
 
 from pathlib import Path
 from typing import Annotated

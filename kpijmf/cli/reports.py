@@ -1,6 +1,6 @@
 """The `kpijmf plot` and `kpijmf report` commands: charts and a self-contained report for a kommun."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: see kpijmf/cli/__init__.py.
 
 import os
 from pathlib import Path

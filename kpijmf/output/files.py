@@ -123,9 +123,13 @@ def _csv_cell(value: Any, decimal: str) -> str:
         return "true" if v else "false"
     if isinstance(v, (int, float)):
         return _number_text(v, decimal)
+    return _csv_text_cell(v)
+
+
+def _csv_text_cell(value: str) -> str:
     # The csv module quotes a field only for the line terminator's characters: a bare CR in "\n" CSV would
     # stay unquoted, and spreadsheets would start a new row there, whose first cell escapes neutralising.
-    return neutralise_formula(printable(v, keep_cr=True)).replace("\r\n", "\n").replace("\r", "\n")
+    return neutralise_formula(printable(value, keep_cr=True)).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _float_text(value: float, decimal: str) -> str:
@@ -143,9 +147,15 @@ def _float_text(value: float, decimal: str) -> str:
 
 def _csv_column(column: pd.Series, decimal: str) -> list[str]:
     """One column's CSV cells, dispatching on its dtype once instead of on every cell."""
+    values = column.tolist()
     if column.dtype.kind == "f":
-        return [_float_text(v, decimal) for v in column.tolist()]
-    return [_csv_cell(v, decimal) for v in column.tolist()]
+        return [_float_text(v, decimal) for v in values]
+    # A column repeats few texts (ids, titles, roles, the source): each distinct one is cleaned once.
+    texts: dict[str, str] = {}
+    for v in values:
+        if type(v) is str and v not in texts:
+            texts[v] = _csv_text_cell(v)
+    return [texts[v] if type(v) is str else _csv_cell(v, decimal) for v in values]
 
 
 def _records(frame: pd.DataFrame) -> tuple[list[str], list[tuple]]:

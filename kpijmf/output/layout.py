@@ -441,11 +441,12 @@ MEAN_NOTE_INTRO = (
 # --- short labels for narrow tables -------------------------------------------------------------------
 
 SHORT_LABEL_WIDTH = 24  # longer short labels are cut with "…"; the legend under the table has the full title
-_OVAGT = re.compile(r"\s*\(ovägt medel\)\s*", re.IGNORECASE)
-_SIZE = re.compile(r"^kommuner med (?P<range>.+?) invånare", re.IGNORECASE)
-_COUNTY = re.compile(r"^(?P<lan>.+ län)s kommuner$", re.IGNORECASE)
-_LIKNANDE = re.compile(r"^liknande kommuner (?P<area>[^,]+),", re.IGNORECASE)
-_EGEN = re.compile(r"^egen jämförelsegrupp", re.IGNORECASE)
+# Patterns as strings, compiled (and cached by `re`) on first use: only the terminal table needs them.
+_OVAGT = r"(?i)\s*\(ovägt medel\)\s*"
+_SIZE = r"(?i)^kommuner med (?P<range>.+?) invånare"
+_COUNTY = r"(?i)^(?P<lan>.+ län)s kommuner$"
+_LIKNANDE = r"(?i)^liknande kommuner (?P<area>[^,]+),"
+_EGEN = r"(?i)^egen jämförelsegrupp"
 
 
 def short_label(title: str, role: str) -> str:
@@ -453,19 +454,19 @@ def short_label(title: str, role: str) -> str:
     'Liknande (arbetsmarknad)', 'Riket'; a kommun keeps its name. Never longer than SHORT_LABEL_WIDTH."""
     name = " ".join(title.split())
     if role not in ("kommun", "vs", TARGET_ROLE):
-        name = _OVAGT.sub(" ", name).strip()
+        name = re.sub(_OVAGT, " ", name).strip()
         if role == "alla":
             name = "Alla kommuner"
         elif role == "riket":
             name = name or "Riket"
-        elif (size := _SIZE.match(name)) is not None:
+        elif (size := re.match(_SIZE, name)) is not None:
             name = re.sub(r"(?<=\d) (?=\d{3})", THIN_GROUP, re.sub(r"\s+-\s+", "–", size["range"])) + " inv."
             name = name[0].upper() + name[1:]
-        elif (county := _COUNTY.match(name)) is not None:
+        elif (county := re.match(_COUNTY, name)) is not None:
             name = county["lan"]
-        elif (similar := _LIKNANDE.match(name)) is not None:
+        elif (similar := re.match(_LIKNANDE, name)) is not None:
             name = f"Liknande ({similar['area'].strip()})"
-        elif role == "egen" or _EGEN.match(name):
+        elif role == "egen" or re.match(_EGEN, name):
             name = "Egen jämförelsegrupp"
     if len(name) > SHORT_LABEL_WIDTH:
         name = name[: SHORT_LABEL_WIDTH - 1].rstrip(" ,:;-") + "…"

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from kpijmf.config import Settings
 from kpijmf.domain.catalog import RIKET_ID
 from kpijmf.domain.parsing import default_fetch_years
-from kpijmf.kolada.client import MAX_IDS
 from kpijmf.store.db import Cell, FetchLogEntry, Store, parse_timestamp, utc_now
 from kpijmf.store.lock import store_lock
 from kpijmf.store.writer import Block, WriteSummary, cell_count
@@ -379,6 +378,7 @@ class Job:
 
     def requests(self) -> int:
         """How many batched requests the client makes for this job (≤ MAX_IDS ids per list)."""
+        from kpijmf.kolada.client import MAX_IDS  # here: a warm compare never needs the client or its imports
 
         def chunks(n: int) -> int:
             return max(1, -(-n // MAX_IDS))

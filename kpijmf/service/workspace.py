@@ -310,9 +310,8 @@ class Workspace:
     ) -> pd.DataFrame:
         """The stored observations a comparison needs (status and fetch time only for the units it shows)."""
         shown = [u for f in focuses for u in (f.kommun.id, *(v.id for v in f.vs), *(p.id for p in f.peers))]
-        every_year = sorted({y for ys in years.values() for y in ys})
         return self.store.observations(
-            kpis, every_year, units, genders=sorted(set(genders) | {"T"}), stamped=list(dict.fromkeys(shown))
+            kpis, years, units, genders=sorted(set(genders) | {"T"}), stamped=list(dict.fromkeys(shown))
         )
 
     def comparison(

@@ -12,7 +12,7 @@ import os
 import secrets
 import shutil
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -417,16 +417,45 @@ class Store:
     def observations(
         self,
         kpis: Sequence[str],
-        years: Sequence[int] | None = None,
+        years: Sequence[int] | Mapping[str, Sequence[int]] | None = None,
         units: Sequence[str] | None = None,
         genders: Sequence[str] | None = None,
         stamped: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """Stored observations as a tidy frame: kpi, year, unit_id, gender, value, count, status, fetched_at.
 
+        `years` is one list for every KPI, or each KPI's own (a KPI missing from the mapping gets none).
         `stamped` narrows only fetched_at (blank for other units); every other column is always read."""
         import pandas as pd
 
+        if isinstance(years, Mapping):  # one query per distinct year list: no row of a year the KPI doesn't use
+            by_years: dict[tuple[int, ...], list[str]] = {}
+            for kpi in kpis:
+                by_years.setdefault(tuple(years.get(kpi, ())), []).append(kpi)
+            rows: list[tuple] = []
+            for own, group in by_years.items():
+                if own:
+                    rows.extend(self._observation_rows(group, own, units, genders, stamped))
+        else:
+            rows = self._observation_rows(kpis, years, units, genders, stamped)
+        columns = ["kpi", "year", "unit_id", "gender", "value", "count", "status", "fetched_at"]
+        frame = pd.DataFrame.from_records(rows, columns=columns)
+        try:
+            frame["value"] = frame["value"].astype("float64")
+            frame["count"] = frame["count"].astype("float64")
+            frame["year"] = frame["year"].astype("int64")
+        except (TypeError, ValueError) as exc:
+            raise damaged(self.path, f"its observation table holds text where numbers belong ({exc})") from None
+        return frame
+
+    def _observation_rows(
+        self,
+        kpis: Sequence[str],
+        years: Sequence[int] | None,
+        units: Sequence[str] | None,
+        genders: Sequence[str] | None,
+        stamped: Sequence[str] | None,
+    ) -> list[tuple]:
         # fetched_at is a long string per row: read it only for the units the caller shows (`stamped`).
         stamp = (
             f"CASE WHEN unit_id IN ({qmarks(stamped)}) THEN fetched_at ELSE '' END"
@@ -445,16 +474,7 @@ class Store:
         if units is not None:  # "+": filter, don't seek — one range scan per kpi and year is faster
             clauses.append(f"+unit_id IN ({qmarks(units)})")
             params.extend(units)
-        rows = self._query(f"{sql} WHERE {' AND '.join(clauses)}", params) if kpis else []
-        columns = ["kpi", "year", "unit_id", "gender", "value", "count", "status", "fetched_at"]
-        frame = pd.DataFrame.from_records(rows, columns=columns)
-        try:
-            frame["value"] = frame["value"].astype("float64")
-            frame["count"] = frame["count"].astype("float64")
-            frame["year"] = frame["year"].astype("int64")
-        except (TypeError, ValueError) as exc:
-            raise damaged(self.path, f"its observation table holds text where numbers belong ({exc})") from None
-        return frame
+        return self._query(f"{sql} WHERE {' AND '.join(clauses)}", params) if kpis else []
 
     def years_with_data(self, kpis: Sequence[str], last: int, newest: int) -> list[int]:
         """The `last` most recent years (at most `newest`) with a non-null value for any of these KPIs, ascending.
