@@ -11,6 +11,7 @@ import pytest
 
 from kpijmf.errors import UsageError
 from kpijmf.output import files as export
+from kpijmf.output import xlsx
 from kpijmf.output.colours import QUARTILE_COLOURS
 from kpijmf.output.files import (
     FORMATS,
@@ -22,9 +23,9 @@ from kpijmf.output.files import (
     to_excel_csv,
     to_json,
     to_markdown,
-    to_xlsx,
 )
 from kpijmf.output.layout import format_sv, wide_frame
+from kpijmf.output.xlsx import to_xlsx
 from tests.comparison_fixture import COLUMNS, FORMULA_TITLE, MARKUP_TITLE, SIZE_TITLE, sample_frame
 from tests.support import kpijmf_env, run_kpijmf
 
@@ -309,7 +310,7 @@ def test_xlsx_data_sheet_holds_the_long_table_with_typed_cells_and_neutralised_t
 
 
 def test_xlsx_sheet_names_are_valid_unique_and_at_most_31_characters():
-    names = export._sheet_names(["N03926", "n03926", "Källa", "a/b:c", "X" * 40, "X" * 40])
+    names = xlsx._sheet_names(["N03926", "n03926", "Källa", "a/b:c", "X" * 40, "X" * 40])
     assert names[0] == "N03926"
     assert len({n.lower() for n in names} | {"källa", "data"}) == len(names) + 2
     assert all(len(n) <= 31 and not set(n) & set("[]:*?/\\") for n in names)
@@ -619,7 +620,7 @@ def test_xlsx_source_sheet_has_a_colour_legend_with_the_four_fills():
 
 
 def test_xlsx_sheet_names_come_from_short_labels_and_are_excel_safe_and_unique():
-    names = export._sheet_names(
+    names = xlsx._sheet_names(
         [
             "Långtidsarbetslöshet",
             "långtidsarbetslöshet",
@@ -667,7 +668,7 @@ def test_cli_reports_the_rows_it_wrote(emulator, tmp_path):
 
 def test_xlsx_labels_that_clash_once_cut_are_told_apart_by_their_kolada_ids():
     labels = ["Avslutade deltagare som börjat arbeta eller studera"] * 2 + ["Arbetslöshet", "arbetslöshet"]
-    names = export._sheet_names(labels, ["U40455", "U40456", "N03920", "N03921"])
+    names = xlsx._sheet_names(labels, ["U40455", "U40456", "N03920", "N03921"])
     assert names == [
         "Avslutade deltagare som… U40455",
         "Avslutade deltagare som… U40456",
