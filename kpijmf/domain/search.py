@@ -2,8 +2,9 @@
 
 Pure: a list of KPI dicts (Kolada's shape) and a query in, ranked hits out. The order, best first:
 1. live series before discontinued ones (a title ending in '(-2023)');
-2. how the query (or a synonym of it) meets the title: the id itself, a whole word, the start of a word, anywhere
-   in the title, then only in the description;
+2. how the query (or a synonym of it) meets the title: the id itself, a whole word (or the last part of a Swedish
+   compound: "långtidsarbetslösa" is a kind of "arbetslösa"), the start of a word, anywhere in the title, then
+   only in the description;
 3. the query's own words before a synonym's;
 4. the id.
 Matching ignores case and diacritics (`catalog.normalize`), so "arbetsloshet" finds "Arbetslöshet".
@@ -76,7 +77,8 @@ def expand(query: str) -> list[tuple[str, bool]]:
 
 
 def _title_match(phrase: str, title: str) -> Match | None:
-    if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", title):
+    # A Swedish compound's head is its last part, so a word ending in the phrase names a kind of it.
+    if re.search(rf"{re.escape(phrase)}(?!\w)", title):
         return Match.WORD
     if re.search(rf"(?<!\w){re.escape(phrase)}", title):
         return Match.PREFIX
