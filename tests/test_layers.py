@@ -80,3 +80,13 @@ def test_the_checker_sees_a_leak_when_there_is_one():
     assert layer("kpijmf.cli.app") == "kpijmf.cli" and layer("kpijmf.store.db") == "kpijmf.store"
     assert RANK[layer("kpijmf.cli.talk")] > RANK[layer(module_of("kpijmf/output/html.py"))]
     assert ("kpijmf/kolada/client.py", "httpx") in imports()
+
+
+def test_the_old_library_import_paths_still_work():
+    from kpijmf import export
+    from kpijmf.api import Workspace, compare, render_bytes, write_output
+    from kpijmf.config import load_settings
+
+    assert callable(compare) and callable(load_settings) and Workspace.compare
+    assert export.render_bytes is render_bytes and export.write_output is write_output
+    assert {"to_csv", "to_excel_csv", "to_json", "to_markdown", "to_xlsx"} <= set(export.__all__)
