@@ -134,8 +134,9 @@ def kpi_show(
 
     Example: kpijmf kpi show N03926
     """
+    from kpijmf.domain.catalog import unit_of
     from kpijmf.domain.kpisets import successors
-    from kpijmf.service.workspace import is_discontinued, unit_of
+    from kpijmf.domain.search import is_discontinued
 
     talk = Talk(quiet=quiet)
     follow = successors()
@@ -148,7 +149,7 @@ def kpi_show(
         f"publicerad: {kpi.get('publication_date') or '–'}   period: {kpi.get('publ_period') or '–'}"
         + (f"   preliminär publicering: {kpi['prel_publication_date']}" if kpi.get("prel_publication_date") else ""),
     ]
-    if is_discontinued(kpi):
+    if is_discontinued(str(kpi.get("title") or "")):
         lines.append("UPPHÖRD SERIE: Kolada uppdaterar den inte längre.")
     if kpi["id"] in follow:
         lines.append(f"efterföljare: {follow[kpi['id']]}")

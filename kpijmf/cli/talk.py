@@ -14,8 +14,6 @@ from kpijmf.output.clean import printable
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
-__all__ = ["Talk", "printable"]  # printable: the one cleaner, re-exported for old imports
-
 
 class Talk:
     """Writes human-facing lines to stderr; `quiet` keeps only errors."""

@@ -71,6 +71,15 @@ def match_name(query: str, titles: dict[str, str]) -> list[str]:
     return loose if len(loose) == 1 else []
 
 
+def unit_of(title: str) -> str:
+    """Guess a KPI's unit from its Kolada title: '(%)' -> '%', 'kr/inv', 'antal'."""
+    lowered = title.lower()
+    for marker, unit in (("(%)", "%"), ("kr/inv", "kr/inv"), ("antal", "antal"), ("kr/", "kr")):
+        if marker in lowered:
+            return unit
+    return ""
+
+
 @dataclass(frozen=True)
 class Unit:
     """A kommun, region or Riket."""

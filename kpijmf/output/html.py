@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from kpijmf.domain.vocab import SOURCE_LINE_EN
 from kpijmf.output.clean import printable
 from kpijmf.output.colours import COLOURED_ROLES, QUARTILE_COLOURS, quartile_colour, text_colour
 from kpijmf.output.layout import (
@@ -35,7 +36,6 @@ from kpijmf.output.terminal import REVISED_MARK, revised_cells
 from kpijmf.output.words import (
     QUARTILE_WORDS_BY_LANG,
     REPORT_WORDS,
-    SOURCE_LINE_EN,
     YearFacts,
     check_lang,
     format_number,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from kpijmf.domain.vocab import SOURCE_LINE_EN
 from kpijmf.output.clean import printable
 from kpijmf.output.files import markdown_escape
 from kpijmf.output.html import (
@@ -23,7 +24,7 @@ from kpijmf.output.html import (
     subtitle,
 )
 from kpijmf.output.layout import source_line
-from kpijmf.output.words import REPORT_WORDS, SOURCE_LINE_EN, check_lang
+from kpijmf.output.words import REPORT_WORDS, check_lang
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

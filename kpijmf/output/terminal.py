@@ -238,29 +238,3 @@ def render_table(frame: pd.DataFrame, console: Console) -> int:
     if labels or coloured:
         console.print(_legend(labels, coloured))
     return printed
-
-
-def render_revisions(rows: list[dict[str, Any]], console: Console) -> None:
-    """Print revisions as a table: KPI, unit, year, gender, old → new, when seen."""
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    if not rows:
-        console.print(Text("Inga revideringar registrerade."))
-        return
-    table = Table(box=box.SIMPLE_HEAD, title=Text("Revideringar i Kolada sedan tidigare hämtning", style="bold"))
-    right: set[str] = {"År", "Förut", "Nu"}
-    for name in ("KPI", "Enhet", "År", "Kön", "Förut", "Nu", "Sedd"):
-        table.add_column(name, justify="right" if name in right else "left")
-    for row in rows:
-        table.add_row(
-            Text(printable(str(row["kpi"]))),
-            Text(printable(f"{row['unit_title']} ({row['unit_id']})")),
-            str(row["year"]),
-            str(row["gender"]),
-            format_sv(row["old_value"], 2),
-            "återkallat" if row["kind"] == "removed" else format_sv(row["new_value"], 2),
-            str(row["seen_at"]),
-        )
-    console.print(table)

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kpijmf.domain import vocab
 from kpijmf.errors import UsageError
 from kpijmf.output.colours import PALETTE_NAME, QUARTILE_WORDS
 from kpijmf.output.layout import CITATION_RULE, MEAN_NOTE_INTRO, MINUS, THIN_GROUP, MeanNote, format_sv, is_missing
@@ -169,7 +168,6 @@ REPORT_WORDS = {
         "strip_alt": "Strip chart",
     },
 }
-SOURCE_LINE_EN = vocab.SOURCE_LINE_EN
 # The colour legend's words per quartile; Swedish from the palette's own module.
 QUARTILE_WORDS_BY_LANG: dict[str, dict[int, str]] = {
     "sv": QUARTILE_WORDS,

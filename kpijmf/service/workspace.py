@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 
 from kpijmf import __version__
 from kpijmf.config import Settings, load_settings
-from kpijmf.domain.catalog import ALLA_ID, RIKET_ID, Catalog, Unit, is_kpi_id, preliminary_year
+from kpijmf.domain.catalog import ALLA_ID, RIKET_ID, Catalog, Unit, is_kpi_id, preliminary_year, unit_of
 from kpijmf.domain.kpisets import DEFAULT_SET, KpiSet, KpiSpec, adhoc_set, load_set
 from kpijmf.domain.lineage import successor_of
 from kpijmf.domain.parsing import default_fetch_years
+from kpijmf.domain.search import is_discontinued
 from kpijmf.domain.targets import Target, load_targets_file, targets_for
 from kpijmf.domain.vocab import SOURCE_LINE
 from kpijmf.errors import ApiError, NotFoundError, StoreError, UsageError
@@ -32,22 +33,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from kpijmf.compare import Focus, KpiInfo
 
 DEFAULT_LAST = 4
-
-
-def unit_of(title: str) -> str:
-    """Guess a KPI's unit from its Kolada title: '(%)' -> '%', 'kr/inv', 'antal'."""
-    lowered = title.lower()
-    for marker, unit in (("(%)", "%"), ("kr/inv", "kr/inv"), ("antal", "antal"), ("kr/", "kr")):
-        if marker in lowered:
-            return unit
-    return ""
-
-
-def is_discontinued(kpi: dict) -> bool:
-    """A title ending in '(-2023)' marks a series Kolada no longer updates (the rule of kpijmf.domain.search)."""
-    from kpijmf.domain.search import is_discontinued as title_is_discontinued
-
-    return title_is_discontinued(str(kpi.get("title") or ""))
 
 
 @dataclass(frozen=True)
@@ -343,7 +328,7 @@ class Workspace:
         catalog = self.catalog()
         every_year = sorted({y for k in empty for y in years.get(k, [])})
         span = msg("no_data_span", years=_span(every_year)) if every_year else ""
-        ended = [k for k in empty if is_discontinued(catalog.kpis[k])]
+        ended = [k for k in empty if is_discontinued(str(catalog.kpis[k].get("title") or ""))]
         why = msg("no_data_ended", kpis=", ".join(ended)) if ended else ""
         self.on_message(msg("no_data", span=span, kpis=", ".join(empty), why=why))
         return frame[frame["kpi"].isin(with_data)].reset_index(drop=True)
