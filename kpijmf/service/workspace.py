@@ -69,6 +69,7 @@ class Workspace:
         self.store = Store.open(self.settings.store_path)
         self.syncer = Syncer(self.settings, self.store, progress=progress, on_wait=self.on_message, command=command)
         self._catalog: Catalog | None = None
+        self._sets: dict[str, KpiSet] = {}
 
     def close(self) -> None:
         """Close the client and the store."""
@@ -94,9 +95,16 @@ class Workspace:
             self._catalog = Catalog(self.store.municipalities(), self.store.groups(), self.store.kpis())
         return self._catalog
 
+    def kpi_set(self, set_name: str | None = None) -> KpiSet:
+        """The KPI set by name or path (default: the arbetsmarknad set), read once per workspace."""
+        name = set_name or DEFAULT_SET
+        if name not in self._sets:
+            self._sets[name] = load_set(name)
+        return self._sets[name]
+
     def select_kpis(self, set_name: str | None = None, kpi_ids: Sequence[str] = ()) -> Selection:
         """The KPIs from `--kpi` (labels from the set when it has them) or from the set, checked against Kolada."""
-        kpi_set = load_set(set_name or DEFAULT_SET)  # a bad set file stops before any metadata is fetched
+        kpi_set = self.kpi_set(set_name)  # a bad set file stops before any metadata is fetched
         catalog = self.catalog()
         if kpi_ids:
             known = {catalog.find_kpi(k)["id"] for k in kpi_ids}  # unknown explicit ids are errors
@@ -144,7 +152,7 @@ class Workspace:
         if self.offline:
             raise UsageError("fetch cannot run --offline")
         years = years or default_fetch_years()
-        wanted = [k.upper() for k in kpi_ids] or [s.id for s in load_set(set_name or DEFAULT_SET).kpis]
+        wanted = [k.upper() for k in kpi_ids] or [s.id for s in self.kpi_set(set_name).kpis]
         if (refresh or self.syncer.metadata_is_stale()) and all(is_kpi_id(k) for k in wanted):
             result = self._fetch_with_metadata(wanted, kpi_ids, set_name, kommuner, years, refresh)
         else:
@@ -172,7 +180,7 @@ class Workspace:
         municipality list; the groups when kommuner bring peers), not after the KPI catalogue. The KPIs asked
         for are checked against the catalogue before anything is written, the metadata stored in the same
         transaction as the values."""
-        kpi_set = adhoc_set(wanted) if kpi_ids and not set_name else load_set(set_name or DEFAULT_SET)
+        kpi_set = adhoc_set(wanted) if kpi_ids and not set_name else self.kpi_set(set_name)
         liknande = kpi_set.liknande
         with self.syncer.start_metadata() as pending:
             groups = pending.groups() if kommuner else []
@@ -220,7 +228,7 @@ class Workspace:
         `vs` names kommuner shown one row each (role `vs`) beside the focus kommun. Adds `preliminary` (Kolada
         still calls the value preliminary) and, with `show_revisions`, `revised` (Kolada changed the value since
         an earlier fetch)."""
-        liknande = load_set(set_name).liknande if set_name else None  # the set's liknande area, else the default
+        liknande = self.kpi_set(set_name).liknande if set_name else None  # the set's liknande area, else the default
         focuses = self.select_focuses(kommun, peers, vs, liknande=liknande)
         selection = self.select_kpis(set_name, kpi_ids)
         units = self.data_units(focuses)
