@@ -6,11 +6,21 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kpijmf.errors import ApiBodyError
-from kpijmf.kolada.parse import DataRecord, envelope, parse_retry_after, records
+from kpijmf.kolada import parse
+from kpijmf.kolada.parse import (
+    DataRecord,
+    _fast_decoder,
+    _fast_records,
+    envelope,
+    parse_retry_after,
+    record_page,
+    records,
+)
 
 FUZZ = settings(max_examples=150, deadline=None)
 SHOWN = "http://127.0.0.1/v3/data/kpi/N03926/year/2021"
@@ -79,3 +89,74 @@ def test_a_body_nested_far_too_deep_is_the_typed_body_error():
 def test_any_retry_after_header_gives_a_wait_or_none(value):
     wait = parse_retry_after(value)
     assert wait is None or wait >= 0
+
+
+# -- the quick way through a data page (msgspec) gives what the plain way gives, or leaves it to the plain way --
+
+
+def page_response(rows: object) -> httpx.Response:
+    body = json.dumps({"values": rows, "next_url": None}).encode()  # NaN and ±Infinity as JSON's extensions
+    return httpx.Response(200, content=body, headers={"content-type": "application/json"})
+
+
+def plain_way(response: httpx.Response) -> list[DataRecord] | ApiBodyError:
+    try:
+        return records(SHOWN, envelope(response, SHOWN)["values"])
+    except ApiBodyError as exc:
+        return exc
+
+
+@FUZZ
+@given(st.lists(ROWS | JSON_VALUES, max_size=4))
+def test_the_quick_way_accepts_nothing_the_plain_way_refuses_and_reads_the_same(rows):
+    response = page_response(rows)
+    try:
+        quick = _fast_records(_fast_decoder().decode(response.content).values)
+    except (ValueError, TypeError):
+        quick = None  # refused: record_page goes the plain way
+    plain = plain_way(response)
+    if quick is not None:
+        assert quick == plain
+    found = record_page(response, SHOWN) if not isinstance(plain, ApiBodyError) else None
+    assert found is None or found == (plain, None)
+
+
+GOOD_ENTRIES = st.fixed_dictionaries(
+    {"gender": st.sampled_from(["T", "K", "M", "X"])},
+    optional={
+        "value": st.none() | st.integers(-(10**9), 10**9) | st.floats(allow_nan=False, allow_infinity=False),
+        "count": st.none() | st.integers(0, 2**63 - 1),
+        "status": st.none() | st.sampled_from(["", "Preliminärt"]),
+        "isdeleted": st.none() | st.booleans(),
+        # Fields Kolada may add are ignored by both ways (in standard JSON: msgspec refuses NaN anywhere).
+        "extra": st.none() | st.integers() | st.text(max_size=5) | st.lists(st.integers(), max_size=3),
+    },
+)
+GOOD_ROWS = st.fixed_dictionaries(
+    {
+        "kpi": st.text(max_size=8),
+        "municipality": st.text(max_size=8),
+        "period": st.integers(1000, 9999) | st.integers(1000, 9999).map(str),
+        "values": st.lists(GOOD_ENTRIES, max_size=4),
+    }
+)
+
+
+@FUZZ
+@given(st.lists(GOOD_ROWS, max_size=6))
+def test_the_quick_way_takes_every_well_formed_page(rows):
+    response = page_response(rows)
+    quick = _fast_records(_fast_decoder().decode(response.content).values)
+    assert quick == plain_way(response)
+
+
+def test_record_page_takes_the_quick_way_on_a_well_formed_page(monkeypatch):
+    row = {"kpi": "N03926", "municipality": "2380", "period": 2021, "values": [{"gender": "M", "value": 2}]}
+    row["values"].insert(0, {"gender": "T", "value": 1.5, "count": 3, "status": None, "isdeleted": False})
+    monkeypatch.setattr(parse, "records", lambda shown, rows: pytest.fail("went the plain way"))
+    found, next_url = record_page(page_response([row]), SHOWN)
+    assert found == [
+        DataRecord("N03926", "2380", 2021, "T", 1.5, 3, "", False),
+        DataRecord("N03926", "2380", 2021, "M", 2.0, None, "", False),
+    ]
+    assert next_url is None

@@ -1,5 +1,5 @@
-"""The layers hold: httpx only in kpijmf/kolada, sqlite3 only in kpijmf/store, the CLI reaches the store only
-through the service, and no module imports a layer above its own (imports read with `ast`, lazy ones too)."""
+"""The layers hold: httpx and msgspec only in kpijmf/kolada, sqlite3 only in kpijmf/store, the CLI reaches the store
+only through the service, and no module imports a layer above its own (imports read with `ast`, lazy ones too)."""
 
 from __future__ import annotations
 
@@ -53,6 +53,11 @@ def test_no_relative_imports_hide_from_this_test():
 
 def test_only_kpijmf_kolada_imports_httpx():
     users = {file for file, name in imports() if name.split(".")[0] == "httpx"}
+    assert users and all(file.startswith("kpijmf/kolada/") for file in users), users
+
+
+def test_only_kpijmf_kolada_imports_msgspec():
+    users = {file for file, name in imports() if name.split(".")[0] == "msgspec"}
     assert users and all(file.startswith("kpijmf/kolada/") for file in users), users
 
 

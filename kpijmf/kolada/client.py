@@ -1,7 +1,7 @@
 """The Kolada v3 HTTP client: URLs, ≤25-id batching, next_url paging, retries and typed errors.
 
 With `kpijmf.kolada.parse`, the only code that touches httpx, imported lazily so that importing `DataRecord`
-stays cheap. Every HTTP outcome passes through `KoladaClient._get_json`, which turns it into an
+stays cheap. Every HTTP outcome passes through `KoladaClient._get`, which turns it into an
 envelope or a `kpijmf.errors.ApiError` subclass whose one-line message names the URL and the cause.
 
 Retries are bounded by time, not by count: each request retries what a retry can fix (429, 500, 502, 503,
@@ -32,9 +32,9 @@ from kpijmf.kolada.parse import (
     PRESSURE_STATUSES,
     DataRecord,
     Failure,
-    envelope,
-    objects,
-    records,
+    Page,
+    object_page,
+    record_page,
     short_reason,
     shown_url,
     status_failure,
@@ -78,6 +78,14 @@ class ClientStats:
     data_requests: int = 0
     bytes: int = 0
     retries: int = 0
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A 2xx response, read whole, and the seconds its exchange took."""
+
+    response: httpx.Response
+    seconds: float
 
 
 class _Cancelled(Exception):
@@ -164,22 +172,22 @@ class KoladaClient:
             if pages < 1:
                 raise ValueError("pages must be ≥ 1")
             chains = [("/kpi", {"per_page": PER_PAGE, "page": n}) for n in range(1, pages + 1)]
-            found = self._run_chains(chains, objects, follow_last_only=True)
+            found = self._run_chains(chains, object_page, follow_last_only=True)
             return list({k["id"]: k for k in found}.values())  # a KPI that moved pages between two asks: once
         chains = [(f"/kpi/{_join(chunk)}", {"per_page": PER_PAGE}) for chunk in _chunks(_unique(ids))]
-        return self._run_chains(chains, objects)
+        return self._run_chains(chains, object_page)
 
     def municipalities(self) -> list[dict]:
         """Every municipality and region: {"id", "title", "type"}."""
-        return self._run_chains([("/municipality", {"per_page": PER_PAGE})], objects)
+        return self._run_chains([("/municipality", {"per_page": PER_PAGE})], object_page)
 
     def groups(self) -> list[dict]:
         """Every municipality group: {"id", "title", "members": [{"member_id", "member_title"}]}."""
-        return self._run_chains([("/municipality_groups", {"per_page": PER_PAGE})], objects)
+        return self._run_chains([("/municipality_groups", {"per_page": PER_PAGE})], object_page)
 
     def kpi_groups(self) -> list[dict]:
         """Every KPI group: {"id", "title", "members": [{"member_id", "member_title"}]} (members are KPI ids)."""
-        return self._run_chains([("/kpi_groups", {"per_page": PER_PAGE})], objects)
+        return self._run_chains([("/kpi_groups", {"per_page": PER_PAGE})], object_page)
 
     def data(
         self,
@@ -224,14 +232,14 @@ class KoladaClient:
                 if year_chunk is not None:
                     path += f"/year/{_join(year_chunk)}"
                 chains.append((path, params))
-        return self._run_chains(chains, records, progress, on_batch, on_sent=on_sent)
+        return self._run_chains(chains, record_page, progress, on_batch, on_sent=on_sent)
 
     # -- batches and pages --------------------------------------------------------------------------
 
     def _run_chains(
         self,
         chains: list[tuple[str, dict[str, Any]]],
-        parse: Callable[[str, list], list[T]],
+        decode: Callable[[httpx.Response, str], Page[T]],
         progress: Callable[[int, int], None] | None = None,
         on_batch: Callable[[list[T]], None] | None = None,
         *,
@@ -240,9 +248,10 @@ class KoladaClient:
     ) -> list[T]:
         """Run each (path, params) page chain, at most `concurrency` at once; results in chain order.
 
-        The pool's threads only fetch and decode pages, so each is free for its next request at once;
-        `parse` turns a chain's pages into items here, in the caller's thread, as each chain completes.
-        `follow_last_only`: the chains are pages of one list asked for at once; only the last follows next_url."""
+        The pool's threads fetch and `decode` pages (outside their place in flight, so the next request need
+        not wait for a decoding); each chain's items reach `on_batch` here, in the caller's thread, as the chain
+        completes. `follow_last_only`: the chains are pages of one list asked for at once; only the last
+        follows next_url."""
         if not chains:
             return []
         stop = threading.Event()
@@ -251,13 +260,13 @@ class KoladaClient:
         try:
             last = len(chains) - 1
             futures = {
-                pool.submit(self._fetch_chain, path, params, stop, not follow_last_only or index == last): index
+                pool.submit(self._fetch_chain, path, params, decode, stop, not follow_last_only or index == last): index
                 for index, (path, params) in enumerate(chains)
             }
             if on_sent is not None:
                 on_sent()
             for done, future in enumerate(as_completed(futures), start=1):
-                items = [item for shown, values in future.result() for item in parse(shown, values)]
+                items = future.result()
                 if on_batch is not None:
                     on_batch(items)  # handed over, not kept: the caller stores it
                 else:
@@ -272,19 +281,23 @@ class KoladaClient:
         return [item for result in results for item in result]
 
     def _fetch_chain(
-        self, path: str, params: dict[str, Any], stop: threading.Event, follow: bool = True
-    ) -> list[tuple[str, list]]:
+        self,
+        path: str,
+        params: dict[str, Any],
+        decode: Callable[[httpx.Response, str], Page[T]],
+        stop: threading.Event,
+        follow: bool = True,
+    ) -> list[T]:
         """Fetch one route and every page after it by following next_url until null (`follow`; else the one
-        page): (shown URL, values)s."""
+        page): the items of its pages, in order."""
         url = f"{self.base_url}{path}?{urlencode(params)}"
         seen = {url}
-        pages: list[tuple[str, list]] = []
+        items: list[T] = []
         while True:
-            page = self._get_json(url, stop)
-            pages.append((shown_url(url), page["values"]))
-            next_url = page.get("next_url")
+            page, next_url = self._get(url, decode, stop)
+            items.extend(page)
             if next_url is None or next_url == "" or not follow:
-                return pages
+                return items
             if not isinstance(next_url, str):
                 shown = shown_url(url)
                 raise ApiBodyError(f"unexpected response shape from {shown}: next_url is not a string", shown)
@@ -303,9 +316,11 @@ class KoladaClient:
 
     # -- the one choke point for HTTP outcomes ------------------------------------------------------
 
-    def _get_json(self, url: str, stop: threading.Event | None = None) -> dict[str, Any]:
-        """GET `url`, retrying what a retry can fix until its retry time is up; return Kolada's envelope or
-        raise a typed ApiError naming the URL."""
+    def _get(
+        self, url: str, decode: Callable[[httpx.Response, str], Page[T]], stop: threading.Event | None = None
+    ) -> Page[T]:
+        """GET `url`, retrying what a retry can fix until its retry time is up, and `decode` the answer; or raise
+        a typed ApiError naming the URL. The place in flight is held for the exchange only, not the decoding."""
         shown = shown_url(url)
         deadline: float | None = None
         blind = 0  # failures without a Retry-After: each doubles the backoff; a Retry-After says the wait itself
@@ -314,9 +329,9 @@ class KoladaClient:
                 raise _Cancelled
             with self._pressure.slot(stop):
                 outcome = self._attempt(url, shown, attempt)
-            if isinstance(outcome, dict):
+            if not isinstance(outcome, Failure):
                 self._pressure.eased()
-                return outcome
+                return self._decode(url, shown, attempt, outcome, decode)
             if outcome.status in PRESSURE_STATUSES:
                 self._pressure.pressed()
             if not outcome.retry:
@@ -333,6 +348,19 @@ class KoladaClient:
             self._tell(outcome, wait)
             self._pause(wait, stop)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _decode(
+        self, url: str, shown: str, attempt: int, answer: _Answer, decode: Callable[[httpx.Response, str], Page[T]]
+    ) -> Page[T]:
+        """A 2xx answer decoded, and the attempt recorded (with the reason when its body is not Kolada's)."""
+        response = answer.response
+        try:
+            page = decode(response, shown)
+        except ApiBodyError as exc:
+            self._record(url, attempt, answer.seconds, response.status_code, len(response.content), str(exc))
+            raise
+        self._record(url, attempt, answer.seconds, response.status_code, len(response.content), None)
+        return page
 
     def _wait(self, outcome: Failure, blind: int) -> float:
         """Seconds before the next try: Retry-After when given (capped), else backoff with full jitter below a
@@ -354,8 +382,9 @@ class KoladaClient:
             return "retry budget used up"
         return None
 
-    def _attempt(self, url: str, shown: str, attempt: int) -> dict[str, Any] | Failure:
-        """One GET: the envelope, or a Failure saying what went wrong and whether to retry."""
+    def _attempt(self, url: str, shown: str, attempt: int) -> _Answer | Failure:
+        """One GET: a 2xx answer (read whole, not yet decoded), or a Failure (recorded) saying what went wrong and
+        whether to retry."""
         import httpx
 
         started = time.monotonic()
@@ -366,7 +395,7 @@ class KoladaClient:
         except httpx.TimeoutException:
             told = msg("kolada_timeout", seconds=f"{self._timeout:g}")
             message = f"timed out after {self._timeout:g} s: {shown}"
-            outcome: dict[str, Any] | Failure = Failure(ApiTimeoutError, message, True, told=told)
+            outcome: Failure = Failure(ApiTimeoutError, message, True, told=told)
         except httpx.ConnectError as exc:
             outcome = self._unreachable(shown, exc, _tls_failure(exc) is None, msg("kolada_no_contact"))
         except (httpx.ReadError, httpx.WriteError, httpx.CloseError, httpx.RemoteProtocolError) as exc:
@@ -376,14 +405,9 @@ class KoladaClient:
         else:
             status, size = response.status_code, len(response.content)
             if 200 <= status < 300:
-                try:
-                    outcome = envelope(response, shown)
-                except ApiBodyError as exc:
-                    self._record(url, attempt, started, status, size, str(exc))
-                    raise
-            else:
-                outcome = status_failure(response, shown)
-        self._record(url, attempt, started, status, size, None if isinstance(outcome, dict) else outcome.message)
+                return _Answer(response, time.monotonic() - started)
+            outcome = status_failure(response, shown)
+        self._record(url, attempt, time.monotonic() - started, status, size, outcome.message)
         return outcome
 
     def _unreachable(self, shown: str, exc: Exception, retry: bool, told: str) -> Failure:
@@ -399,8 +423,7 @@ class KoladaClient:
         )
         return Failure(ApiUnreachableError, f"cannot reach Kolada at {shown}{via}: {reason}", retry, told=told)
 
-    def _record(self, url: str, attempt: int, started: float, status: int | None, size: int, error: str | None) -> None:
-        seconds = time.monotonic() - started
+    def _record(self, url: str, attempt: int, seconds: float, status: int | None, size: int, error: str | None) -> None:
         is_data = "data" in urlsplit(url).path.removeprefix(urlsplit(self.base_url).path).split("/")[:2]
         with self._lock:
             s = self._stats
