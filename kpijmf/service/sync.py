@@ -262,6 +262,8 @@ class Syncer:
 
         Asked for: Riket, and each stored group that holds a changed member (or whose members are unknown), less
         the group rows the feed itself brought in this refresh (current already)."""
+        if not kpis or not touched:  # no change feed (a fetch), or nothing changed: no group to read
+            return []
         members = {g["id"]: set(g["members"]) for g in self.store.groups()}
 
         def is_aggregate(unit: str) -> bool:
