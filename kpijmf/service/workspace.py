@@ -24,7 +24,7 @@ from kpijmf.domain.vocab import SOURCE_LINE
 from kpijmf.errors import ApiError, NotFoundError, StoreError, UsageError
 from kpijmf.messages import msg
 from kpijmf.service.cache import move_former_store
-from kpijmf.service.sync import FetchResult, PendingMetadata, Progress, Syncer
+from kpijmf.service.sync import FetchResult, PendingMetadata, Progress, Syncer, askable_kpis
 from kpijmf.store.db import Store, utc_now
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -122,8 +122,20 @@ class Workspace:
         key = kpi_id.strip().upper()
         catalog = self.catalog([key])
         if key not in catalog.kpis and successor_of(key) is None:  # a removed id names its successor instead
+            self._stop_offline_without([key], catalog)
             catalog = self.kpi_catalogue()
         return catalog.find_kpi(kpi_id)
+
+    def _stop_offline_without(self, kpis: Sequence[str], catalog: Catalog) -> None:
+        """Offline, with only some KPIs stored, a KPI the store lacks may well be in Kolada: say so (StoreError)
+        rather than call it unknown. (Its values cannot be stored either: a fetch stores the KPIs it fetches.)"""
+        if not self.offline or self.store.kpi_catalogue_fetched_at() is not None:
+            return
+        lacking = [k for k in askable_kpis(kpis) if k not in catalog.kpis]
+        if lacking:
+            raise StoreError(
+                f"--offline: the store has no metadata for {', '.join(lacking)}; run without --offline to fetch it"
+            )
 
     def kpi_set(self, set_name: str | None = None) -> KpiSet:
         """The KPI set by name or path (default: the arbetsmarknad set), read once per workspace."""
@@ -143,6 +155,7 @@ class Workspace:
             specs = [kpi_set.get(k) or _adhoc_spec(k, catalog.kpis[k]) for k in wanted if k in known]
             return Selection(adhoc_set(wanted) if set_name is None else kpi_set, tuple(specs), ())
         catalog = self.catalog([spec.id for spec in kpi_set.kpis])
+        self._stop_offline_without([spec.id for spec in kpi_set.kpis], catalog)
         specs, skipped = [], []
         for spec in kpi_set.kpis:
             if spec.id in catalog.kpis:
