@@ -172,14 +172,14 @@ def test_compare_offline_after_a_cold_fetch_has_the_titles_of_the_fetched_kpis(e
     assert 'U40455,"Resultat vid avslut' in run.stdout
 
 
-def test_compare_offline_says_the_store_lacks_a_kpi_it_never_fetched_rather_than_call_it_unknown(emulator, env):
+def test_compare_offline_says_the_store_lacks_a_kpi_never_fetched_rather_than_call_it_unknown(emulator, env):
     assert run_kpijmf(["fetch", "--kpi", "N03926", "--years", "2021", "--kommun", "2380"], env).code == 0
     run = run_kpijmf(["compare", "--kommun", "2380", "--kpi", "N40011", "--years", "2021", "--offline"], env)
     assert run.code == 6
-    assert "the store has no metadata for N40011" in run.stderr and "unknown" not in run.stderr
+    assert "the store lacks N40011 (never fetched" in run.stderr and "unknown" not in run.stderr
     emulator.reset_log()
     on_set = run_kpijmf(["compare", "--kommun", "2380", "--years", "2021", "--offline"], env)  # arbetsmarknad
-    assert on_set.code == 6 and "the store has no metadata for N40011" in on_set.stderr
+    assert on_set.code == 6 and "the store lacks N40011, U40800" in on_set.stderr
     assert emulator.requests == []
 
 

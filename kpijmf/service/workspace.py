@@ -133,9 +133,9 @@ class Workspace:
             return
         lacking = [k for k in askable_kpis(kpis) if k not in catalog.kpis]
         if lacking:
-            raise StoreError(
-                f"--offline: the store has no metadata for {', '.join(lacking)}; run without --offline to fetch it"
-            )
+            kpis = ", ".join(lacking)
+            raise StoreError(f"--offline: the store lacks {kpis} (never fetched: no metadata, no values); run without "
+                             "--offline to fetch")  # fmt: skip
 
     def kpi_set(self, set_name: str | None = None) -> KpiSet:
         """The KPI set by name or path (default: the arbetsmarknad set), read once per workspace."""
