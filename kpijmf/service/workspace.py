@@ -133,8 +133,8 @@ class Workspace:
             return
         lacking = [k for k in askable_kpis(kpis) if k not in catalog.kpis]
         if lacking:
-            kpis = ", ".join(lacking)
-            raise StoreError(f"--offline: the store lacks {kpis} (never fetched: no metadata, no values); run without "
+            named = ", ".join(lacking)
+            raise StoreError(f"--offline: the store lacks {named} (never fetched: no metadata, no values); run without "
                              "--offline to fetch")  # fmt: skip
 
     def kpi_set(self, set_name: str | None = None) -> KpiSet:
