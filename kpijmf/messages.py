@@ -64,6 +64,8 @@ SV: dict[str, str] = {
     # kpijmf cache info (stdout) and cache clear
     "cache_store": "lagringsfil: {path} ({mb} MB, schemaversion {schema})",
     "cache_metadata": "metadata hämtad: {when}",
+    "cache_kpi_catalogue": "hela KPI-katalogen hämtad: {when}",
+    "cache_kpis_by_id": "aldrig (bara de nyckeltal kommandona behövt, hämtade efter id)",
     "cache_last_fetch": "senaste hämtning: {when}",
     "cache_never": "aldrig",
     "cache_count": "{table}: {n}",
@@ -127,6 +129,8 @@ EN: dict[str, str] = {
     # kpijmf cache info (stdout) and cache clear
     "cache_store": "store: {path} ({mb} MB, schema {schema})",
     "cache_metadata": "metadata fetched: {when}",
+    "cache_kpi_catalogue": "whole KPI catalogue fetched: {when}",
+    "cache_kpis_by_id": "never (only the KPIs commands needed, fetched by id)",
     "cache_last_fetch": "last fetch: {when}",
     "cache_never": "never",
     "cache_count": "{table}: {n}",

@@ -119,28 +119,46 @@ def test_unreachable_api_exits_4_naming_the_host(tmp_path):
 # -- no needless waits: data requests overlap the metadata (issue 12, item 3) -------------------------
 
 
-def test_cold_fetch_sends_data_requests_before_the_kpi_catalogue_answers(emulator, env, tmp_path):
+def test_cold_fetch_asks_its_kpis_by_id_beside_the_units_and_sends_data_before_they_answer(emulator, env, tmp_path):
     emulator.latency = 0.05
-    emulator.inject(Fault("slow", seconds=1.5), times=None, path_contains="/v3/kpi")  # not /v3/data/kpi/
+    emulator.inject(Fault("slow", seconds=1.5), times=None, path_contains="/v3/kpi/")  # not /v3/data/kpi/
     run = run_kpijmf(["fetch", "--kpi", "N03926,U40455", "--years", "2019-2021"], env)
     assert run.code == 0, run.stderr
-    catalogue = [r for r in emulator.requests if r.path == "/v3/kpi"]
+    (by_id,) = [r for r in emulator.requests if r.path.startswith("/v3/kpi/")]
+    assert sorted(by_id.path.removeprefix("/v3/kpi/").split(",")) == ["N03926", "U40455"]
+    assert not [r for r in emulator.requests if r.path == "/v3/kpi"]  # never the whole catalogue
+    units = [r for r in emulator.requests if r.path in ("/v3/municipality", "/v3/municipality_groups")]
+    assert len(units) == 2 and by_id.started < min(r.finished for r in units)  # asked for at once with them
     data = emulator.data_requests()
-    assert sorted(r.query["page"] for r in catalogue) == ["1", "2"]  # both pages asked for at once:
-    assert max(r.started for r in catalogue) < min(r.finished for r in catalogue)
-    assert min(r.started for r in data) < min(r.finished for r in catalogue)
+    assert min(r.started for r in data) < by_id.finished  # the data did not wait for the KPIs
     assert len({r.path for r in data}) == 1  # 18 kommuner + Riket + G2328: one batch
     stored = observations(tmp_path / "store")
     assert stored[("N03926", 2021, "2380", "T")] == 3.2
-    assert not [r for r in emulator.requests if r.path.startswith("/v3/kpi/")]  # the catalogue, not by id
+    with sqlite3.connect(tmp_path / "store" / "kpijmf.sqlite") as conn:
+        assert conn.execute("SELECT id FROM kpi ORDER BY id").fetchall() == [("N03926",), ("U40455",)]
+        assert conn.execute("SELECT value FROM meta WHERE key = 'kpi_catalogue_fetched_at'").fetchall() == []
 
 
-def test_fetch_with_a_fresh_stored_catalogue_asks_no_metadata(emulator, env):
+def test_cold_fetch_of_the_benchmark_job_asks_one_batch_of_kpis_by_id_and_never_the_catalogue(emulator, env):
+    kpis = "N40011,U40800,U40811,N03932,N03926,N03927,N02797,U40455,U40406,U40409,N00973,N30101,N18601"
+    run = run_kpijmf(["fetch", "--kpi", kpis, "--years", "2015-2024"], env)
+    assert run.code == 0, run.stderr
+    metadata = sorted(r.path for r in emulator.requests if not r.path.startswith("/v3/data/"))
+    assert metadata == ["/v3/kpi/" + kpis, "/v3/municipality", "/v3/municipality_groups"]
+    assert len(emulator.data_requests()) == 1  # 13 KPIs × 10 years × 20 units: one batch in the small universe
+
+
+def test_fetch_with_fresh_stored_metadata_asks_only_for_the_kpis_it_lacks_by_id(emulator, env):
     assert run_kpijmf(["fetch", "--kpi", "N03926", "--years", "2019-2021"], env).code == 0
     emulator.reset_log()
-    run = run_kpijmf(["fetch", "--kpi", "U40455", "--years", "2019-2021", "--kommun", "2380"], env)
+    run = run_kpijmf(["fetch", "--kpi", "N03926,U40455", "--years", "2019-2021", "--kommun", "2380"], env)
     assert run.code == 0, run.stderr
-    assert [r for r in emulator.requests if not r.path.startswith("/v3/data/")] == []
+    assert [r.path for r in emulator.requests if not r.path.startswith("/v3/data/")] == ["/v3/kpi/U40455"]
+    assert emulator.data_requests()
+    emulator.reset_log()
+    again = run_kpijmf(["fetch", "--kpi", "U40455,N03926", "--years", "2018", "--kommun", "2380"], env)
+    assert again.code == 0, again.stderr
+    assert [r.path for r in emulator.requests if not r.path.startswith("/v3/data/")] == []
     assert emulator.data_requests()
 
 
@@ -199,4 +217,12 @@ def test_a_kpi_published_since_the_catalogue_was_stored_is_asked_for_by_id(emula
     unknown = run_kpijmf(["fetch", "--kpi", "N99999", "--years", "2021"], env)
     assert unknown.code == 3
     assert "unknown KPI 'N99999'" in unknown.stderr
-    assert [r.path for r in emulator.requests] == ["/v3/kpi/N99999"]
+    # by id first; Kolada lacks it, so the whole catalogue once, for the did-you-mean, and stored
+    log = [(r.path, r.query.get("page")) for r in emulator.requests]
+    assert log[0] == ("/v3/kpi/N99999", None) and sorted(log[1:]) == [("/v3/kpi", "1"), ("/v3/kpi", "2")]
+    with sqlite3.connect(tmp_path / "store" / "kpijmf.sqlite") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM kpi").fetchone()[0] == 21  # the universe's 20 and N99998
+    emulator.reset_log()
+    again = run_kpijmf(["fetch", "--kpi", "N99999", "--years", "2021"], env)
+    assert again.code == 3 and "unknown KPI 'N99999'" in again.stderr
+    assert [r.path for r in emulator.requests] == ["/v3/kpi/N99999"]  # the stored catalogue is whole: by id only

@@ -137,7 +137,8 @@ def test_cache_and_kommun_talk_follow_the_language(emulator, tmp_path):
     assert run_kpijmf(["--lang", "en", "cache", "info"], env).stdout.startswith("store: ")
     english = run_kpijmf(["--lang", "en", "cache", "clear"], env)
     assert english.code == 0, english.stderr
-    assert english.stderr.startswith("removed 20 KPIs, 21 units, ") and "; kept 0 revisions" in english.stderr
+    # a kommun lookup asks Kolada for no KPI: the store held units and groups only
+    assert english.stderr.startswith("removed 21 units, 30 groups, ") and "; kept 0 revisions" in english.stderr
     swedish = run_kpijmf(["cache", "clear", "--all"], env)
     assert swedish.stderr == f"tog bort {tmp_path / 'kpijmf.sqlite'} (revideringshistoriken också)\n"
     assert run_kpijmf(["cache", "clear"], env).stderr == f"det finns ingen lagringsfil {tmp_path / 'kpijmf.sqlite'}\n"

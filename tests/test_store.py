@@ -50,6 +50,31 @@ def test_metadata_round_trip(store):
     assert store.metadata_fetched_at() == "2026-11-23T10:00:00Z"
 
 
+def test_a_partial_kpi_write_keeps_the_kpis_stored_before(store):
+    store.write_metadata(
+        [{"id": "N03926", "title": "A"}, {"id": "N40011", "title": "B"}], [], [], "2026-11-23T10:00:00Z"
+    )
+    store.write_kpis([{"id": "U40455", "title": "C"}, {"id": "N03926", "title": "A, renamed"}])
+    store.write_metadata([{"id": "N02797", "title": "D"}], [], [], "2026-11-24T10:00:00Z")
+    assert {k["id"]: k["title"] for k in store.kpis()} == {
+        "N02797": "D", "N03926": "A, renamed", "N40011": "B", "U40455": "C"
+    }  # fmt: skip
+    assert store.kpi_catalogue_fetched_at() is None  # only KPIs asked for by id
+    assert store.kpi_ids(["N40011", "N99999"]) == {"N40011"} and store.kpi_ids([]) == set()
+
+
+def test_the_whole_catalogue_replaces_the_stored_kpis_and_is_dated(store):
+    store.write_kpis([{"id": "N17434", "title": "Removed since"}])
+    store.write_metadata([{"id": "N03926", "title": "A"}], [], [], "2026-11-23T10:00:00Z", catalogue=True)
+    assert [k["id"] for k in store.kpis()] == ["N03926"]
+    assert store.kpi_catalogue_fetched_at() == "2026-11-23T10:00:00Z"
+    assert store.info()["kpi_catalogue_fetched_at"] == "2026-11-23T10:00:00Z"
+    store.write_kpis([{"id": "N99998", "title": "Published since"}])  # by id, into the whole catalogue
+    assert store.kpi_ids() == {"N03926", "N99998"} and store.kpi_catalogue_fetched_at() == "2026-11-23T10:00:00Z"
+    store.clear()
+    assert store.kpi_catalogue_fetched_at() is None
+
+
 def test_null_value_is_stored_as_missing_and_cells_are_covered(store):
     store.write_data(FIRST, SCOPE, "2026-11-23T10:00:00Z", LOG)
     assert values(store)[("2480", 2021, "T")] is None

@@ -210,3 +210,49 @@ def test_refresh_of_an_empty_store_asks_nothing_and_logs_nothing(tmp_path):
         assert (result.rows, result.requests) == (0, 0)
         assert store.info()["counts"]["fetch_log"] == 0
     assert kolada.gc_enabled == []
+
+
+class _Metadata:
+    """A mock Kolada of two KPIs, one kommun and no groups; records the paths asked for."""
+
+    def __init__(self) -> None:
+        self.kpis = {"N03926": {"id": "N03926", "title": "Ett"}, "N40011": {"id": "N40011", "title": "Två"}}
+        self.paths: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path.removeprefix("/v3")
+        self.paths.append(path)
+        if path == "/kpi":
+            values = list(self.kpis.values())
+        elif path.startswith("/kpi/"):
+            values = [self.kpis[k] for k in path.removeprefix("/kpi/").split(",") if k in self.kpis]
+        elif path == "/municipality":
+            values = [{"id": "0001", "title": "Ett", "type": "K"}]
+        else:
+            values = []
+        return httpx.Response(200, json={"values": values, "count": len(values), "next_url": None})
+
+
+def _metadata_syncer(tmp_path, kolada: _Metadata) -> tuple[Store, Syncer]:
+    client = KoladaClient("https://kolada.test/v3", http=httpx.Client(transport=httpx.MockTransport(kolada)))
+    store = Store.open(tmp_path / "kpijmf.sqlite")
+    return store, Syncer(Settings(), store, client=client)
+
+
+def test_ensure_metadata_asks_for_named_kpis_by_id_once_and_the_catalogue_only_when_asked(tmp_path):
+    kolada = _Metadata()
+    store, syncer = _metadata_syncer(tmp_path, kolada)
+    with store, syncer:
+        assert syncer.ensure_metadata(["N03926", "N99999", "n03926 "]) is True  # cold: units, groups and the KPIs by id
+        assert sorted(kolada.paths) == ["/kpi/N03926,N99999", "/municipality", "/municipality_groups"]
+        assert store.kpi_ids() == {"N03926"} and store.kpi_catalogue_fetched_at() is None
+        kolada.paths.clear()
+        assert syncer.ensure_metadata(["N03926", "N99999", "N17434"]) is False  # N99999 asked once; N17434 was removed
+        assert syncer.ensure_metadata(["N40011"]) is True
+        assert kolada.paths == ["/kpi/N40011"]
+        assert store.kpi_ids() == {"N03926", "N40011"}
+        kolada.paths.clear()
+        assert syncer.ensure_metadata(catalogue=True) is True
+        assert syncer.ensure_metadata(catalogue=True) is False
+        assert [p for p in kolada.paths if p != "/kpi"] == [] and kolada.paths
+        assert store.kpi_catalogue_fetched_at() is not None

@@ -102,7 +102,7 @@ def kpi_search(
 
     talk = Talk(quiet=quiet)
     with workspace(talk, command="kpi") as space:
-        catalog = space.catalog()
+        catalog = space.kpi_catalogue()  # a search needs Kolada's whole catalogue: fetched once, then stored
         hits = search_kpis(catalog.kpis.values(), text)
         successor = None
         if not any(h.match == Match.ID for h in hits):
@@ -141,7 +141,7 @@ def kpi_show(
     talk = Talk(quiet=quiet)
     follow = successors()
     with workspace(talk, command="kpi") as space:
-        kpi = space.catalog().find_kpi(kpi_id)  # a removed id names its successor
+        kpi = space.find_kpi(kpi_id)  # by id; a removed id names its successor
     lines = [
         f"{kpi['id']}  {kpi['title']}",
         f"enhet: {unit_of(kpi['title']) or '–'}   könsuppdelad: {'ja' if kpi.get('is_divided_by_gender') else 'nej'}"
@@ -289,6 +289,7 @@ def cache_info() -> None:
     lines = [
         msg("cache_store", path=info["path"], mb=info["bytes"] / 1e6, schema=str(info["schema_version"])),
         msg("cache_metadata", when=info["metadata_fetched_at"] or never),
+        msg("cache_kpi_catalogue", when=info["kpi_catalogue_fetched_at"] or msg("cache_kpis_by_id")),
         *(msg("cache_count", table=table, n=count) for table, count in info["counts"].items()),
     ]
     last = info["last_fetch"]

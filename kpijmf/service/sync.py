@@ -1,4 +1,4 @@
-"""Bring the store up to date from Kolada: metadata on first need, data for the cells the store lacks.
+"""Bring the store up to date from Kolada: the metadata a command needs, data for the cells the store lacks.
 
 One path for `fetch` and `refresh`: plan (jobs of kpis × units × years) → fetch (batched by the client) →
 write (each batch as it arrives, all in one transaction: a failure anywhere leaves the store as it was).
@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from kpijmf.config import Settings
-from kpijmf.domain.catalog import RIKET_ID
+from kpijmf.domain.catalog import RIKET_ID, is_kpi_id
+from kpijmf.domain.lineage import successor_of
 from kpijmf.domain.parsing import default_fetch_years
 from kpijmf.store.db import Cell, FetchLogEntry, Store, parse_timestamp, utc_now
 from kpijmf.store.lock import store_lock
@@ -63,6 +64,8 @@ class Syncer:
         self.progress = progress
         self.on_wait = on_wait
         self.command = command
+        self._asked: set[str] = set()  # KPI ids asked for by id
+        self._catalogue_asked = False
 
     @property
     def client(self) -> KoladaClient:
@@ -106,30 +109,71 @@ class Syncer:
         fetched = self.store.metadata_fetched_at()
         return fetched is None or parse_timestamp(fetched) < parse_timestamp(self._stale_before())
 
-    def ensure_metadata(self, *, refresh: bool = False) -> bool:
-        """Fetch KPI, municipality and group metadata when missing, stale or asked to; True if fetched."""
-        if not refresh and not self.metadata_is_stale():
+    def ensure_metadata(self, kpis: Sequence[str] = (), *, catalogue: bool = False, refresh: bool = False) -> bool:
+        """Fetch the metadata a command needs where the store lacks it; True if anything was fetched.
+
+        Municipalities and groups when missing or stale (or asked to `refresh`), renewing the stored KPIs with
+        them (see `start_metadata`); the KPIs `kpis` names that the store lacks, by id; Kolada's whole KPI
+        catalogue only with `catalogue` (a search, a did-you-mean). Each id is asked for once in a syncer's life."""
+        if not refresh and not self._lacks(kpis, catalogue):
             return False
         with self._lock():
-            if not refresh and not self.metadata_is_stale():  # another process did it while we waited
+            if not refresh and not self._lacks(kpis, catalogue):  # another process did it while we waited
                 return False
-            with self.start_metadata() as pending:
-                pending.store(self.store)
+            if refresh or self.metadata_is_stale():
+                with self.start_metadata(kpis, catalogue=catalogue) as pending:
+                    pending.store(self.store)
+            elif catalogue and not self.holds_catalogue():
+                self.store.write_kpis(self.ask_kpis(None), catalogue_at=utc_now())
+            else:
+                self.store.write_kpis(self.ask_kpis(self._unstored(kpis)))
         return True
 
-    def add_kpis(self, ids: Sequence[str]) -> list[str]:
-        """Ask Kolada for these KPIs by id (≤ MAX_IDS a request) and store those it has: KPIs published since the
-        catalogue was stored. Returns the ids found."""
-        with self._lock():
-            found = [k for k in self.client.kpis(ids) if k.get("id") in set(ids)]
-            if found:
-                self.store.add_kpis(found)
-        return [k["id"] for k in found]
+    def holds_catalogue(self) -> bool:
+        """True when the store holds Kolada's whole KPI catalogue (or this syncer has asked for it)."""
+        return self._catalogue_asked or self.store.kpi_catalogue_fetched_at() is not None
 
-    def start_metadata(self) -> PendingMetadata:
-        """Ask for KPI, municipality and group metadata at once, in the background, so that a fetch can start its
-        data requests as soon as the unit ids are known (see `PendingMetadata`)."""
-        return PendingMetadata(self.client)
+    def _lacks(self, kpis: Sequence[str], catalogue: bool) -> bool:
+        if self.metadata_is_stale():
+            return True
+        if catalogue:
+            return not self.holds_catalogue()
+        return bool(self._unstored(kpis))
+
+    def _unstored(self, kpis: Sequence[str]) -> list[str]:
+        """The KPI ids worth asking Kolada for by id: neither stored nor asked for before by this syncer."""
+        wanted = [k for k in askable_kpis(kpis) if k not in self._asked]
+        if not wanted or self._catalogue_asked:
+            return []
+        stored = self.store.kpi_ids(wanted)
+        return [k for k in wanted if k not in stored]
+
+    def ask_kpis(self, ids: Sequence[str] | None) -> list[dict]:
+        """Kolada's KPIs with these ids (those it has; ≤ MAX_IDS a request), or its whole catalogue (None).
+        Remembered as asked for, found or not."""
+        if ids is None:
+            found = self.client.kpis()
+            self._catalogue_asked = True
+            return found
+        if not ids:
+            return []
+        wanted = set(ids)
+        found = [k for k in self.client.kpis(ids) if k.get("id") in wanted]
+        self._asked.update(wanted)
+        return found
+
+    def start_metadata(self, kpis: Sequence[str] = (), *, catalogue: bool = False) -> PendingMetadata:
+        """Ask for municipalities, groups and KPIs at once, in the background, so that a fetch can start its data
+        requests as soon as the unit ids are known (see `PendingMetadata`).
+
+        The KPIs: Kolada's whole catalogue with `catalogue` or where the store holds it whole; else, by id, the
+        KPIs `kpis` names and those stored (unless they are so many that the catalogue's pages cost less)."""
+        if catalogue or self.store.kpi_catalogue_fetched_at() is not None:
+            return PendingMetadata(self.client, self.ask_kpis, None)
+        from kpijmf.kolada.client import MAX_IDS  # here: a warm command never needs the client or its imports
+
+        ids = askable_kpis([*sorted(self.store.kpi_ids()), *kpis])
+        return PendingMetadata(self.client, self.ask_kpis, ids if len(ids) <= BY_ID_REQUESTS * MAX_IDS else None)
 
     def fetch(
         self,
@@ -362,6 +406,16 @@ class Syncer:
 
 
 OVERLAP = timedelta(days=1)
+BY_ID_REQUESTS = 8
+"""Renewing stale metadata asks for the stored KPIs by id in at most this many requests (of MAX_IDS ids); a store
+with more KPIs gets the whole catalogue again (two pages asked at once) instead."""
+
+
+def askable_kpis(kpis: Iterable[str]) -> list[str]:
+    """The KPI ids worth asking Kolada for, once each, upper-case: shaped like an id and not removed from Kolada
+    (`successor_of`)."""
+    found = (k.strip().upper() for k in kpis)
+    return [k for k in dict.fromkeys(found) if is_kpi_id(k) and successor_of(k) is None]
 
 
 @dataclass(frozen=True)
@@ -432,14 +486,21 @@ class _Gate:
 
 
 class PendingMetadata:
-    """KPI, municipality and group metadata on its way: the three lists asked for at once in the background
-    (the KPI catalogue's pages at once too), each waited for only where it is needed. Close it when done."""
+    """Municipality, group and KPI metadata on its way: the three lists asked for at once in the background (the
+    KPIs by id, or Kolada's whole catalogue, its pages at once too), each waited for only where it is needed.
+    Close it when done."""
 
-    def __init__(self, client: KoladaClient) -> None:
+    def __init__(
+        self, client: KoladaClient, ask_kpis: Callable[[Sequence[str] | None], list[dict]], kpi_ids: list[str] | None
+    ) -> None:
+        """`ask_kpis(ids)` asks Kolada for KPIs by id, or (None) for the whole catalogue; `kpi_ids` are those
+        asked for (None: the whole catalogue)."""
         self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="metadata")
         self._municipalities = self._pool.submit(client.municipalities)
         self._groups = self._pool.submit(client.groups)
-        self._kpis = self._pool.submit(client.kpis)
+        self._ask_kpis = ask_kpis
+        self._kpis = self._pool.submit(ask_kpis, kpi_ids)
+        self.catalogue = kpi_ids is None
         self._stored = False
 
     def municipalities(self) -> list[dict]:
@@ -451,13 +512,23 @@ class PendingMetadata:
         return self._groups.result()
 
     def kpis(self) -> list[dict]:
-        """The whole KPI catalogue (waits for it)."""
+        """The KPIs asked for that Kolada has, or its whole catalogue (waits for them)."""
         return self._kpis.result()
 
+    def widen(self) -> list[dict]:
+        """Kolada's whole KPI catalogue, asked for now unless it was already (for a did-you-mean)."""
+        if not self.catalogue:
+            whole: Future[list[dict]] = Future()
+            whole.set_result(self._ask_kpis(None))
+            self._kpis, self.catalogue = whole, True
+        return self.kpis()
+
     def store(self, store: Store) -> None:
-        """Replace the stored metadata with these lists (once; inside the caller's transaction, if any)."""
+        """Store these lists (once; inside the caller's transaction, if any): the municipalities and groups
+        replace those stored; the KPIs are added to the stored ones, or, the whole catalogue, replace them."""
         if not self._stored:
-            store.write_metadata(self.kpis(), self.municipalities(), self.groups(), utc_now())
+            kpis, municipalities, groups = self.kpis(), self.municipalities(), self.groups()
+            store.write_metadata(kpis, municipalities, groups, utc_now(), catalogue=self.catalogue)
             self._stored = True
 
     def close(self) -> None:

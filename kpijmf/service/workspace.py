@@ -24,7 +24,7 @@ from kpijmf.domain.vocab import SOURCE_LINE
 from kpijmf.errors import ApiError, NotFoundError, StoreError, UsageError
 from kpijmf.messages import msg
 from kpijmf.service.cache import move_former_store
-from kpijmf.service.sync import FetchResult, Progress, Syncer
+from kpijmf.service.sync import FetchResult, PendingMetadata, Progress, Syncer, askable_kpis
 from kpijmf.store.db import Store, utc_now
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -69,6 +69,7 @@ class Workspace:
         self.store = Store.open(self.settings.store_path)
         self.syncer = Syncer(self.settings, self.store, progress=progress, on_wait=self.on_message, command=command)
         self._catalog: Catalog | None = None
+        self._pending: PendingMetadata | None = None  # a cold fetch's metadata, while its gate checks the KPIs
         self._sets: dict[str, KpiSet] = {}
 
     def close(self) -> None:
@@ -84,16 +85,57 @@ class Workspace:
 
     # -- metadata ------------------------------------------------------------------------------------
 
-    def catalog(self, *, refresh: bool = False) -> Catalog:
-        """The catalogue, fetching metadata first when missing or stale (never when offline)."""
-        if self._catalog is None or refresh:
-            if self.offline:
-                if self.store.metadata_fetched_at() is None:
-                    raise StoreError("--offline: the store has no Kolada metadata yet; run `kpijmf fetch` first")
-            else:
-                self.syncer.ensure_metadata(refresh=refresh)
+    def catalog(self, kpis: Sequence[str] = (), *, refresh: bool = False) -> Catalog:
+        """Municipalities, groups and the stored KPIs, fetched first where the store lacks them or they are stale
+        (never offline): `kpis` names the KPIs the caller needs, asked for by id (see `Syncer.ensure_metadata`)."""
+        if self._pending is not None:  # inside a cold fetch's gate: the lists on their way, not the store
+            assert self._catalog is not None
+            return self._catalog
+        if self._catalog is not None and not refresh and all(k in self._catalog.kpis for k in kpis):
+            return self._catalog
+        if self.offline:
+            if self.store.metadata_fetched_at() is None:
+                raise StoreError("--offline: the store has no Kolada metadata yet; run `kpijmf fetch` first")
+            fetched = False
+        else:
+            fetched = self.syncer.ensure_metadata(kpis, refresh=refresh)
+        if fetched or self._catalog is None:
             self._catalog = Catalog(self.store.municipalities(), self.store.groups(), self.store.kpis())
         return self._catalog
+
+    def kpi_catalogue(self) -> Catalog:
+        """The catalogue with Kolada's whole KPI list, for a search or a did-you-mean: fetched once when the store
+        holds only the KPIs asked for by id (offline: the KPIs stored)."""
+        if self._pending is not None:
+            pending = self._pending
+            self._catalog = Catalog.from_kolada(pending.municipalities(), pending.groups(), pending.widen())
+            return self._catalog
+        if self.offline:
+            return self.catalog()
+        if self.syncer.ensure_metadata(catalogue=True) or self._catalog is None:
+            self._catalog = Catalog(self.store.municipalities(), self.store.groups(), self.store.kpis())
+        return self._catalog
+
+    def find_kpi(self, kpi_id: str) -> dict:
+        """A KPI by id (asked for by id when the store lacks it), or NotFoundError: for an id Kolada lacks, with
+        suggestions from the whole catalogue (see `kpi_catalogue`)."""
+        key = kpi_id.strip().upper()
+        catalog = self.catalog([key])
+        if key not in catalog.kpis and successor_of(key) is None:  # a removed id names its successor instead
+            self._stop_offline_without([key], catalog)
+            catalog = self.kpi_catalogue()
+        return catalog.find_kpi(kpi_id)
+
+    def _stop_offline_without(self, kpis: Sequence[str], catalog: Catalog) -> None:
+        """Offline, with only some KPIs stored, a KPI the store lacks may well be in Kolada: say so (StoreError)
+        rather than call it unknown. (Its values cannot be stored either: a fetch stores the KPIs it fetches.)"""
+        if not self.offline or self.store.kpi_catalogue_fetched_at() is not None:
+            return
+        lacking = [k for k in askable_kpis(kpis) if k not in catalog.kpis]
+        if lacking:
+            named = ", ".join(lacking)
+            raise StoreError(f"--offline: the store lacks {named} (never fetched: no metadata, no values); run without "
+                             "--offline to fetch")  # fmt: skip
 
     def kpi_set(self, set_name: str | None = None) -> KpiSet:
         """The KPI set by name or path (default: the arbetsmarknad set), read once per workspace."""
@@ -105,12 +147,15 @@ class Workspace:
     def select_kpis(self, set_name: str | None = None, kpi_ids: Sequence[str] = ()) -> Selection:
         """The KPIs from `--kpi` (labels from the set when it has them) or from the set, checked against Kolada."""
         kpi_set = self.kpi_set(set_name)  # a bad set file stops before any metadata is fetched
-        catalog = self.catalog()
         if kpi_ids:
-            known = {catalog.find_kpi(k)["id"] for k in kpi_ids}  # unknown explicit ids are errors
+            self.catalog([k.strip().upper() for k in kpi_ids])  # those the store lacks: by id, in one go
+            known = {self.find_kpi(k)["id"] for k in kpi_ids}  # unknown explicit ids are errors
             wanted = [k.upper() for k in kpi_ids]
+            catalog = self.catalog()
             specs = [kpi_set.get(k) or _adhoc_spec(k, catalog.kpis[k]) for k in wanted if k in known]
             return Selection(adhoc_set(wanted) if set_name is None else kpi_set, tuple(specs), ())
+        catalog = self.catalog([spec.id for spec in kpi_set.kpis])
+        self._stop_offline_without([spec.id for spec in kpi_set.kpis], catalog)
         specs, skipped = [], []
         for spec in kpi_set.kpis:
             if spec.id in catalog.kpis:
@@ -125,6 +170,10 @@ class Workspace:
         if not specs:
             raise NotFoundError(f"none of the KPIs of set {kpi_set.name!r} is in Kolada's catalogue")
         return Selection(kpi_set, tuple(specs), tuple(skipped))
+
+    def named_kpis(self, set_name: str | None = None, kpi_ids: Sequence[str] = ()) -> list[str]:
+        """The KPI ids a command names: `--kpi`'s, else its set's (the metadata to ask for with the rest)."""
+        return [k.strip().upper() for k in kpi_ids] or [spec.id for spec in self.kpi_set(set_name).kpis]
 
     def units_for(
         self, kommuner: Sequence[Unit], liknande: str | None = None, *, catalog: Catalog | None = None
@@ -152,15 +201,11 @@ class Workspace:
         if self.offline:
             raise UsageError("fetch cannot run --offline")
         years = years or default_fetch_years()
-        wanted = [k.upper() for k in kpi_ids] or [s.id for s in self.kpi_set(set_name).kpis]
+        wanted = self.named_kpis(set_name, kpi_ids)
         if (refresh or self.syncer.metadata_is_stale()) and all(is_kpi_id(k) for k in wanted):
             result = self._fetch_with_metadata(wanted, kpi_ids, set_name, kommuner, years, refresh)
         else:
-            catalog = self.catalog(refresh=refresh)
-            unknown = [k for k in wanted if k not in catalog.kpis and is_kpi_id(k) and successor_of(k) is None]
-            if unknown and not refresh and self.syncer.add_kpis(unknown):  # published since the catalogue was stored
-                self._catalog = None
-                catalog = self.catalog()
+            catalog = self.catalog(wanted, refresh=refresh)  # KPIs published since they were stored: by id
             selection = self.select_kpis(set_name, kpi_ids)
             units = self.units_for([catalog.find_kommun(k) for k in kommuner], selection.kpi_set.liknande)
             result = self.syncer.fetch(selection.ids, units, years, refresh=refresh)
@@ -177,18 +222,19 @@ class Workspace:
         refresh: bool,
     ) -> FetchResult:
         """A fetch whose metadata must be fetched too: its data requests start once the unit ids are known (the
-        municipality list; the groups when kommuner bring peers), not after the KPI catalogue. The KPIs asked
-        for are checked against the catalogue before anything is written, the metadata stored in the same
-        transaction as the values."""
+        municipality list; the groups when kommuner bring peers), not after the KPIs. The KPIs, asked for by id
+        beside the municipalities and groups, are checked before anything is written (an id Kolada lacks: the
+        whole catalogue for a did-you-mean), the metadata stored in the same transaction as the values."""
         kpi_set = adhoc_set(wanted) if kpi_ids and not set_name else self.kpi_set(set_name)
         liknande = kpi_set.liknande
-        with self.syncer.start_metadata() as pending:
+        with self.syncer.start_metadata(wanted) as pending:
             groups = pending.groups() if kommuner else []
             units_known = Catalog.from_kolada(pending.municipalities(), groups, [])
             units = self.units_for([units_known.find_kommun(k) for k in kommuner], liknande, catalog=units_known)
 
             def check() -> list[str]:
                 self._catalog = Catalog.from_kolada(pending.municipalities(), pending.groups(), pending.kpis())
+                self._pending = pending  # the catalogue of the lists on their way, not of the store (see catalog())
                 return self.select_kpis(set_name, kpi_ids).ids  # an unknown KPI raises NotFoundError here
 
             def gate() -> list[str]:
@@ -204,7 +250,7 @@ class Workspace:
                         check()
                 raise
             finally:
-                self._catalog = None  # later steps read the catalogue as stored
+                self._catalog, self._pending = None, None  # later steps read the catalogue as stored
 
     def compare(
         self,
@@ -229,6 +275,7 @@ class Workspace:
         still calls the value preliminary) and, with `show_revisions`, `revised` (Kolada changed the value since
         an earlier fetch)."""
         liknande = self.kpi_set(set_name).liknande if set_name else None  # the set's liknande area, else the default
+        self.catalog(self.named_kpis(set_name, kpi_ids))  # the KPIs by id beside the units and groups, at once
         focuses = self.select_focuses(kommun, peers, vs, liknande=liknande)
         selection = self.select_kpis(set_name, kpi_ids)
         units = self.data_units(focuses)
@@ -380,9 +427,8 @@ class Workspace:
         """`kpijmf refresh`: bring the store up to date (all of it, or the given set/KPIs and kommuner)."""
         if self.offline:
             raise UsageError("refresh cannot run --offline")
-        self.syncer.ensure_metadata()
-        catalog = self.catalog()
         narrowed = bool(set_name or kpi_ids)
+        catalog = self.catalog(self.named_kpis(set_name, kpi_ids) if narrowed else ())
         kpis = self.select_kpis(set_name, kpi_ids).ids if narrowed else None
         units = self.units_for([catalog.find_kommun(k) for k in kommuner]) if kommuner else None
         result = self.syncer.refresh(kpis, units)

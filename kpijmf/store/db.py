@@ -245,16 +245,27 @@ class Store:
     # -- metadata ------------------------------------------------------------------------------------
 
     def metadata_fetched_at(self) -> str | None:
-        """When KPI, municipality and group metadata were last stored, or None."""
+        """When municipality and group metadata (and the KPIs then stored) were last stored, or None."""
         return self.get_meta("metadata_fetched_at")
 
+    def kpi_catalogue_fetched_at(self) -> str | None:
+        """When Kolada's whole KPI catalogue was last stored, or None while the store holds only KPIs asked for
+        by id (a fetch stores just the KPIs it names)."""
+        return self.get_meta("kpi_catalogue_fetched_at")
+
     def write_metadata(
-        self, kpis: Sequence[dict], municipalities: Sequence[dict], groups: Sequence[dict], fetched_at: str
+        self,
+        kpis: Sequence[dict],
+        municipalities: Sequence[dict],
+        groups: Sequence[dict],
+        fetched_at: str,
+        *,
+        catalogue: bool = False,
     ) -> None:
-        """Replace all metadata in one transaction."""
+        """Replace the municipalities and groups and store the KPIs (`catalogue`: Kolada's whole catalogue, see
+        `write_kpis`), in one transaction."""
         with self._transaction() as conn:
-            conn.execute("DELETE FROM kpi")
-            _insert_kpis(conn, kpis)
+            self.write_kpis(kpis, catalogue_at=fetched_at if catalogue else None)
             conn.execute("DELETE FROM municipality")
             conn.executemany(
                 "INSERT OR REPLACE INTO municipality VALUES (?, ?, ?)",
@@ -275,10 +286,22 @@ class Store:
                 (fetched_at,),
             )
 
-    def add_kpis(self, kpis: Sequence[dict]) -> None:
-        """Add (or replace) these KPIs in the stored catalogue, the rest of the metadata as it is."""
+    def write_kpis(self, kpis: Sequence[dict], *, catalogue_at: str | None = None) -> None:
+        """Add (or replace) these KPIs, dropping no stored KPI; or, with `catalogue_at` (when it was fetched), store
+        them as Kolada's whole catalogue, which replaces the stored KPIs."""
         with self._transaction() as conn:
+            if catalogue_at is not None:
+                conn.execute("DELETE FROM kpi")
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('kpi_catalogue_fetched_at', ?)", (catalogue_at,))
             _insert_kpis(conn, kpis)
+
+    def kpi_ids(self, among: Sequence[str] | None = None) -> set[str]:
+        """The ids of the stored KPIs (of `among`, when given)."""
+        if among is None:
+            return {i for (i,) in self._query("SELECT id FROM kpi")}
+        if not among:
+            return set()
+        return {i for (i,) in self._query(f"SELECT id FROM kpi WHERE id IN ({qmarks(among)})", among)}
 
     # -- KPI groups: their own tables, made when first written, so stores of schema 1 need no migration --------
 
@@ -529,6 +552,7 @@ class Store:
             "bytes": self.path.stat().st_size if self.path.exists() else 0,
             "schema_version": SCHEMA_VERSION,
             "metadata_fetched_at": self.metadata_fetched_at(),
+            "kpi_catalogue_fetched_at": self.kpi_catalogue_fetched_at(),
             "counts": counts,
             "last_fetch": {"finished_at": last[0][0], "command": last[0][1]} if last else None,
         }
