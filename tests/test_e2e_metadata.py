@@ -200,3 +200,25 @@ def test_cache_info_says_whether_the_store_holds_the_whole_catalogue(emulator, e
     assert run_kpijmf(["kpi", "search", "bistånd"], env).code == 0
     whole = run_kpijmf(["--lang", "en", "cache", "info"], env)
     assert "whole KPI catalogue fetched: 20" in whole.stdout
+
+
+def test_a_set_kpi_kolada_lacks_is_asked_for_once_then_skipped_warm_and_offline(emulator, env, tmp_path):
+    set_file = tmp_path / "mine.toml"
+    kpis = "".join(
+        f'[[kpi]]\nid = "{k}"\nlabel = "{k}"\nunit = "%"\ndirection = "lower"\n' for k in ("N03926", "N99999")
+    )
+    set_file.write_text(f'name = "mine"\ntitle = "Mine"\n{kpis}', encoding="utf-8")
+    assert run_kpijmf(["fetch", "--set", str(set_file), "--years", "2021", "--kommun", "2380"], env).code == 0
+    assert "N99999" in _by_id(emulator)
+    assert _meta(tmp_path, "kpis_absent") == '["N99999"]'
+    compare = ["compare", "--kommun", "2380", "--set", str(set_file), "--years", "2021", "-f", "csv"]
+    for extra in ([], ["--offline"]):
+        emulator.reset_log()
+        run = run_kpijmf([*compare, *extra], env)
+        assert run.code == 0, run.stderr
+        assert emulator.requests == []  # Kolada lacked it when asked: not asked again until the metadata is renewed
+        assert "N99999" in run.stderr and "N03926" in run.stdout and "N99999" not in run.stdout
+    _age_metadata(tmp_path)
+    emulator.reset_log()
+    assert run_kpijmf(compare, env).code == 0
+    assert "N99999" in _by_id(emulator)  # renewed metadata asks again

@@ -75,6 +75,19 @@ def test_the_whole_catalogue_replaces_the_stored_kpis_and_is_dated(store):
     assert store.kpi_catalogue_fetched_at() is None
 
 
+def test_kpis_asked_for_by_id_that_kolada_lacked_are_kept_absent_until_found_or_the_catalogue_comes(store):
+    store.write_kpis([{"id": "N03926", "title": "A"}], asked=["N03926", "N99998", "N99999"])
+    assert store.kpis_absent() == {"N99998", "N99999"}
+    store.write_metadata([{"id": "N99998", "title": "Published since"}], [], [], "2026-11-24T10:00:00Z",
+                         asked=["N99998"])  # fmt: skip
+    assert store.kpis_absent() == {"N99999"} and store.kpi_ids() == {"N03926", "N99998"}
+    store.write_kpis([{"id": "N03926", "title": "A"}], catalogue_at="2026-11-25T10:00:00Z")
+    assert store.kpis_absent() == set()  # the whole catalogue settles every id
+    store.write_kpis([], asked=["N99999"])
+    store.clear()
+    assert store.kpis_absent() == set()
+
+
 def test_null_value_is_stored_as_missing_and_cells_are_covered(store):
     store.write_data(FIRST, SCOPE, "2026-11-23T10:00:00Z", LOG)
     assert values(store)[("2480", 2021, "T")] is None

@@ -126,7 +126,8 @@ class Syncer:
             elif catalogue and not self.holds_catalogue():
                 self.store.write_kpis(self.ask_kpis(None), catalogue_at=utc_now())
             else:
-                self.store.write_kpis(self.ask_kpis(self._unstored(kpis)))
+                asked = self._unstored(kpis)
+                self.store.write_kpis(self.ask_kpis(asked), asked=asked)
         return True
 
     def holds_catalogue(self) -> bool:
@@ -141,12 +142,13 @@ class Syncer:
         return bool(self._unstored(kpis))
 
     def _unstored(self, kpis: Sequence[str]) -> list[str]:
-        """The KPI ids worth asking Kolada for by id: neither stored nor asked for before by this syncer."""
+        """The KPI ids worth asking Kolada for by id: neither stored, nor asked for before by this syncer, nor
+        found absent when last asked (until the metadata is renewed: see `start_metadata`)."""
         wanted = [k for k in askable_kpis(kpis) if k not in self._asked]
         if not wanted or self._catalogue_asked:
             return []
-        stored = self.store.kpi_ids(wanted)
-        return [k for k in wanted if k not in stored]
+        known = self.store.kpi_ids(wanted) | self.store.kpis_absent()
+        return [k for k in wanted if k not in known]
 
     def ask_kpis(self, ids: Sequence[str] | None) -> list[dict]:
         """Kolada's KPIs with these ids (those it has; ≤ MAX_IDS a request), or its whole catalogue (None).
@@ -500,6 +502,7 @@ class PendingMetadata:
         self._groups = self._pool.submit(client.groups)
         self._ask_kpis = ask_kpis
         self._kpis = self._pool.submit(ask_kpis, kpi_ids)
+        self._asked = kpi_ids or []
         self.catalogue = kpi_ids is None
         self._stored = False
 
@@ -528,7 +531,7 @@ class PendingMetadata:
         replace those stored; the KPIs are added to the stored ones, or, the whole catalogue, replace them."""
         if not self._stored:
             kpis, municipalities, groups = self.kpis(), self.municipalities(), self.groups()
-            store.write_metadata(kpis, municipalities, groups, utc_now(), catalogue=self.catalogue)
+            store.write_metadata(kpis, municipalities, groups, utc_now(), catalogue=self.catalogue, asked=self._asked)
             self._stored = True
 
     def close(self) -> None:

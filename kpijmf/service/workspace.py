@@ -131,7 +131,8 @@ class Workspace:
         rather than call it unknown. (Its values cannot be stored either: a fetch stores the KPIs it fetches.)"""
         if not self.offline or self.store.kpi_catalogue_fetched_at() is not None:
             return
-        lacking = [k for k in askable_kpis(kpis) if k not in catalog.kpis]
+        absent = self.store.kpis_absent()  # asked for when fetched, and not in Kolada then
+        lacking = [k for k in askable_kpis(kpis) if k not in catalog.kpis and k not in absent]
         if lacking:
             named = ", ".join(lacking)
             raise StoreError(f"--offline: the store lacks {named} (never fetched: no metadata, no values); run without "

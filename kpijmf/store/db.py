@@ -261,11 +261,12 @@ class Store:
         fetched_at: str,
         *,
         catalogue: bool = False,
+        asked: Sequence[str] = (),
     ) -> None:
-        """Replace the municipalities and groups and store the KPIs (`catalogue`: Kolada's whole catalogue, see
-        `write_kpis`), in one transaction."""
+        """Replace the municipalities and groups and store the KPIs (`catalogue`: Kolada's whole catalogue;
+        `asked`: the ids they were asked for by; see `write_kpis`), in one transaction."""
         with self._transaction() as conn:
-            self.write_kpis(kpis, catalogue_at=fetched_at if catalogue else None)
+            self.write_kpis(kpis, catalogue_at=fetched_at if catalogue else None, asked=asked)
             conn.execute("DELETE FROM municipality")
             conn.executemany(
                 "INSERT OR REPLACE INTO municipality VALUES (?, ?, ?)",
@@ -286,14 +287,30 @@ class Store:
                 (fetched_at,),
             )
 
-    def write_kpis(self, kpis: Sequence[dict], *, catalogue_at: str | None = None) -> None:
+    def write_kpis(self, kpis: Sequence[dict], *, catalogue_at: str | None = None, asked: Sequence[str] = ()) -> None:
         """Add (or replace) these KPIs, dropping no stored KPI; or, with `catalogue_at` (when it was fetched), store
-        them as Kolada's whole catalogue, which replaces the stored KPIs."""
+        them as Kolada's whole catalogue, which replaces the stored KPIs.
+
+        `asked`: the ids these KPIs were asked for by; those Kolada's answer lacked are kept as absent (see
+        `kpis_absent`), those it had no longer are. The whole catalogue settles every id: none is kept absent."""
+        found = {k["id"] for k in kpis}
+        absent = set() if catalogue_at is not None else (self.kpis_absent() - found) | (set(asked) - found)
         with self._transaction() as conn:
             if catalogue_at is not None:
                 conn.execute("DELETE FROM kpi")
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('kpi_catalogue_fetched_at', ?)", (catalogue_at,))
             _insert_kpis(conn, kpis)
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('kpis_absent', ?)", (json.dumps(sorted(absent)),))
+
+    def kpis_absent(self) -> set[str]:
+        """KPI ids asked for by id that Kolada did not have then: not asked for again until the metadata is
+        renewed, and, offline, known not to be in Kolada rather than never fetched."""
+        text = self.get_meta("kpis_absent")
+        try:
+            found = json.loads(text) if text else []
+        except ValueError:
+            raise damaged(self.path, "its list of absent KPIs is not JSON") from None
+        return {k for k in found if isinstance(k, str)} if isinstance(found, list) else set()
 
     def kpi_ids(self, among: Sequence[str] | None = None) -> set[str]:
         """The ids of the stored KPIs (of `among`, when given)."""
