@@ -53,6 +53,14 @@ def _by_id(emulator) -> set[str]:
     return {k for path in paths for k in path.split(",")}
 
 
+def _kolada_renames_n03926_and_drops_n31008(emulator) -> None:
+    """Kolada's catalogue moves on (then the emulator's log starts afresh)."""
+    with emulator.universe.lock:
+        emulator.universe.kpis["N03926"] = {**emulator.universe.kpis["N03926"], "title": "Renamed (%)"}
+        del emulator.universe.kpis["N31008"]
+    emulator.reset_log()
+
+
 CATALOGUE = [("/v3/kpi", "1"), ("/v3/kpi", "2")]
 UNITS = [("/v3/municipality", None), ("/v3/municipality_groups", None)]
 
@@ -107,10 +115,7 @@ def test_a_stale_store_with_the_whole_catalogue_renews_it_whole(emulator, env, t
     assert run_kpijmf(["kpi", "search", "arbetslös"], env).code == 0
     assert run_kpijmf(["fetch", "--kpi", "N03926", "--years", "2021"], env).code == 0
     _age_metadata(tmp_path)
-    with emulator.universe.lock:
-        emulator.universe.kpis["N03926"] = {**emulator.universe.kpis["N03926"], "title": "Renamed (%)"}
-        del emulator.universe.kpis["N31008"]
-    emulator.reset_log()
+    _kolada_renames_n03926_and_drops_n31008(emulator)
     run = run_kpijmf(["fetch", "--kpi", "N03926", "--years", "2021"], env)
     assert run.code == 0, run.stderr
     assert _metadata_requests(emulator) == sorted([*CATALOGUE, *UNITS])
@@ -124,10 +129,7 @@ def test_a_stale_store_with_the_whole_catalogue_renews_it_whole(emulator, env, t
 def test_a_stale_store_of_some_kpis_renews_them_by_id_and_keeps_those_kolada_no_longer_has(emulator, env, tmp_path):
     assert run_kpijmf(["fetch", "--kpi", "N03926,N31008", "--years", "2021"], env).code == 0
     _age_metadata(tmp_path)
-    with emulator.universe.lock:
-        emulator.universe.kpis["N03926"] = {**emulator.universe.kpis["N03926"], "title": "Renamed (%)"}
-        del emulator.universe.kpis["N31008"]
-    emulator.reset_log()
+    _kolada_renames_n03926_and_drops_n31008(emulator)
     run = run_kpijmf(["fetch", "--kpi", "U40455", "--years", "2021"], env)
     assert run.code == 0, run.stderr
     assert _by_id(emulator) == {"N03926", "N31008", "U40455"}  # the stored KPIs and the one now named
