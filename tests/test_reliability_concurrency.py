@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator import EmulatorServer, full_universe, small_universe
+from tests.emulator import EmulatorServer, Fault, full_universe, small_universe
 from tests.reliability_support import copy_store, integrity, table
 from tests.support import ENTRY_POINT, Run, kpijmf_env, run_kpijmf, store_digest
 from tests.test_reliability_crash import write_locked
@@ -84,6 +84,9 @@ def single(tmp_path_factory):
 
 def test_two_fetches_at_once_end_as_one_fetch(single, tmp_path):
     with EmulatorServer(small_universe(), latency=0.6) as emulator:
+        # The data answers take 2 s, so the first holds the lock that long: the second, however late a loaded
+        # machine starts it, finds it held rather than the fetch done.
+        emulator.inject(Fault("slow", seconds=2.0), times=None, path_contains="/v3/data/")
         env = kpijmf_env(emulator.url, tmp_path / "store")  # no store yet: both create it at once
         runs = [finish(proc) for proc in [start(FETCH, env), start(FETCH, env)]]
         data_requests = len(emulator.data_requests())
