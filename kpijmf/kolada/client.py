@@ -1,8 +1,9 @@
 """The Kolada v3 HTTP client: URLs, ≤25-id batching, next_url paging, retries and typed errors.
 
-With `kpijmf.kolada.parse`, the only code that touches httpx, imported lazily so that importing `DataRecord`
-stays cheap. Every HTTP outcome passes through `KoladaClient._get`, which turns it into an
-envelope or a `kpijmf.errors.ApiError` subclass whose one-line message names the URL and the cause.
+With `kpijmf.kolada.parse`, the only code that touches httpx, imported lazily (in the functions that send), so
+that importing this module costs little until a request is made. Every HTTP outcome passes through
+`KoladaClient._get`, which turns it into a decoded page or a `kpijmf.errors.ApiError` subclass whose one-line
+message names the URL and the cause.
 
 Retries are bounded by time, not by count: each request retries what a retry can fix (429, 500, 502, 503,
 504, dropped connections, timeouts) with exponential backoff and full jitter, or as long as Retry-After says,
