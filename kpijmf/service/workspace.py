@@ -100,7 +100,7 @@ class Workspace:
         else:
             fetched = self.syncer.ensure_metadata(kpis, refresh=refresh)
         if fetched or self._catalog is None:
-            self._catalog = Catalog(self.store.municipalities(), self.store.groups(), self.store.kpis())
+            self._catalog = self._stored_catalog()
         return self._catalog
 
     def kpi_catalogue(self) -> Catalog:
@@ -113,8 +113,11 @@ class Workspace:
         if self.offline:
             return self.catalog()
         if self.syncer.ensure_metadata(catalogue=True) or self._catalog is None:
-            self._catalog = Catalog(self.store.municipalities(), self.store.groups(), self.store.kpis())
+            self._catalog = self._stored_catalog()
         return self._catalog
+
+    def _stored_catalog(self) -> Catalog:
+        return Catalog(self.store.municipalities(), self.store.groups(), self.store.kpis())
 
     def find_kpi(self, kpi_id: str) -> dict:
         """A KPI by id (asked for by id when the store lacks it), or NotFoundError: for an id Kolada lacks, with
