@@ -168,10 +168,10 @@ def main() -> None:
                 f"      medians: start → first request {start:.2f} s, → first data request {meta:.2f} s, "
                 f"→ last answer {data:.2f} s, → exit {tail:.2f} s"
             )
-            requests = len(emulator.requests)
+            made = len(emulator.requests)
             print(
-                f"      the wire's floor for {requests} requests, {CONCURRENCY} in flight, {LATENCY * 1000:.0f} ms "
-                f"each: {floor(requests):.2f} s; measured on the wire {meta + data:.2f} s"
+                f"      the wire's floor for {made} requests, {CONCURRENCY} in flight, {LATENCY * 1000:.0f} ms "
+                f"each: {floor(made):.2f} s; measured on the wire {meta + data:.2f} s"
             )
             if theirs:
                 ours, other = statistics.median(walls), statistics.median(t[1] for t in theirs)
