@@ -198,3 +198,20 @@ def sample_frame(*, with_gender: bool = False) -> pd.DataFrame:
     frame["mean_differs"] = frame["mean_differs"].astype(bool)
     frame.attrs = dict(ATTRS)
     return frame
+
+
+def two_kommun_frame() -> pd.DataFrame:
+    """The sample frame for Östersund (2380) and a second block for Umeå (2480), worse than alla kommuner."""
+    one = sample_frame()
+    other = one.copy()
+    other["kommun_id"] = "2480"
+    kommun = other["role"] == "kommun"
+    other.loc[kommun, ["id", "title"]] = ["2480", "Umeå"]
+    mine = kommun & (other["kpi"] == "N03926")
+    other.loc[mine, "value"] = [3.5, 3.8, 3.9]
+    other.loc[mine, "diff_alla"] = [3.5 - 2.9, 3.8 - 3.4, 3.9 - 3.2]
+    other.loc[mine, "change_prev"] = [float("nan"), 3.8 - 3.5, 3.9 - 3.8]
+    other.loc[mine, ["rank", "rank_of", "quartile"]] = [250, 290, 4]
+    frame = pd.concat([one, other], ignore_index=True)
+    frame.attrs = {**one.attrs, "kommuner": [{"id": "2380", "title": "Östersund"}, {"id": "2480", "title": "Umeå"}]}
+    return frame

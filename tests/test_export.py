@@ -26,7 +26,7 @@ from kpijmf.output.files import (
 )
 from kpijmf.output.layout import format_sv, wide_frame
 from kpijmf.output.xlsx import to_xlsx
-from tests.comparison_fixture import COLUMNS, FORMULA_TITLE, MARKUP_TITLE, SIZE_TITLE, sample_frame
+from tests.comparison_fixture import COLUMNS, FORMULA_TITLE, MARKUP_TITLE, SIZE_TITLE, sample_frame, two_kommun_frame
 from tests.support import kpijmf_env, run_kpijmf
 
 NBSP = "\u00a0"
@@ -681,21 +681,8 @@ def test_xlsx_labels_that_clash_once_cut_are_told_apart_by_their_kolada_ids():
 # --- xlsx: one block per focus kommun, footnotes under each (issues 11 and 14) ---------------------------------
 
 
-def _two_kommun_frame() -> pd.DataFrame:
-    one = sample_frame()
-    other = one.copy()
-    other["kommun_id"] = "2480"
-    kommun = other["role"] == "kommun"
-    other.loc[kommun, ["id", "title"]] = ["2480", "Umeå"]
-    other.loc[kommun & (other["kpi"] == "N03926"), "value"] = [3.5, 3.8, 3.9]
-    other.loc[kommun & (other["kpi"] == "N03926"), "quartile"] = 4
-    frame = pd.concat([one, other], ignore_index=True)
-    frame.attrs = dict(one.attrs)
-    return frame
-
-
 def test_xlsx_with_several_kommuner_has_a_headed_block_for_each_on_every_kpi_sheet():
-    frame = _two_kommun_frame()
+    frame = two_kommun_frame()
     gap = (frame.kpi == "N03926") & (frame.id == "2480") & (frame.year == 2019)
     frame.loc[gap, ["value", "status"]] = [float("nan"), "Uppgift saknas"]
     rendered = render(frame, "xlsx")
