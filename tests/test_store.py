@@ -124,6 +124,25 @@ def test_first_write_inserts_last_of_duplicates_and_covers_every_block_cell(stor
     assert store.revisions() == []
 
 
+def test_first_write_may_cover_its_blocks_ahead_of_the_records_and_finish_covers_only_the_rest(store):
+    ahead, later = Block(["N03926"], [2020], ["2380", "2480"]), Block(["N03926"], [2021], ["2380"])
+    with store.atomic(), store.writer("2026-11-23T10:00:00Z", first=True) as writer:
+        writer.cover_ahead([ahead])
+        assert store.covered_cells(["N03926"], [2020, 2021]) == {("N03926", 2020, "2380"), ("N03926", 2020, "2480")}
+        writer.add(FIRST)
+        writer.finish([ahead, later])
+    assert store.covered_cells(["N03926"], [2020, 2021]) == {
+        ("N03926", 2020, "2380"), ("N03926", 2020, "2480"), ("N03926", 2021, "2380")
+    }  # fmt: skip
+    assert values(store)[("2380", 2021, "T")] == 3.2
+
+
+def test_coverage_waits_for_the_records_outside_first_mode(store):
+    store.write_data(FIRST, SCOPE, "2026-11-23T10:00:00Z", LOG)
+    with store.atomic(), store.writer("2026-11-24T10:00:00Z") as writer, pytest.raises(ValueError, match="first"):
+        writer.cover_ahead(SCOPE)  # a full rewrite settles removals against the coverage before it is renewed
+
+
 def test_writes_of_more_rows_than_one_statement_takes_store_every_row(store):
     units = [f"{n:04d}" for n in range(1, 126)]  # 250 values: two statements of 100 rows and one of 50
     records = [rec(u, y, float(n)) for n, (u, y) in enumerate((u, y) for u in units for y in (2020, 2021))]

@@ -273,16 +273,26 @@ class Syncer:
         seen: set[Cell] = set()
         asked = set(job.years)
         with self.store.writer(fetched_at, incremental=job.since is not None, first=job.first) as writer:
+            asked_kpis = {k for j in jobs for k in j.kpis}
 
             def write(batch: list[DataRecord]) -> None:
-                if gate() is not None:
-                    batch = [r for r in batch if gate.allows(r.kpi)]
-                if job.since is None:
-                    writer.add([r for r in batch if not r.deleted])
-                else:
+                keep = gate()
+                if keep is not None and not keep.issuperset(asked_kpis):  # a pass over the batch only when needed
+                    batch = [r for r in batch if r.kpi in keep]
+                if job.since is not None:
                     batch = [r for r in batch if r.year in asked]
                     seen.update((r.kpi, r.year, r.unit_id) for r in batch)
-                    writer.add(batch)
+                writer.add(batch)
+
+            def settled() -> list[Block]:
+                return [kept for j in jobs for block in j.blocks(seen) if (kept := gate.narrow(block)) is not None]
+
+            def sent() -> None:
+                """While the first answers are on the wire: the KPIs checked, the metadata stored and, for a
+                first fetch, its cells covered."""
+                gate()
+                if job.first:
+                    writer.cover_ahead(settled())
 
             offset = progress.done
             self.client.data_many(
@@ -290,11 +300,11 @@ class Syncer:
                 from_date=job.since,
                 progress=lambda done, _total: progress(offset + done),
                 on_batch=write,
-                on_sent=gate.run,  # the KPIs checked and the metadata stored while the first answers are on the wire
+                on_sent=sent,
             )
             progress.done = offset + sum(j.requests() for j in jobs)
             gate()  # no batch came (nothing asked for): still checked before anything is written
-            blocks = [kept for j in jobs for block in j.blocks(seen) if (kept := gate.narrow(block)) is not None]
+            blocks = settled()
             summary = writer.finish(blocks)
         result.rows += summary.rows
         result.changed += summary.changed
@@ -471,10 +481,6 @@ class _Gate:
             assert self._gate is not None
             self.keep = frozenset(self._gate())
         return self.keep
-
-    def run(self) -> None:
-        """Run the gate now, if it has not run."""
-        self()
 
     def allows(self, kpi: str) -> bool:
         return self.keep is None or kpi in self.keep

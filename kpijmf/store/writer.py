@@ -135,6 +135,7 @@ class DataWriter:
         self._seen: set[Key] = set()
         self._rows = self._changed = self._removed = 0
         self.touched: set[Cell] = set()
+        self._covered: list[Block] = []  # by cover_ahead()
 
     def _old(self, keys: Iterable[Key]) -> dict[Key, tuple[float | None, str]]:
         """Stored value and fetch time for the given keys (looked up by their kpis, years and units)."""
@@ -154,14 +155,17 @@ class DataWriter:
         return old
 
     def add(self, records: Iterable[DataRecord]) -> None:
-        """Store one batch: new and changed values (changes kept as revisions), withdrawn values removed."""
+        """Store one batch: new and changed values (changes kept as revisions); withdrawn values removed (a change
+        feed's marks: a full fetch ignores them)."""
         new: dict[Key, DataRecord] = {}
         deleted: set[Key] = set()
+        incremental = self._incremental
         for rec in records:
             key = (rec.kpi, rec.year, rec.unit_id, rec.gender)
             if rec.deleted:
-                deleted.add(key)
-                new.pop(key, None)
+                if incremental:  # a full fetch never carries withdrawals; absent values are settled in finish()
+                    deleted.add(key)
+                    new.pop(key, None)
             else:
                 new[key] = rec
                 if deleted:
@@ -170,8 +174,6 @@ class DataWriter:
         if self._first:
             self._insert(new.values())
             return
-        if not self._incremental:
-            deleted.clear()  # a full fetch never carries withdrawals; absent values are settled in finish()
         old = self._old(new.keys() | deleted)
         revisions = [
             (*key, old[key][0], rec.value, old[key][1], self._fetched_at, "changed")
@@ -215,13 +217,25 @@ class DataWriter:
             revisions,
         )
 
+    def cover_ahead(self, blocks: Sequence[Block]) -> None:
+        """First mode: mark the blocks' cells fetched before their records come (nothing stored is compared or
+        removed, so coverage does not depend on them), while the answers are still on the wire; `finish()` then
+        covers only the blocks not covered here. Outside first mode, coverage waits for `finish()`."""
+        if not self._first:
+            raise ValueError("coverage can only be written ahead in first mode")
+        for block in blocks:
+            if block.kpis and block.years and block.units and block not in self._covered:
+                self._cover(block)
+                self._covered.append(block)
+
     def finish(self, blocks: Sequence[Block]) -> WriteSummary:
         """Mark the blocks' cells fetched and remove (full mode) stored values the fetch no longer has."""
         blocks = [b for b in blocks if b.kpis and b.years and b.units]
         if not self._incremental and not self._first and blocks:
             self._remove_absent(blocks)
         for block in blocks:
-            self._cover(block)
+            if block not in self._covered:
+                self._cover(block)
         return WriteSummary(rows=self._rows, changed=self._changed, removed=self._removed)
 
     def _cover(self, block: Block) -> None:
