@@ -9,7 +9,6 @@ import contextlib
 import errno
 import json
 import os
-import secrets
 import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -120,7 +119,7 @@ class Store:
     def _create(cls, path: Path) -> None:
         """Make a new, empty store beside `path` and link it into place in one step, so a process killed
         meanwhile never leaves a half-made store, and a store another process made first is kept."""
-        tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
         try:
             conn = sqlite3.connect(tmp, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
             try:
@@ -634,7 +633,7 @@ def move_store(source: Path, target: Path) -> None:
         except OSError as exc:
             if exc.errno != errno.EXDEV:
                 raise
-            tmp = moved.with_name(f".{moved.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+            tmp = moved.with_name(f".{moved.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
             try:
                 shutil.copyfile(part, tmp)
                 with open(tmp, "rb+") as copied:
