@@ -7,7 +7,9 @@ each into an empty store, then a warm one into the last of them. Against the war
 fetch is followed by koladapy doing the same job (`benchmarks/koladapy_job.py`, its own process too), so
 both see the same machine load. Wall times move from run to run on a shared machine, so the figures are
 medians, with the fastest and slowest run beside them.
-Run: python benchmarks/fetch.py [--runs N] [--no-koladapy]   (koladapy: pip install -e '.[bench]')
+With --in-flight 4,6,8 it then runs cold fetches at each KPIJMF_CONCURRENCY in turn, to show what more requests
+in flight would buy.
+Run: python benchmarks/fetch.py [--runs N] [--no-koladapy] [--in-flight N,N…]   (koladapy: pip install -e '.[bench]')
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import math
+import resource
 import statistics
 import subprocess
 import sys
@@ -47,14 +50,16 @@ def universe(catalogue: str) -> Universe:
     return generated
 
 
-def fetch(env: dict[str, str]) -> tuple[Run, float]:
-    """One `kpijmf fetch` of the benchmark's KPIs and years, and its wall time."""
+def fetch(env: dict[str, str]) -> tuple[Run, float, float]:
+    """One `kpijmf fetch` of the benchmark's KPIs and years: its wall time, and the CPU time its process used."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     run = run_kpijmf(["fetch", "--kpi", KPIS, "--years", YEARS], env)
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if run.code != 0:
         raise SystemExit(f"fetch failed: {run.stderr}")
-    return run, wall
+    return run, wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
 Phases = tuple[float, float, float, float]
@@ -71,9 +76,9 @@ def phases(emulator: EmulatorServer, started: float, ended: float) -> Phases:
     return first - started, data - first, last - data, ended - last
 
 
-def floor(requests: int) -> float:
-    """The least time `requests` requests take on the wire, KPIJMF_CONCURRENCY (4) in flight, LATENCY each."""
-    return math.ceil(requests / CONCURRENCY) * LATENCY
+def floor(requests: int, in_flight: int = CONCURRENCY) -> float:
+    """The least time `requests` requests take on the wire, `in_flight` at once, LATENCY each."""
+    return math.ceil(requests / in_flight) * LATENCY
 
 
 def describe(emulator: EmulatorServer, label: str, walls: list[float], run: Run) -> None:
@@ -113,6 +118,25 @@ def koladapy_fetch(url: str) -> tuple[int, float]:
     return int(done.stdout.strip()), wall
 
 
+def in_flight(emulator: EmulatorServer, tmp: Path, levels: list[int], runs: int, requests: int) -> None:
+    """Cold fetches at each KPIJMF_CONCURRENCY in `levels`, taking turns, `runs` each: median wall and CPU time,
+    beside the wire's floor for the `requests` a fetch makes."""
+    walls: dict[int, list[float]] = {level: [] for level in levels}
+    cpus: dict[int, list[float]] = {level: [] for level in levels}
+    for number in range(runs):
+        for level in levels:
+            env = kpijmf_env(emulator.url, tmp / f"flight{level}-{number}", KPIJMF_CONCURRENCY=str(level))
+            _run, wall, cpu = fetch(env)
+            walls[level].append(wall)
+            cpus[level].append(cpu)
+    for level in levels:
+        print(
+            f"in flight {level:>2}: cold wall {statistics.median(walls[level]):.2f} s (median of {runs}; "
+            f"{min(walls[level]):.2f}–{max(walls[level]):.2f} s), CPU {statistics.median(cpus[level]):.2f} s, "
+            f"the wire's floor {floor(requests, level):.2f} s"
+        )
+
+
 def stored_values(run: Run) -> int:
     """The values kpijmf says it stored ("stored 92,787 values ...")."""
     return int(run.stderr.split("stored ", 1)[1].split(" ", 1)[0].replace(",", ""))
@@ -129,7 +153,11 @@ def main() -> None:
     options.add_argument(
         "--catalogue", choices=["real", "small"], default="real", help="Kolada's 6,099 KPIs, or the universe's 20"
     )
+    options.add_argument(
+        "--in-flight", metavar="N,N…", help="then cold fetches at each of these KPIJMF_CONCURRENCY values"
+    )
     args = options.parse_args()
+    levels = [int(n) for n in args.in_flight.split(",")] if args.in_flight else []
     with_koladapy = not args.no_koladapy
     if with_koladapy:
         try:
@@ -146,6 +174,7 @@ def main() -> None:
                   f"latency {LATENCY * 1000:.0f} ms/request; kpijmf byte-compiled")  # fmt: skip
             runs = 1 if emulator_state == "fresh" else args.runs  # a fresh emulator is fresh only once
             walls: list[float] = []
+            cpus: list[float] = []
             waits: list[Phases] = []
             theirs: list[tuple[int, float, int]] = []  # koladapy: values, wall, requests
             for number in range(runs):
@@ -157,8 +186,9 @@ def main() -> None:
                 env = kpijmf_env(emulator.url, Path(tmp) / f"store{number}", KPIJMF_LANG="en")
                 emulator.reset_log()
                 started = time.monotonic()
-                run, wall = fetch(env)
+                run, wall, cpu = fetch(env)
                 walls.append(wall)
+                cpus.append(cpu)
                 waits.append(phases(emulator, started, time.monotonic()))
                 if theirs and theirs[-1][0] != stored_values(run):
                     raise SystemExit(f"koladapy got {theirs[-1][0]} values, kpijmf stored {stored_values(run)}")
@@ -166,7 +196,7 @@ def main() -> None:
             start, meta, data, tail = (statistics.median(w[i] for w in waits) for i in range(4))
             print(
                 f"      medians: start → first request {start:.2f} s, → first data request {meta:.2f} s, "
-                f"→ last answer {data:.2f} s, → exit {tail:.2f} s"
+                f"→ last answer {data:.2f} s, → exit {tail:.2f} s; CPU time {statistics.median(cpus):.2f} s"
             )
             made = len(emulator.requests)
             print(
@@ -184,8 +214,10 @@ def main() -> None:
                     f"(3× would be ≤ {other / 3:.2f} s)"
                 )
             emulator.reset_log()
-            run, wall = fetch(env)
+            run, wall, _cpu = fetch(env)
             describe(emulator, "warm", [wall], run)
+            if emulator_state == "warmed" and levels:
+                in_flight(emulator, Path(tmp), levels, args.runs, made)
 
 
 if __name__ == "__main__":
