@@ -61,6 +61,8 @@ SV: dict[str, str] = {
     "kolada_silent": "Kolada svarar inte",
     "kolada_no_contact": "ingen kontakt med Kolada",
     "kolada_dropped": "Kolada bröt anslutningen",
+    # waiting for another kpijmf's write lock on the store (kpijmf.store.lock)
+    "lock_wait": "väntar upp till {seconds} s på att {holder} släpper lagret",
     # kpijmf cache info (stdout) and cache clear
     "cache_store": "lagringsfil: {path} ({mb} MB, schemaversion {schema})",
     "cache_metadata": "metadata hämtad: {when}",
@@ -126,6 +128,8 @@ EN: dict[str, str] = {
     "kolada_silent": "Kolada does not answer",
     "kolada_no_contact": "no connection to Kolada",
     "kolada_dropped": "Kolada dropped the connection",
+    # waiting for another kpijmf's write lock on the store (kpijmf.store.lock)
+    "lock_wait": "waiting up to {seconds} s for {holder} to release the store",
     # kpijmf cache info (stdout) and cache clear
     "cache_store": "store: {path} ({mb} MB, schema {schema})",
     "cache_metadata": "metadata fetched: {when}",

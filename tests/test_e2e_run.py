@@ -121,7 +121,7 @@ def test_second_run_waits_for_the_lock_then_gives_up_clearly(emulator, workdir, 
     _, first_err = first.communicate(timeout=120)
     assert first.returncode == 0, first_err
     assert second.code == 7, second.stderr
-    assert "waiting up to 0.5 s for pid" in second.stderr
+    assert "väntar upp till 0,5 s på att pid" in second.stderr  # in the run's language, like the rest of its talk
     assert "still in use by pid" in second.stderr and "KPIJMF_LOCK_TIMEOUT" in second.stderr
     assert "Traceback" not in second.stderr and "database is locked" not in second.stderr
 
@@ -140,7 +140,7 @@ def test_two_runs_at_once_both_finish_when_the_wait_is_long_enough(emulator, wor
     ]
     results = [(p.wait(timeout=120), p.stderr.read()) for p in runs]
     assert [code for code, _ in results] == [0, 0], results
-    assert any("waiting" in err for _, err in results)
+    assert any("väntar upp till" in err for _, err in results)
     frame = pd.read_csv(workdir / "out" / "2380.csv", dtype={"id": str})
     assert len(frame) > 0
 

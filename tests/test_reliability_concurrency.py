@@ -92,7 +92,7 @@ def test_two_fetches_at_once_end_as_one_fetch(single, tmp_path):
         data_requests = len(emulator.data_requests())
     assert [run.code for run in runs] == [0, 0], [run.stderr for run in runs]
     assert_calm(*runs)
-    assert any("waiting up to 60 s for pid" in run.stderr for run in runs)
+    assert any("väntar upp till 60 s på att pid" in run.stderr for run in runs)
     assert sum("inget att hämta" in run.stderr for run in runs) == 1
     assert data_requests == single["fetch_requests"]  # the waiting one did not fetch the same data again
     assert integrity(tmp_path / "store") == "ok"
@@ -111,7 +111,7 @@ def test_two_refreshes_at_once_end_as_one_refresh(single, tmp_path):
         runs = [finish(first), finish(second)]
     assert [run.code for run in runs] == [0, 0], [run.stderr for run in runs]
     assert_calm(*runs)
-    assert f"waiting up to 60 s for pid {first.pid} (kpijmf refresh" in runs[1].stderr
+    assert f"väntar upp till 60 s på att pid {first.pid} (kpijmf refresh" in runs[1].stderr
     assert integrity(store) == "ok"
     assert store_digest(store) == single["refresh_digest"]
     assert table(store, "SELECT COUNT(*) FROM revision") == single["refresh_revisions"]  # no revision twice
@@ -135,7 +135,7 @@ def test_waiting_gives_up_after_kpijmf_lock_timeout_with_exit_7(single, tmp_path
         assert line.startswith("kpijmf: error: the store in ")
         assert f"still in use by pid {first.pid} (kpijmf fetch, since " in line
         assert "after 0.5 s; try again later or raise KPIJMF_LOCK_TIMEOUT" in line
-    assert second.stderr.splitlines()[0].startswith(f"kpijmf: warning: waiting up to 0.5 s for pid {first.pid}")
+    assert second.stderr.splitlines()[0].startswith(f"kpijmf: warning: väntar upp till 0,5 s på att pid {first.pid}")
     assert len(quiet.stderr.strip().splitlines()) == 1  # --quiet: only the error
     assert integrity(store) == "ok"
 

@@ -1,13 +1,15 @@
 """The SQLite store: one transaction per write, revisions kept, damaged files reported with a way out."""
 
+import os
 import sqlite3
 
 import pytest
 
-from kpijmf.errors import StoreError
+from kpijmf.errors import StoreBusyError, StoreError
 from kpijmf.kolada.client import DataRecord
 from kpijmf.store.advice import DamagedStoreError
 from kpijmf.store.db import SCHEMA_VERSION, FetchLogEntry, Store, remove_store_files
+from kpijmf.store.lock import store_lock
 from kpijmf.store.writer import Block
 
 LOG = FetchLogEntry("2026-11-23T10:00:00Z", "fetch", ["N03926"], 2, [2020, 2021], None, 1, 100)
@@ -334,3 +336,22 @@ def test_store_layer_imports_no_upper_layer_and_the_cli_no_store():
     upper = ("kpijmf.domain", "kpijmf.service", "kpijmf.cli", "kpijmf.compare", "kpijmf.output", "kpijmf.api")
     assert not [m for m in imported("store") if m.startswith(upper)]
     assert not [m for m in imported("cli") if m.startswith("kpijmf.store") or m == "sqlite3"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "told"),
+    [
+        ("sv", "väntar upp till 0,2 s på att pid {pid} (kpijmf fetch, since "),
+        ("en", "waiting up to 0.2 s for pid {pid}"),
+    ],
+)
+def test_a_second_writer_is_told_in_the_runs_language_what_it_waits_for(tmp_path, monkeypatch, lang, told):
+    monkeypatch.setenv("KPIJMF_LANG", lang)
+    heard: list[str] = []
+    with (
+        store_lock(tmp_path, "fetch", 5),
+        pytest.raises(StoreBusyError, match="still in use by pid"),
+        store_lock(tmp_path, "refresh", 0.2, heard.append),
+    ):
+        pass
+    assert len(heard) == 1 and heard[0].startswith(told.format(pid=os.getpid()))

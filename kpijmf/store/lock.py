@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from kpijmf.errors import StoreBusyError, StoreError
+from kpijmf.messages import msg
 from kpijmf.store.db import utc_now
 
 POLL_SECONDS = 0.1
@@ -52,7 +53,8 @@ def store_lock(
                         "try again later or raise KPIJMF_LOCK_TIMEOUT"
                     ) from None
                 if not told and on_wait is not None:
-                    on_wait(f"waiting up to {timeout:g} s for {holder} to release the store")
+                    seconds = int(timeout) if timeout == int(timeout) else timeout
+                    on_wait(msg("lock_wait", seconds=seconds, holder=holder))
                     told = True
                 time.sleep(POLL_SECONDS)
         os.ftruncate(fd, 0)
