@@ -202,27 +202,42 @@ def test_set_kpis_missing_from_kolada_are_skipped_and_not_marked_fetched(emulato
     assert logged == [("N03926,U40455",)]
 
 
-def test_a_kpi_published_since_the_catalogue_was_stored_is_asked_for_by_id(emulator, env, tmp_path):
+def test_a_kpi_published_since_the_catalogue_was_stored_is_asked_for_by_id_beside_its_data(emulator, env, tmp_path):
     assert run_kpijmf(["fetch", "--kpi", "N03926", "--years", "2021"], env).code == 0
     with emulator.universe.lock:
         emulator.universe.kpis["N99998"] = {**emulator.universe.kpis["N03926"], "id": "N99998", "title": "Ny"}
     emulator.reset_log()
+    emulator.latency = 0.5
     run = run_kpijmf(["fetch", "--kpi", "N99998,N03926", "--years", "2021"], env)
+    emulator.latency = 0.0
     assert run.code == 0, run.stderr
-    assert [r.path for r in emulator.requests if not r.path.startswith("/v3/data/")] == ["/v3/kpi/N99998"]
+    [asked] = [r for r in emulator.requests if not r.path.startswith("/v3/data/")]
+    assert asked.path == "/v3/kpi/N99998"
+    [data] = emulator.data_requests()
+    assert data.started < asked.finished  # the data did not wait for the KPI's metadata
     with sqlite3.connect(tmp_path / "store" / "kpijmf.sqlite") as conn:
         assert conn.execute("SELECT title FROM kpi WHERE id = 'N99998'").fetchall() == [("Ny",)]
         assert conn.execute("SELECT COUNT(*) FROM kpi").fetchone()[0] > 1  # the rest of the catalogue kept
     emulator.reset_log()
+    before = store_digest(tmp_path / "store")
     unknown = run_kpijmf(["fetch", "--kpi", "N99999", "--years", "2021"], env)
     assert unknown.code == 3
     assert "unknown KPI 'N99999'" in unknown.stderr
-    # by id first; Kolada lacks it, so the whole catalogue once, for the did-you-mean, and stored
-    log = [(r.path, r.query.get("page")) for r in emulator.requests]
+    assert store_digest(tmp_path / "store") == before  # no value stored, nothing covered
+    # by id (its data asked for on the chance, beside it); Kolada lacks it, so the whole catalogue once, for the
+    # did-you-mean, and kept although the fetch stopped
+    log = [(r.path, r.query.get("page")) for r in emulator.requests if not r.path.startswith("/v3/data/")]
     assert log[0] == ("/v3/kpi/N99999", None) and sorted(log[1:]) == [("/v3/kpi", "1"), ("/v3/kpi", "2")]
+    assert len(emulator.data_requests()) <= 1
     with sqlite3.connect(tmp_path / "store" / "kpijmf.sqlite") as conn:
         assert conn.execute("SELECT COUNT(*) FROM kpi").fetchone()[0] == 21  # the universe's 20 and N99998
     emulator.reset_log()
     again = run_kpijmf(["fetch", "--kpi", "N99999", "--years", "2021"], env)
     assert again.code == 3 and "unknown KPI 'N99999'" in again.stderr
-    assert [r.path for r in emulator.requests] == ["/v3/kpi/N99999"]  # the stored catalogue is whole: by id only
+    # the stored catalogue is whole: by id only (beside the data asked for on the chance), no catalogue page
+    assert [r.path for r in emulator.requests if not r.path.startswith("/v3/data/")] == ["/v3/kpi/N99999"]
+    assert len(emulator.data_requests()) <= 1
+    emulator.reset_log()
+    third = run_kpijmf(["fetch", "--kpi", "N99999", "--years", "2021"], env)
+    assert third.code == 3 and "unknown KPI 'N99999'" in third.stderr
+    assert emulator.requests == []  # remembered as absent: not asked for again until the metadata is renewed

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from kpijmf.config import Settings
-from kpijmf.domain.catalog import RIKET_ID, is_kpi_id
+from kpijmf.domain.catalog import RIKET_ID, Catalog, is_kpi_id
 from kpijmf.domain.lineage import successor_of
 from kpijmf.domain.parsing import default_fetch_years
 from kpijmf.store.db import Cell, FetchLogEntry, Store, parse_timestamp, utc_now
@@ -176,6 +176,21 @@ class Syncer:
 
         ids = askable_kpis([*sorted(self.store.kpi_ids()), *kpis])
         return PendingMetadata(self.client, self.ask_kpis, ids if len(ids) <= BY_ID_REQUESTS * MAX_IDS else None)
+
+    def pending_metadata(self, kpis: Sequence[str], *, refresh: bool = False) -> PendingMetadata | PendingKpis | None:
+        """What a fetch naming `kpis` still needs of the metadata, asked for in the background so that its data
+        requests need not wait for it: every list when the store's are missing or stale (or `refresh`), else the
+        KPIs the store lacks, by id; None when it needs nothing."""
+        if refresh or self.metadata_is_stale():
+            return self.start_metadata(kpis)
+        new = self._unstored(kpis)
+        return PendingKpis(self.store, self.ask_kpis, new) if new else None
+
+    def remember(self, pending: PendingMetadata | PendingKpis) -> None:
+        """Keep what a fetch that stopped on an unknown KPI learned about KPIs (see their `remember`), under the
+        store's lock."""
+        with self._lock():
+            pending.remember(self.store)
 
     def fetch(
         self,
@@ -532,6 +547,19 @@ class PendingMetadata:
             self._kpis, self.catalogue = whole, True
         return self.kpis()
 
+    def units(self, *, groups: bool) -> Catalog:
+        """The municipalities, and the groups if `groups` (waits for them): what a fetch's units are read from."""
+        return Catalog.from_kolada(self.municipalities(), self.groups() if groups else [], [])
+
+    def catalog(self) -> Catalog:
+        """The catalogue of the three lists (waits for them), as it will be stored."""
+        return Catalog.from_kolada(self.municipalities(), self.groups(), self.kpis())
+
+    def widened(self) -> Catalog:
+        """The catalogue with Kolada's whole KPI list (see `widen`)."""
+        self.widen()
+        return self.catalog()
+
     def store(self, store: Store) -> None:
         """Store these lists (once; inside the caller's transaction, if any): the municipalities and groups
         replace those stored; the KPIs are added to the stored ones, or, the whole catalogue, replace them."""
@@ -540,11 +568,78 @@ class PendingMetadata:
             store.write_metadata(kpis, municipalities, groups, utc_now(), catalogue=self.catalogue, asked=self._asked)
             self._stored = True
 
+    def remember(self, store: Store) -> None:
+        """After the fetch stopped on an unknown KPI: nothing is kept; the lists are stored with the values or not
+        at all (a store without values keeps no metadata either)."""
+
     def close(self) -> None:
         """Stop waiting: lists not yet asked for are not asked for (those on the wire still finish)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def __enter__(self) -> PendingMetadata:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class PendingKpis:
+    """KPIs the store lacks, asked for by id in the background while the store's municipalities and groups are
+    fresh: what a warm fetch that names new KPIs still needs, with PendingMetadata's interface (the lists are the
+    stored ones). Close it when done."""
+
+    def __init__(
+        self, store: Store, ask_kpis: Callable[[Sequence[str] | None], list[dict]], kpi_ids: list[str]
+    ) -> None:
+        self._store = store
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metadata")
+        self._ask_kpis = ask_kpis
+        self._kpis = self._pool.submit(ask_kpis, kpi_ids)
+        self._asked = kpi_ids
+        self._whole: list[dict] | None = None
+        self._stored = False
+
+    def units(self, *, groups: bool) -> Catalog:
+        """The stored municipalities, and the stored groups if `groups`."""
+        return Catalog(self._store.municipalities(), self._store.groups() if groups else [], [])
+
+    def catalog(self) -> Catalog:
+        """The stored catalogue with the KPIs asked for (waits for them)."""
+        new = self._kpis.result()
+        return Catalog(self._store.municipalities(), self._store.groups(), [*self._store.kpis(), *new])
+
+    def widened(self) -> Catalog:
+        """The stored lists with Kolada's whole KPI catalogue (for a did-you-mean): the stored one where the store
+        holds it whole, else asked for now."""
+        if self._store.kpi_catalogue_fetched_at() is not None:
+            kpis = [*self._store.kpis(), *self._kpis.result()]
+        else:
+            if self._whole is None:
+                self._whole = self._ask_kpis(None)
+            kpis = self._whole
+        return Catalog(self._store.municipalities(), self._store.groups(), kpis)
+
+    def store(self, store: Store) -> None:
+        """Add the KPIs asked for to the stored ones (once; inside the caller's transaction, if any), remembering
+        those Kolada lacked."""
+        if not self._stored:
+            store.write_kpis(self._kpis.result(), asked=self._asked)
+            self._stored = True
+
+    def remember(self, store: Store) -> None:
+        """After the fetch stopped on an unknown KPI (its transaction rolled back): keep what was learned, as a
+        warm store would have kept it, Kolada's whole catalogue where the did-you-mean asked for it, else the
+        KPIs asked for (those Kolada lacks as absent), so the next attempt does not ask again."""
+        if self._whole is not None:
+            store.write_kpis(self._whole, catalogue_at=utc_now())
+        else:
+            store.write_kpis(self._kpis.result(), asked=self._asked)
+
+    def close(self) -> None:
+        """Stop waiting (a request on the wire still finishes)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def __enter__(self) -> PendingKpis:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -24,7 +24,7 @@ from kpijmf.domain.vocab import SOURCE_LINE
 from kpijmf.errors import ApiError, NotFoundError, StoreError, UsageError
 from kpijmf.messages import msg
 from kpijmf.service.cache import move_former_store
-from kpijmf.service.sync import FetchResult, PendingMetadata, Progress, Syncer, askable_kpis
+from kpijmf.service.sync import FetchResult, PendingKpis, PendingMetadata, Progress, Syncer, askable_kpis
 from kpijmf.store.db import Store, utc_now
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -69,7 +69,7 @@ class Workspace:
         self.store = Store.open(self.settings.store_path)
         self.syncer = Syncer(self.settings, self.store, progress=progress, on_wait=self.on_message, command=command)
         self._catalog: Catalog | None = None
-        self._pending: PendingMetadata | None = None  # a cold fetch's metadata, while its gate checks the KPIs
+        self._pending: PendingMetadata | PendingKpis | None = None  # a fetch's metadata, while its gate checks KPIs
         self._sets: dict[str, KpiSet] = {}
 
     def close(self) -> None:
@@ -107,8 +107,7 @@ class Workspace:
         """The catalogue with Kolada's whole KPI list, for a search or a did-you-mean: fetched once when the store
         holds only the KPIs asked for by id (offline: the KPIs stored)."""
         if self._pending is not None:
-            pending = self._pending
-            self._catalog = Catalog.from_kolada(pending.municipalities(), pending.groups(), pending.widen())
+            self._catalog = self._pending.widened()
             return self._catalog
         if self.offline:
             return self.catalog()
@@ -206,8 +205,10 @@ class Workspace:
             raise UsageError("fetch cannot run --offline")
         years = years or default_fetch_years()
         wanted = self.named_kpis(set_name, kpi_ids)
-        if (refresh or self.syncer.metadata_is_stale()) and all(is_kpi_id(k) for k in wanted):
-            result = self._fetch_with_metadata(wanted, kpi_ids, set_name, kommuner, years, refresh)
+        pending = self.syncer.pending_metadata(wanted, refresh=refresh) if all(is_kpi_id(k) for k in wanted) else None
+        if pending is not None:
+            with pending:
+                result = self._fetch_with_metadata(pending, wanted, kpi_ids, set_name, kommuner, years, refresh)
         else:
             catalog = self.catalog(wanted, refresh=refresh)  # KPIs published since they were stored: by id
             selection = self.select_kpis(set_name, kpi_ids)
@@ -218,6 +219,7 @@ class Workspace:
 
     def _fetch_with_metadata(
         self,
+        pending: PendingMetadata | PendingKpis,
         wanted: list[str],
         kpi_ids: Sequence[str],
         set_name: str | None,
@@ -225,36 +227,36 @@ class Workspace:
         years: Sequence[int],
         refresh: bool,
     ) -> FetchResult:
-        """A fetch whose metadata must be fetched too: its data requests start once the unit ids are known (the
-        municipality list; the groups when kommuner bring peers), not after the KPIs. The KPIs, asked for by id
-        beside the municipalities and groups, are checked before anything is written (an id Kolada lacks: the
-        whole catalogue for a did-you-mean), the metadata stored in the same transaction as the values."""
+        """A fetch whose metadata is still on its way (see `Syncer.pending_metadata`): its data requests start
+        once the unit ids are known (the municipality list, or the store's; the groups when kommuner bring peers),
+        not after the KPIs. The KPIs, asked for by id, are checked before anything is written (an id Kolada lacks:
+        the whole catalogue for a did-you-mean), the metadata stored in the same transaction as the values."""
         kpi_set = adhoc_set(wanted) if kpi_ids and not set_name else self.kpi_set(set_name)
-        liknande = kpi_set.liknande
-        with self.syncer.start_metadata(wanted) as pending:
-            groups = pending.groups() if kommuner else []
-            units_known = Catalog.from_kolada(pending.municipalities(), groups, [])
-            units = self.units_for([units_known.find_kommun(k) for k in kommuner], liknande, catalog=units_known)
+        units_known = pending.units(groups=bool(kommuner))
+        units = self.units_for([units_known.find_kommun(k) for k in kommuner], kpi_set.liknande, catalog=units_known)
 
-            def check() -> list[str]:
-                self._catalog = Catalog.from_kolada(pending.municipalities(), pending.groups(), pending.kpis())
-                self._pending = pending  # the catalogue of the lists on their way, not of the store (see catalog())
-                return self.select_kpis(set_name, kpi_ids).ids  # an unknown KPI raises NotFoundError here
+        def check() -> list[str]:
+            self._catalog = pending.catalog()
+            self._pending = pending  # the catalogue of the lists on their way, not of the store (see catalog())
+            return self.select_kpis(set_name, kpi_ids).ids  # an unknown KPI raises NotFoundError here
 
-            def gate() -> list[str]:
-                ids = check()
-                pending.store(self.store)  # in the fetch's transaction
-                return ids
+        def gate() -> list[str]:
+            ids = check()
+            pending.store(self.store)  # in the fetch's transaction
+            return ids
 
-            try:
-                return self.syncer.fetch(wanted, units, years, refresh=refresh, gate=gate)
-            except ApiError:
-                if self._catalog is None:  # the data failed before the KPIs were checked: an unknown KPI says more
-                    with contextlib.suppress(ApiError):
-                        check()
-                raise
-            finally:
-                self._catalog, self._pending = None, None  # later steps read the catalogue as stored
+        try:
+            return self.syncer.fetch(wanted, units, years, refresh=refresh, gate=gate)
+        except NotFoundError:
+            self.syncer.remember(pending)
+            raise
+        except ApiError:
+            if self._catalog is None:  # the data failed before the KPIs were checked: an unknown KPI says more
+                with contextlib.suppress(ApiError):
+                    check()
+            raise
+        finally:
+            self._catalog, self._pending = None, None  # later steps read the catalogue as stored
 
     def compare(
         self,
