@@ -7,8 +7,8 @@ each into an empty store, then a warm one into the last of them. Against the war
 fetch is followed by koladapy doing the same job (`benchmarks/koladapy_job.py`, its own process too), so
 both see the same machine load. Wall times move from run to run on a shared machine, so the figures are
 medians, with the fastest and slowest run beside them.
-With --in-flight 4,6,8 it then runs cold fetches at each KPIJMF_CONCURRENCY in turn, to show what more requests
-in flight would buy.
+Then a fetch that adds the 13th KPI to a warm store holding 12. With --in-flight 4,6,8 it then runs cold
+fetches at each KPIJMF_CONCURRENCY in turn, to show what more requests in flight would buy.
 Run: python benchmarks/fetch.py [--runs N] [--no-koladapy] [--in-flight N,N…]   (koladapy: pip install -e '.[bench]')
 """
 
@@ -137,6 +137,25 @@ def in_flight(emulator: EmulatorServer, tmp: Path, levels: list[int], runs: int,
         )
 
 
+def new_kpi(emulator: EmulatorServer, tmp: Path) -> None:
+    """A warm store holding 12 of the 13 KPIs, then the fetch of all 13: the new KPI's metadata asked for by id
+    beside its data requests, which need not wait for it."""
+    kpis = KPIS.split(",")
+    store = tmp / "twelve"
+    if run_kpijmf(["fetch", "--kpi", ",".join(kpis[:-1]), "--years", YEARS], kpijmf_env(emulator.url, store)).code:
+        raise SystemExit("the fetch of 12 KPIs failed")
+    emulator.reset_log()
+    _run, wall, _cpu = fetch(kpijmf_env(emulator.url, store))
+    [asked] = [r for r in emulator.requests if not r.path.startswith("/v3/data")]
+    data = emulator.data_requests()
+    first = min(r.started for r in data)
+    print(
+        f"new KPI (a warm store with 12 of the 13): {len(data)} data requests and {asked.path}, the first data "
+        f"request {first - asked.started:+.2f} s after it (its answer {asked.finished - asked.started:.2f} s); "
+        f"wall {wall:.2f} s"
+    )
+
+
 def stored_values(run: Run) -> int:
     """The values kpijmf says it stored ("stored 92,787 values ...")."""
     return int(run.stderr.split("stored ", 1)[1].split(" ", 1)[0].replace(",", ""))
@@ -216,6 +235,8 @@ def main() -> None:
             emulator.reset_log()
             run, wall, _cpu = fetch(env)
             describe(emulator, "warm", [wall], run)
+            if emulator_state == "warmed":
+                new_kpi(emulator, Path(tmp))
             if emulator_state == "warmed" and levels:
                 in_flight(emulator, Path(tmp), levels, args.runs, made)
 
