@@ -215,6 +215,7 @@ def test_a_kpi_published_since_the_catalogue_was_stored_is_asked_for_by_id_besid
     assert asked.path == "/v3/kpi/N99998"
     [data] = emulator.data_requests()
     assert data.started < asked.finished  # the data did not wait for the KPI's metadata
+    assert "i 2 anrop (1 för data)" in run.stderr  # both counted: one client, built once, served both threads
     with sqlite3.connect(tmp_path / "store" / "kpijmf.sqlite") as conn:
         assert conn.execute("SELECT title FROM kpi WHERE id = 'N99998'").fetchall() == [("Ny",)]
         assert conn.execute("SELECT COUNT(*) FROM kpi").fetchone()[0] > 1  # the rest of the catalogue kept

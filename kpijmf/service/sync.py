@@ -6,6 +6,7 @@ write (each batch as it arrives, all in one transaction: a failure anywhere leav
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -60,6 +61,7 @@ class Syncer:
         self.settings = settings
         self.store = store
         self._client = client
+        self._client_lock = threading.Lock()  # the client is built once, whichever thread asks first
         self._owns_client = client is None
         self.progress = progress
         self.on_wait = on_wait
@@ -69,22 +71,24 @@ class Syncer:
 
     @property
     def client(self) -> KoladaClient:
-        """The Kolada client, built on first use from the settings."""
-        if self._client is None:
-            from kpijmf.kolada.client import KoladaClient
+        """The Kolada client, built on first use from the settings (one, even when a background request for
+        metadata and the data requests ask for it at once)."""
+        with self._client_lock:
+            if self._client is None:
+                from kpijmf.kolada.client import KoladaClient
 
-            s = self.settings
-            self._client = KoladaClient(
-                s.api_url,
-                concurrency=s.concurrency,
-                timeout=s.timeout,
-                retry_seconds=s.retry_seconds,
-                backoff_base=s.backoff_seconds,
-                max_tries=s.max_tries,
-                retry_budget=s.retry_budget,
-                on_wait=self.on_wait,
-            )
-        return self._client
+                s = self.settings
+                self._client = KoladaClient(
+                    s.api_url,
+                    concurrency=s.concurrency,
+                    timeout=s.timeout,
+                    retry_seconds=s.retry_seconds,
+                    backoff_base=s.backoff_seconds,
+                    max_tries=s.max_tries,
+                    retry_budget=s.retry_budget,
+                    on_wait=self.on_wait,
+                )
+            return self._client
 
     def close(self) -> None:
         """Close the client if this syncer built it."""
