@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from kpijmf.config import Settings
 from kpijmf.domain.catalog import RIKET_ID, Catalog, is_kpi_id
@@ -512,7 +512,24 @@ class _Gate:
         return Block(kpis, block.years, block.units) if kpis else None
 
 
-class PendingMetadata:
+class _Background:
+    """Metadata requests on their way in a thread pool of their own. Close it when done."""
+
+    def __init__(self, workers: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="metadata")
+
+    def close(self) -> None:
+        """Stop waiting: requests not yet sent are not sent (those on the wire still finish)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class PendingMetadata(_Background):
     """Municipality, group and KPI metadata on its way: the three lists asked for at once in the background (the
     KPIs by id, or Kolada's whole catalogue, its pages at once too), each waited for only where it is needed.
     Close it when done."""
@@ -522,7 +539,7 @@ class PendingMetadata:
     ) -> None:
         """`ask_kpis(ids)` asks Kolada for KPIs by id, or (None) for the whole catalogue; `kpi_ids` are those
         asked for (None: the whole catalogue)."""
-        self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="metadata")
+        super().__init__(workers=3)
         self._municipalities = self._pool.submit(client.municipalities)
         self._groups = self._pool.submit(client.groups)
         self._ask_kpis = ask_kpis
@@ -576,18 +593,8 @@ class PendingMetadata:
         """After the fetch stopped on an unknown KPI: nothing is kept; the lists are stored with the values or not
         at all (a store without values keeps no metadata either)."""
 
-    def close(self) -> None:
-        """Stop waiting: lists not yet asked for are not asked for (those on the wire still finish)."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def __enter__(self) -> PendingMetadata:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class PendingKpis:
+class PendingKpis(_Background):
     """KPIs the store lacks, asked for by id in the background while the store's municipalities and groups are
     fresh: what a warm fetch that names new KPIs still needs, with PendingMetadata's interface (the lists are the
     stored ones). Close it when done."""
@@ -595,8 +602,8 @@ class PendingKpis:
     def __init__(
         self, store: Store, ask_kpis: Callable[[Sequence[str] | None], list[dict]], kpi_ids: list[str]
     ) -> None:
+        super().__init__(workers=1)
         self._store = store
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metadata")
         self._ask_kpis = ask_kpis
         self._kpis = self._pool.submit(ask_kpis, kpi_ids)
         self._asked = kpi_ids
@@ -638,16 +645,6 @@ class PendingKpis:
             store.write_kpis(self._whole, catalogue_at=utc_now())
         else:
             store.write_kpis(self._kpis.result(), asked=self._asked)
-
-    def close(self) -> None:
-        """Stop waiting (a request on the wire still finishes)."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
-    def __enter__(self) -> PendingKpis:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class _Progress:
