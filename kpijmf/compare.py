@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from kpijmf.domain import vocab
-from kpijmf.domain.catalog import ALLA_ID, Peer, Unit
+from kpijmf.domain.catalog import ALLA_ID, Focus, Peer, Unit
 from kpijmf.domain.targets import Target
 
 SOURCE_KOLADA = vocab.SOURCE_KOLADA
@@ -66,20 +66,6 @@ class KpiInfo:
         if self.ended is None:
             return ""
         return f"upphörde {self.ended}" + (f"; efterföljare {self.successor}" if self.successor else "")
-
-
-@dataclass(frozen=True)
-class Focus:
-    """One block of a comparison: the focus kommun, its peers, and kommuner named with --vs (a row each)."""
-
-    kommun: Unit
-    peers: tuple[Peer, ...] = ()
-    vs: tuple[Unit, ...] = ()
-
-    def units(self) -> list[tuple[str, str, str]]:
-        """(role, id, title) of every row, in table order: the kommun, the --vs kommuner, then the peers."""
-        vs = [("vs", u.id, u.title) for u in self.vs if u.id != self.kommun.id]
-        return [("kommun", self.kommun.id, self.kommun.title), *vs, *((p.role, p.id, p.title) for p in self.peers)]
 
 
 @dataclass

@@ -12,6 +12,7 @@ import sqlite3
 import pytest
 
 from kpijmf.store.db import Store
+from tests.emulator import Fault
 from tests.support import kpijmf_env, run_kpijmf
 
 LONG_AGO = "2020-01-01T00:00:00Z"
@@ -224,3 +225,34 @@ def test_a_set_kpi_kolada_lacks_is_asked_for_once_then_skipped_warm_and_offline(
     emulator.reset_log()
     assert run_kpijmf(compare, env).code == 0
     assert "N99999" in _by_id(emulator)  # renewed metadata asks again
+
+
+def test_cold_compare_starts_its_data_requests_before_the_kpis_metadata_has_come(emulator, env, tmp_path):
+    emulator.inject(Fault("slow", seconds=1.0), times=None, path_contains="/v3/kpi/")  # the KPI's answer comes last
+    args = ["compare", "--kommun", "2380", "--kpi", "N03926", "--years", "2021", "-f", "csv"]
+    run = run_kpijmf(args, env)
+    assert run.code == 0, run.stderr
+    assert "N03926" in run.stdout
+    by_id = next(r for r in emulator.requests if r.path == "/v3/kpi/N03926")
+    assert min(r.started for r in emulator.data_requests()) < by_id.finished
+    assert _stored_kpis(tmp_path) == ["N03926"]  # checked, then stored with the values
+
+
+def test_warm_compare_asks_for_a_new_kpi_beside_its_data_and_stops_on_an_unknown_one(emulator, env, tmp_path):
+    compare = ["compare", "--kommun", "2380", "--years", "2021", "-f", "csv", "--kpi"]
+    assert run_kpijmf([*compare, "N03926"], env).code == 0
+    emulator.reset_log()
+    emulator.latency = 0.3
+    run = run_kpijmf([*compare, "N03926,U40455"], env)
+    assert run.code == 0, run.stderr
+    assert "U40455" in run.stdout
+    [by_id] = [r for r in emulator.requests if not r.path.startswith("/v3/data")]
+    assert by_id.path == "/v3/kpi/U40455"
+    assert min(r.started for r in emulator.data_requests()) < by_id.finished
+    with _db(tmp_path) as conn:
+        before = conn.execute("SELECT COUNT(*) FROM observation").fetchone()[0]
+    emulator.latency = 0.0
+    unknown = run_kpijmf([*compare, "N03926,N99999"], env)
+    assert unknown.code == 3 and "unknown KPI 'N99999'" in unknown.stderr
+    with _db(tmp_path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM observation").fetchone()[0] == before  # nothing written

@@ -101,6 +101,20 @@ class Peer:
     year: int | None = None  # a liknande group's year, from its title
 
 
+@dataclass(frozen=True)
+class Focus:
+    """One block of a comparison: the focus kommun, its peers, and kommuner named with --vs (a row each)."""
+
+    kommun: Unit
+    peers: tuple[Peer, ...] = ()
+    vs: tuple[Unit, ...] = ()
+
+    def units(self) -> list[tuple[str, str, str]]:
+        """(role, id, title) of every row, in table order: the kommun, the --vs kommuner, then the peers."""
+        vs = [("vs", u.id, u.title) for u in self.vs if u.id != self.kommun.id]
+        return [("kommun", self.kommun.id, self.kommun.title), *vs, *((p.role, p.id, p.title) for p in self.peers)]
+
+
 def _suggest(query: str, choices: dict[str, str], n: int = 3) -> list[str]:
     """Up to n display names whose normalized form is close to the query."""
     matches = difflib.get_close_matches(normalize(query), list(choices), n=n, cutoff=0.6)

@@ -6,7 +6,7 @@ The CLI and `kpijmf.api` are thin layers over this.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from kpijmf import __version__
 from kpijmf.config import Settings, load_settings
-from kpijmf.domain.catalog import ALLA_ID, RIKET_ID, Catalog, Unit, is_kpi_id, preliminary_year, unit_of
+from kpijmf.domain.catalog import ALLA_ID, RIKET_ID, Catalog, Focus, Unit, is_kpi_id, preliminary_year, unit_of
 from kpijmf.domain.kpisets import DEFAULT_SET, KpiSet, KpiSpec, adhoc_set, load_set
 from kpijmf.domain.lineage import successor_of
 from kpijmf.domain.parsing import default_fetch_years
@@ -30,9 +30,18 @@ from kpijmf.store.db import Store, utc_now
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from kpijmf.compare import Focus, KpiInfo
+    from kpijmf.compare import KpiInfo
 
 DEFAULT_LAST = 4
+
+
+class _Checked:
+    """A fetch's gate while its metadata is on its way (see `Workspace._checking`), and the KPI selection it made."""
+
+    def __init__(self) -> None:
+        self.selection: Selection | None = None
+        self.started = False  # the KPIs' check began
+        self.gate: Callable[[], list[str]] = lambda: []
 
 
 @dataclass(frozen=True)
@@ -229,29 +238,45 @@ class Workspace:
     ) -> FetchResult:
         """A fetch whose metadata is still on its way (see `Syncer.pending_metadata`): its data requests start
         once the unit ids are known (the municipality list, or the store's; the groups when kommuner bring peers),
-        not after the KPIs. The KPIs, asked for by id, are checked before anything is written (an id Kolada lacks:
-        the whole catalogue for a did-you-mean), the metadata stored in the same transaction as the values."""
+        not after the KPIs, which are checked before anything is written (see `_checking`)."""
         kpi_set = adhoc_set(wanted) if kpi_ids and not set_name else self.kpi_set(set_name)
         units_known = pending.units(groups=bool(kommuner))
-        units = self.units_for([units_known.find_kommun(k) for k in kommuner], kpi_set.liknande, catalog=units_known)
+        named = [units_known.find_kommun(k) for k in kommuner]
+        units = self.units_for(named, kpi_set.liknande, catalog=units_known)
+        with self._checking(pending, set_name, kpi_ids, units_known) as checked:
+            return self.syncer.fetch(wanted, units, years, refresh=refresh, gate=checked.gate)
 
-        def check() -> list[str]:
+    @contextlib.contextmanager
+    def _checking(
+        self, pending: PendingMetadata | PendingKpis, set_name: str | None, kpi_ids: Sequence[str], units: Catalog
+    ) -> Iterator[_Checked]:
+        """While a fetch's metadata is on its way: the catalogue is `units` (the unit lists, for the units to ask
+        for) until the fetch's gate checks the KPIs against the lists on their way and stores them in the fetch's
+        transaction. An id Kolada lacks stops the fetch with nothing written (its did-you-mean from the whole
+        catalogue), keeping what was learned about KPIs; afterwards the catalogue is the store's again."""
+        checked = _Checked()
+
+        def check() -> Selection:
+            checked.started = True
             self._catalog = pending.catalog()
-            self._pending = pending  # the catalogue of the lists on their way, not of the store (see catalog())
-            return self.select_kpis(set_name, kpi_ids).ids  # an unknown KPI raises NotFoundError here
+            checked.selection = self.select_kpis(set_name, kpi_ids)  # an unknown KPI raises NotFoundError here
+            return checked.selection
 
         def gate() -> list[str]:
-            ids = check()
+            ids = check().ids
             pending.store(self.store)  # in the fetch's transaction
             return ids
 
+        checked.gate = gate
+        self._pending, self._catalog = pending, units  # the lists on their way, not the store's (see catalog())
         try:
-            return self.syncer.fetch(wanted, units, years, refresh=refresh, gate=gate)
+            yield checked
         except NotFoundError:
-            self.syncer.remember(pending)
+            if checked.started:  # an unknown KPI, not an unknown kommun
+                self.syncer.remember(pending)
             raise
         except ApiError:
-            if self._catalog is None:  # the data failed before the KPIs were checked: an unknown KPI says more
+            if checked.selection is None:  # the data failed before the KPIs were checked: an unknown KPI says more
                 with contextlib.suppress(ApiError):
                     check()
             raise
@@ -281,16 +306,28 @@ class Workspace:
         still calls the value preliminary) and, with `show_revisions`, `revised` (Kolada changed the value since
         an earlier fetch)."""
         liknande = self.kpi_set(set_name).liknande if set_name else None  # the set's liknande area, else the default
-        self.catalog(self.named_kpis(set_name, kpi_ids))  # the KPIs by id beside the units and groups, at once
-        focuses = self.select_focuses(kommun, peers, vs, liknande=liknande)
-        selection = self.select_kpis(set_name, kpi_ids)
-        units = self.data_units(focuses)
+        wanted = self.named_kpis(set_name, kpi_ids)
+        span = sorted({int(y) for y in years}) if years else default_fetch_years()
+        pending = None
+        if not self.offline and all(is_kpi_id(k) for k in wanted):
+            pending = self.syncer.pending_metadata(wanted)
+        if pending is None:
+            self.catalog(wanted)
+            focuses = self.select_focuses(kommun, peers, vs, liknande=liknande)
+            selection = self.select_kpis(set_name, kpi_ids)
+            units = self.data_units(focuses)
+            if not self.offline or years:
+                self.ensure_data(selection.ids, units, span)
+        else:  # the data requests start once the units are known, beside the KPIs' metadata (see `_checking`)
+            with pending, self._checking(pending, set_name, kpi_ids, pending.units(groups=True)) as checked:
+                focuses = self.select_focuses(kommun, peers, vs, liknande=liknande)
+                units = self.data_units(focuses)
+                self.syncer.fetch(wanted, units, span, fresh_only=False, gate=checked.gate)
+            assert checked.selection is not None  # the gate ran, even with nothing to fetch
+            selection = checked.selection
         if years:
-            chosen: dict[str, list[int]] = {k: sorted({int(y) for y in years}) for k in selection.ids}
-            self.ensure_data(selection.ids, units, sorted(set(years)))
+            chosen: dict[str, list[int]] = {k: span for k in selection.ids}
         else:
-            if not self.offline:
-                self.fetch_recent(selection.ids, units)
             chosen = self.latest_years(selection.ids, last or DEFAULT_LAST)
             self._ensure_years(chosen, units)
         observations = self.load(selection.ids, chosen, units, genders, focuses)
@@ -313,8 +350,6 @@ class Workspace:
     ) -> list[Focus]:
         """Each kommun asked for (id or name) with its peers (`--peers`, default all; `liknande` the area of the
         liknande group) and the `--vs` kommuner."""
-        from kpijmf.compare import Focus
-
         catalog = self.catalog()
         names = [kommun] if isinstance(kommun, str) else list(kommun)
         if not names:
@@ -333,10 +368,6 @@ class Workspace:
         catalog = self.catalog()
         published = (p.id for f in focuses for p in f.peers if p.published)
         return list(dict.fromkeys([*catalog.kommun_ids, RIKET_ID, ALLA_ID, *published]))
-
-    def fetch_recent(self, kpis: Sequence[str], units: Sequence[str]) -> None:
-        """Fetch (what is missing or stale of) the default fetch window, so the latest years can be found."""
-        self.syncer.fetch(kpis, units, default_fetch_years(), fresh_only=False)
 
     def latest_years(self, kpis: Sequence[str], last: int) -> dict[str, list[int]]:
         """Each KPI's own `last` latest years with data in the store (none for a KPI without data)."""
