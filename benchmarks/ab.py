@@ -30,9 +30,10 @@ def main() -> int:
     parser.add_argument("old", help="the old version's kpijmf entry point")
     parser.add_argument("new", help="the new version's kpijmf entry point")
     parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("args", nargs="*", help="kpijmf arguments (after --)")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="kpijmf arguments (after --)")
     options = parser.parse_args()
-    args = options.args or DEFAULT_ARGS
+    args = options.args[1:] if options.args[:1] == ["--"] else options.args
+    args = args or DEFAULT_ARGS
     with EmulatorServer(full_universe()) as emulator, tempfile.TemporaryDirectory() as root:
         envs = {}
         for name in ("old", "new"):

@@ -1,6 +1,7 @@
 """Benchmark a warm `kpijmf compare` (everything in the store) against the floor `python -c "import pandas"`.
 
-Also times `kpijmf --help`, and `compare` on a store grown to over 1,000,000 observations.
+Also times `kpijmf --help`, `compare` on a store grown to over 1,000,000 observations, and, at 200 ms latency,
+a `compare` that fetches: into an empty store, and for a KPI new to a warm one.
 Run: python benchmarks/compare.py
 """
 
@@ -81,6 +82,36 @@ def grow(store: Path, target: int) -> int:
         return conn.execute("SELECT COUNT(*) FROM observation").fetchone()[0]
 
 
+FETCHING = ["compare", "--kommun", "2380", "--years", "2019-2021", "--format", "csv", "--output", "-", "--kpi"]
+FETCH_RUNS = 7
+
+
+def fetching() -> None:
+    """A compare that fetches, at 200 ms latency: into an empty store, and with a KPI new to a warm store (the store
+    holds N03926, the compare names U40455 too). Median wall time and the requests of the last run."""
+    with EmulatorServer(full_universe(), latency=0.2) as emulator, tempfile.TemporaryDirectory() as tmp:
+        warm = Path(tmp) / "warm"
+        if run_kpijmf([*FETCHING, "N03926"], kpijmf_env(emulator.url, warm)).code != 0:
+            raise SystemExit("the first compare failed")
+        walls: dict[str, list[float]] = {"empty store": [], "new KPI": []}
+        requests: dict[str, int] = {}
+        for number in range(FETCH_RUNS):
+            for case in walls:
+                store = Path(tmp) / f"{case}{number}"
+                if case == "new KPI":
+                    shutil.copytree(warm, store)
+                emulator.reset_log()
+                started = time.perf_counter()
+                run = run_kpijmf([*FETCHING, "N03926,U40455"], kpijmf_env(emulator.url, store))
+                walls[case].append(time.perf_counter() - started)
+                if run.code != 0:
+                    raise SystemExit(f"compare failed: {run.stderr}")
+                requests[case] = len(emulator.requests)
+    for case, times in walls.items():
+        print(f"compare that fetches, {case:<11}  {statistics.median(times):5.2f} s  (median of {FETCH_RUNS}; "
+              f"{requests[case]} requests, 200 ms each)")  # fmt: skip
+
+
 def main() -> None:
     """Fill a store from the emulator, then time the floor, --help and warm compare on a small and a big store."""
     python = sys.executable
@@ -123,6 +154,7 @@ def main() -> None:
     print(f"warm compare, {grown:>9,} observations    {sizes['big']:5.2f} s  = {sizes['big'] / sizes['small']:4.2f} × "
           "the small store (goal ≤ 1.2)")  # fmt: skip
     print(f"HTTP requests during the warm compares: {requests}")
+    fetching()
 
 
 if __name__ == "__main__":
