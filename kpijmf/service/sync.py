@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Self
 
 from kpijmf.config import Settings
@@ -184,7 +185,10 @@ class Syncer:
     def pending_metadata(self, kpis: Sequence[str], *, refresh: bool = False) -> PendingMetadata | PendingKpis | None:
         """What a fetch naming `kpis` still needs of the metadata, asked for in the background so that its data
         requests need not wait for it: every list when the store's are missing or stale (or `refresh`), else the
-        KPIs the store lacks, by id; None when it needs nothing."""
+        KPIs the store lacks, by id; None when it needs nothing, or when a name is not shaped like a KPI id (the
+        command then checks its KPIs before any request, and says what is wrong with them)."""
+        if not all(is_kpi_id(k) for k in kpis):
+            return None
         if refresh or self.metadata_is_stale():
             return self.start_metadata(kpis)
         new = self._unstored(kpis)
@@ -610,25 +614,33 @@ class PendingKpis(_Background):
         self._whole: list[dict] | None = None
         self._stored = False
 
+    @cached_property
+    def _municipalities(self) -> list[dict]:
+        return self._store.municipalities()
+
+    @cached_property
+    def _groups(self) -> list[dict]:
+        return self._store.groups()
+
     def units(self, *, groups: bool) -> Catalog:
         """The stored municipalities, and the stored groups if `groups`."""
-        return Catalog(self._store.municipalities(), self._store.groups() if groups else [], [])
+        return Catalog(self._municipalities, self._groups if groups else [], [])
 
     def catalog(self) -> Catalog:
         """The stored catalogue with the KPIs asked for (waits for them)."""
-        new = self._kpis.result()
-        return Catalog(self._store.municipalities(), self._store.groups(), [*self._store.kpis(), *new])
+        return self._with_kpis([*self._store.kpis(), *self._kpis.result()])
 
     def widened(self) -> Catalog:
         """The stored lists with Kolada's whole KPI catalogue (for a did-you-mean): the stored one where the store
         holds it whole, else asked for now."""
         if self._store.kpi_catalogue_fetched_at() is not None:
-            kpis = [*self._store.kpis(), *self._kpis.result()]
-        else:
-            if self._whole is None:
-                self._whole = self._ask_kpis(None)
-            kpis = self._whole
-        return Catalog(self._store.municipalities(), self._store.groups(), kpis)
+            return self.catalog()
+        if self._whole is None:
+            self._whole = self._ask_kpis(None)
+        return self._with_kpis(self._whole)
+
+    def _with_kpis(self, kpis: list[dict]) -> Catalog:
+        return Catalog(self._municipalities, self._groups, kpis)
 
     def store(self, store: Store) -> None:
         """Add the KPIs asked for to the stored ones (once; inside the caller's transaction, if any), remembering

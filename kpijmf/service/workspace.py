@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from kpijmf import __version__
 from kpijmf.config import Settings, load_settings
-from kpijmf.domain.catalog import ALLA_ID, RIKET_ID, Catalog, Focus, Unit, is_kpi_id, preliminary_year, unit_of
+from kpijmf.domain.catalog import ALLA_ID, RIKET_ID, Catalog, Focus, Unit, preliminary_year, unit_of
 from kpijmf.domain.kpisets import DEFAULT_SET, KpiSet, KpiSpec, adhoc_set, load_set
 from kpijmf.domain.lineage import successor_of
 from kpijmf.domain.parsing import default_fetch_years
@@ -223,7 +223,7 @@ class Workspace:
             raise UsageError("fetch cannot run --offline")
         years = years or default_fetch_years()
         wanted = self.named_kpis(set_name, kpi_ids)
-        pending = self.syncer.pending_metadata(wanted, refresh=refresh) if all(is_kpi_id(k) for k in wanted) else None
+        pending = self.syncer.pending_metadata(wanted, refresh=refresh)
         if pending is not None:
             with pending:
                 result = self._fetch_with_metadata(pending, wanted, kpi_ids, set_name, kommuner, years, refresh)
@@ -317,9 +317,7 @@ class Workspace:
         liknande = self.kpi_set(set_name).liknande if set_name else None  # the set's liknande area, else the default
         wanted = self.named_kpis(set_name, kpi_ids)
         span = sorted({int(y) for y in years}) if years else default_fetch_years()
-        pending = None
-        if not self.offline and all(is_kpi_id(k) for k in wanted):
-            pending = self.syncer.pending_metadata(wanted)
+        pending = None if self.offline else self.syncer.pending_metadata(wanted)
         if pending is None:
             self.catalog(wanted)
             focuses = self.select_focuses(kommun, peers, vs, liknande=liknande)
