@@ -19,6 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from kpijmf.kolada.genders import GENDERS
+from kpijmf.store.observation import VALUE_COUNT
 from tests.emulator import EmulatorServer, full_universe
 from tests.support import ENTRY_POINT, kpijmf_env, run_kpijmf
 
@@ -62,24 +64,24 @@ def compile_bytecode() -> None:
 
 
 def grow(store: Path, target: int) -> int:
-    """Add made-up KPIs' observations (all kommuner, 10 years, 3 genders) until the store holds `target`."""
+    """Add made-up KPIs' observations (all kommuner, 10 years, 3 genders) until the store holds `target` values."""
     with sqlite3.connect(store) as conn:
         units = [r[0] for r in conn.execute("SELECT id FROM municipality WHERE type = 'K'")]
-        count = conn.execute("SELECT COUNT(*) FROM observation").fetchone()[0]
+        count = conn.execute(VALUE_COUNT).fetchone()[0]
         rng = random.Random(1)
         number = 0
         while count < target:
             number += 1
             kpi = f"X{number:05d}"
             rows = [
-                (kpi, year, unit, gender, round(rng.uniform(0, 100), 1), 1, "", "2026-01-01T00:00:00Z")
+                (kpi, year, unit, "2026-01-01T00:00:00Z",
+                 *(field for _ in GENDERS for field in (round(rng.uniform(0, 100), 1), 1, "")))
                 for year in range(2015, 2025)
                 for unit in units
-                for gender in ("T", "K", "M")
-            ]
-            conn.executemany("INSERT INTO observation VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            count += len(rows)
-        return conn.execute("SELECT COUNT(*) FROM observation").fetchone()[0]
+            ]  # fmt: skip
+            conn.executemany(f"INSERT INTO observation VALUES ({', '.join('?' * len(rows[0]))})", rows)
+            count += len(rows) * len(GENDERS)
+        return conn.execute(VALUE_COUNT).fetchone()[0]
 
 
 FETCHING = ["compare", "--kommun", "2380", "--years", "2019-2021", "--format", "csv", "--output", "-", "--kpi"]
@@ -120,7 +122,7 @@ def main() -> None:
         env = kpijmf_env(emulator.url, small)
         if run_kpijmf(["fetch", "--kommun", "2380", "--kommun", "2480"], env).code != 0:
             raise SystemExit("fetch failed")
-        rows = sqlite3.connect(small / "kpijmf.sqlite").execute("SELECT COUNT(*) FROM observation").fetchone()[0]
+        rows = sqlite3.connect(small / "kpijmf.sqlite").execute(VALUE_COUNT).fetchone()[0]
         emulator.reset_log()
 
         compile_bytecode()

@@ -17,6 +17,7 @@ import pandas as pd
 from kpijmf.domain import vocab
 from kpijmf.domain.catalog import ALLA_ID, Focus, Peer, Unit
 from kpijmf.domain.targets import Target
+from kpijmf.kolada.genders import GENDERS
 
 SOURCE_KOLADA = vocab.SOURCE_KOLADA
 SOURCE_OWN = vocab.SOURCE_OWN
@@ -29,7 +30,7 @@ COLUMNS = [
 ]  # fmt: skip
 RANKED_ROLES = ("kommun", "vs")
 _FLOATS = ("value", "count", "computed_mean", "computed_count", "rank", "rank_of", "quartile", "diff_alla")
-_GENDERS = ("T", "K", "M", GAP)
+_GENDERS = (*GENDERS, GAP)
 
 
 @dataclass(frozen=True)

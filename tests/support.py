@@ -46,10 +46,19 @@ def run_kpijmf(args: list[str], env: dict[str, str], *, timeout: float = 120) ->
     return Run(done.returncode, done.stdout, done.stderr)
 
 
+# The store's values one per gender, written out in SQL here rather than read through kpijmf.store: a row per
+# kpi × year × unit, a gender's status NULL where the row lacks it.
+VALUES_SQL = " UNION ALL ".join(
+    f"SELECT kpi, year, unit_id, '{g}' AS gender, {g.lower()}_value AS value, {g.lower()}_count AS count, "
+    f"{g.lower()}_status AS status FROM observation WHERE {g.lower()}_status IS NOT NULL"
+    for g in ("T", "K", "M")
+)
+
+
 def observations(cache_dir: Path) -> dict[tuple[str, int, str, str], float | None]:
     """Every stored value keyed by (kpi, year, unit, gender), read with plain sqlite3."""
     with sqlite3.connect(cache_dir / "kpijmf.sqlite") as conn:
-        rows = conn.execute("SELECT kpi, year, unit_id, gender, value FROM observation").fetchall()
+        rows = conn.execute(f"SELECT kpi, year, unit_id, gender, value FROM ({VALUES_SQL})").fetchall()
     return {(k, y, u, g): v for k, y, u, g, v in rows}
 
 
@@ -61,7 +70,7 @@ def store_digest(cache_dir: Path) -> str:
     digest = hashlib.sha256()
     with sqlite3.connect(path) as conn:
         for sql in (
-            "SELECT kpi, year, unit_id, gender, value, count, status FROM observation ORDER BY 1, 2, 3, 4",
+            f"SELECT kpi, year, unit_id, gender, value, count, status FROM ({VALUES_SQL}) ORDER BY 1, 2, 3, 4",
             "SELECT id, title, type FROM municipality ORDER BY 1",
             "SELECT group_id, member_id FROM group_member ORDER BY 1, 2",
             "SELECT kpi, year, unit_id FROM coverage ORDER BY 1, 2, 3",

@@ -356,6 +356,8 @@ def test_period_written_as_a_string_and_whole_numbers_are_read_as_years_and_floa
         ("status", 5, "status must be a string"),
         ("isdeleted", "no", "isdeleted must be true or false"),
         ("gender", None, "gender must be a string"),
+        ("gender", "X", "gender 'X' is not T, K or M"),
+        ("gender", "t", "gender 't' is not T, K or M"),
     ],
 )
 def test_entry_field_of_the_wrong_type_is_a_body_error_saying_which(field, bad, reason):

@@ -95,7 +95,7 @@ def _path_is_a_folder(path: Path) -> None:
 
 
 def _text_in_observation(path: Path) -> None:
-    _execute(path, "UPDATE observation SET value = 'n/a' WHERE unit_id = '2380'")
+    _execute(path, "UPDATE observation SET t_value = 'n/a' WHERE unit_id = '2380'")
 
 
 @pytest.mark.parametrize(

@@ -294,7 +294,7 @@ def test_store_path_that_is_a_folder_is_reported_as_such(tmp_path):
 
 def test_text_where_numbers_belong_is_reported_as_damage_on_read_and_on_write(store):
     store.write_data(FIRST, SCOPE, "2026-11-23T10:00:00Z", LOG)
-    store._conn.execute("UPDATE observation SET value = 'lots' WHERE unit_id = '2380' AND year = 2020")
+    store._conn.execute("UPDATE observation SET t_value = 'lots' WHERE unit_id = '2380' AND year = 2020")
     with pytest.raises(DamagedStoreError, match="observation table holds text where numbers belong"):
         store.observations(["N03926"])
     with pytest.raises(DamagedStoreError, match="observation table holds text where numbers belong"):
@@ -303,7 +303,7 @@ def test_text_where_numbers_belong_is_reported_as_damage_on_read_and_on_write(st
 
 
 def values_raw(store):
-    return {(u, y): v for u, y, v in store._conn.execute("SELECT unit_id, year, value FROM observation")}
+    return {(u, y): v for u, y, v in store._conn.execute("SELECT unit_id, year, t_value FROM observation")}
 
 
 def test_clear_keeps_revisions_and_the_fetch_log_and_removes_the_rest(store):

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from kpijmf.domain.parsing import parse_years
 from kpijmf.domain.tomlfile import Problems, read_toml
-from kpijmf.domain.vocab import GENDERS
 from kpijmf.errors import InvalidFileError, NotFoundError, UsageError
+from kpijmf.kolada.genders import GENDERS
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpijmf.domain.kpisets import KpiSpec

@@ -7,14 +7,14 @@ place and the CLI, run files and outputs cannot disagree.
 from __future__ import annotations
 
 from kpijmf.errors import UsageError
+from kpijmf.kolada.genders import GENDERS
 
 # Output formats of `compare -f` and of a run file's [[output]] (help and messages list them in this order).
 FORMATS = ("table", "csv", "excel", "xlsx", "json", "md")
 # What a run file's [[output]] may also be: a report (kpijmf.output.report) rather than a data file.
 REPORT_FORMATS = ("html", "md-report")
 
-# Kolada's genders: T total, K women, M men. "all" asks for the three plus the K−M gap.
-GENDERS = ("T", "K", "M")
+# Kolada's genders (T total, K women, M men) as options: "all" asks for the three plus the K−M gap.
 ALL_GENDERS = "all"
 GENDER_CHOICES = (*GENDERS, ALL_GENDERS)
 

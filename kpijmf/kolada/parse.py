@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import msgspec
 
 from kpijmf.errors import ApiBodyError, ApiError, ApiStatusError
+from kpijmf.kolada.genders import GENDERS
 from kpijmf.messages import msg
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,7 +30,7 @@ YEARS = range(1000, 10000)  # a period is a four-digit year; anything else is no
 MAX_COUNT = 2**63 - 1  # the store keeps counts as 64-bit integers
 V3_HINT = "this is Kolada's retired v2 API; point KPIJMF_API_URL at https://api.kolada.se/v3"
 LIMIT_HINT = "limit exceeded? Kolada takes at most 25 ids per list and per_page ≤ 5000"
-_GENDER_ORDER = {"T": 0, "K": 1, "M": 2}
+_GENDER_ORDER = {gender: i for i, gender in enumerate(GENDERS)}
 
 T = TypeVar("T")
 Page = tuple[list[T], Any]
@@ -37,7 +38,8 @@ Page = tuple[list[T], Any]
 
 
 class DataRecord(msgspec.Struct, frozen=True, gc=False):
-    """One value: a KPI for one unit, year and gender (T total, K women, M men).
+    """One value: a KPI for one unit, year and gender (T total, K women, M men: a data row's other genders are
+    refused, so every layer can rely on these three).
 
     A frozen msgspec Struct that the garbage collector does not track: a cold fetch makes about 100,000 of them,
     which as NamedTuples cost twice the time, half of it in collections (benchmarks/README.md)."""
@@ -234,6 +236,8 @@ def _row_records(row: Any) -> list[DataRecord]:
         status, deleted = entry.get("status"), entry.get("isdeleted")
         if not isinstance(gender, str):
             raise TypeError("gender must be a string")
+        if gender not in _GENDER_ORDER:
+            raise ValueError(f"gender {one_line(repr(gender), 20)} is not T, K or M")
         if value is not None:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise TypeError(f"value {one_line(repr(value), 40)} is not a number")
@@ -263,6 +267,8 @@ def _fast_records(rows: list[Any]) -> list[DataRecord]:
             value = e.value
             if value is not None and not math.isfinite(value):
                 raise ValueError("not a finite number")
+            if e.gender not in _GENDER_ORDER:
+                raise ValueError("not a gender")
             append(DataRecord(kpi, unit, year, e.gender, value, e.count, e.status or "", e.isdeleted or False))
     return out
 
@@ -278,13 +284,13 @@ def _year(period: Any) -> int:
     return year
 
 
-def _gender_order(entry: dict[str, Any]) -> tuple[int, str]:
+def _gender_order(entry: dict[str, Any]) -> int:
     gender = entry["gender"]
-    return (_GENDER_ORDER.get(gender, 9), gender) if isinstance(gender, str) else (9, "")
+    return _GENDER_ORDER.get(gender, 9) if isinstance(gender, str) else 9  # not T, K or M: refused after the sort
 
 
-def _fast_gender_order(entry: Any) -> tuple[int, str]:
-    return (_GENDER_ORDER.get(entry.gender, 9), entry.gender)
+def _fast_gender_order(entry: Any) -> int:
+    return _GENDER_ORDER.get(entry.gender, 9)
 
 
 def _snippet(row: Any) -> str:

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kpijmf.errors import StoreBusyError, StoreError
+from kpijmf.kolada.genders import GENDERS
+from kpijmf.store import observation
 from kpijmf.store.advice import CANNOT_WRITE, DamagedStoreError, damaged, recovery_hint, write_hint
 from kpijmf.store.writer import Block, Cell, DataWriter, FetchLogEntry, WriteSummary, log_fetch, qmarks
 
@@ -26,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from kpijmf.kolada.client import DataRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: one observation row per kpi × year × unit (kpijmf.store.observation); 1 is migrated
 _KEPT_BY_CLEAR = frozenset({"meta", "revision", "fetch_log", "sqlite_sequence"})  # the history, and the version
 BUSY_TIMEOUT_MS = 30_000
 
@@ -41,10 +43,7 @@ CREATE TABLE municipality (id TEXT PRIMARY KEY, title TEXT NOT NULL, type TEXT N
 CREATE TABLE muni_group (id TEXT PRIMARY KEY, title TEXT NOT NULL);
 CREATE TABLE group_member (
     group_id TEXT NOT NULL, member_id TEXT NOT NULL, PRIMARY KEY (group_id, member_id)) WITHOUT ROWID;
-CREATE TABLE observation (
-    kpi TEXT NOT NULL, year INTEGER NOT NULL, unit_id TEXT NOT NULL, gender TEXT NOT NULL,
-    value REAL, count INTEGER, status TEXT NOT NULL DEFAULT '', fetched_at TEXT NOT NULL,
-    PRIMARY KEY (kpi, year, unit_id, gender)) WITHOUT ROWID;
+{observation};
 CREATE TABLE coverage (
     kpi TEXT NOT NULL, year INTEGER NOT NULL, unit_id TEXT NOT NULL, fetched_at TEXT NOT NULL,
     PRIMARY KEY (kpi, year, unit_id)) WITHOUT ROWID;
@@ -58,7 +57,7 @@ CREATE TABLE fetch_log (
     id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT NOT NULL, command TEXT NOT NULL,
     kpis TEXT NOT NULL, units INTEGER NOT NULL, years TEXT NOT NULL, from_date TEXT,
     requests INTEGER NOT NULL, bytes INTEGER NOT NULL, rows INTEGER NOT NULL, revisions INTEGER NOT NULL);
-"""
+""".replace("{observation}", observation.TABLE)
 
 
 def utc_now() -> str:
@@ -179,8 +178,28 @@ class Store:
                 f"the store {self.path} was written by a newer kpijmf (schema {version}, this one reads "
                 f"{SCHEMA_VERSION}); upgrade kpijmf, or set KPIJMF_CACHE_DIR to another folder"
             )
-        if version < SCHEMA_VERSION:
+        if version == 1:
+            self._migrate_from_1()
+        elif version < SCHEMA_VERSION:
             raise damaged(self.path, f"it has an unknown schema {version}")
+
+    def _migrate_from_1(self) -> None:
+        """Rewrite a schema 1 store in this schema, in one transaction (another process may have done it first)."""
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "1":
+                why = observation.migrate_from_1(conn)
+                if why is not None:
+                    raise StoreError(
+                        f"this kpijmf cannot read the store {self.path} (schema 1): {why}; keep using the kpijmf "
+                        "that wrote it, or set KPIJMF_CACHE_DIR to another folder"
+                    )
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         """Close the connection."""
@@ -501,19 +520,19 @@ class Store:
             if stamped is not None
             else "fetched_at"
         )
-        sql = f"SELECT kpi, year, unit_id, gender, value, count, status, {stamp} FROM observation"
-        clauses = [f"kpi IN ({qmarks(kpis)})"]
+        shown = [g for g in GENDERS if genders is None or g in genders]
+        if not kpis or not shown:
+            return []
+        clauses = [observation.select(shown, stamp), f"kpi IN ({qmarks(kpis)})"]
         params: list[Any] = [*(stamped or ()), *kpis]
-        if genders is not None:
-            clauses.append(f"gender IN ({qmarks(genders)})")
-            params.extend(genders)
         if years is not None:
             clauses.append(f"year IN ({qmarks(years)})")
             params.extend(years)
         if units is not None:  # "+": filter, don't seek — one range scan per kpi and year is faster
             clauses.append(f"+unit_id IN ({qmarks(units)})")
             params.extend(units)
-        return self._query(f"{sql} WHERE {' AND '.join(clauses)}", params) if kpis else []
+        with self._guard():
+            return observation.unpack(self._conn.execute(" AND ".join(clauses), params), shown)
 
     def years_with_data(self, kpis: Sequence[str], last: int, newest: int) -> list[int]:
         """The `last` most recent years (at most `newest`) with a non-null value for any of these KPIs, ascending.
@@ -532,7 +551,10 @@ class Store:
         )[0][0]
         if oldest is None:
             return found
-        sql = f"SELECT 1 FROM observation WHERE kpi IN ({qmarks(kpis)}) AND year = ? AND value IS NOT NULL LIMIT 1"
+        sql = (
+            f"SELECT 1 FROM observation WHERE kpi IN ({qmarks(kpis)}) AND year = ? AND {observation.any_value()} "
+            "LIMIT 1"
+        )
         for year in range(newest, oldest - 1, -1):
             if self._query(sql, [*kpis, year]):
                 found.append(year)
@@ -558,10 +580,10 @@ class Store:
 
     def info(self) -> dict[str, Any]:
         """Counts and dates for `kpijmf cache info`."""
-        counts = {
-            table: self._query(f"SELECT COUNT(*) FROM {table}")[0][0]
-            for table in ("kpi", "municipality", "muni_group", "observation", "revision", "fetch_log")
-        }
+        counted = {table: f"SELECT COUNT(*) FROM {table}" for table in ("kpi", "municipality", "muni_group")}
+        counted["observation"] = observation.VALUE_COUNT  # values, not rows
+        counted |= {table: f"SELECT COUNT(*) FROM {table}" for table in ("revision", "fetch_log")}
+        counts = {table: self._query(sql)[0][0] for table, sql in counted.items()}
         last = self._query("SELECT finished_at, command FROM fetch_log ORDER BY id DESC LIMIT 1")
         return {
             "path": str(self.path),
@@ -581,7 +603,9 @@ class Store:
             tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid")]
             for table in tables:  # every table but the history, so that tables added later are cleared too
                 if table not in _KEPT_BY_CLEAR:
-                    removed[table] = conn.execute(f'DELETE FROM "{table}"').rowcount
+                    values = conn.execute(observation.VALUE_COUNT).fetchone()[0] if table == "observation" else None
+                    deleted = conn.execute(f'DELETE FROM "{table}"').rowcount
+                    removed[table] = deleted if values is None else values  # observation: values, not rows
             conn.execute("DELETE FROM meta WHERE key NOT IN ('schema_version', 'created_at')")
         with self._guard():
             self._conn.execute("VACUUM")

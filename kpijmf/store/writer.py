@@ -16,15 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from kpijmf.store import observation
 from kpijmf.store.advice import damaged
+from kpijmf.store.observation import Cell, Key
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpijmf.kolada.client import DataRecord
 
-Cell = tuple[str, int, str]  # kpi, year, unit_id
-Key = tuple[str, int, str, str]  # kpi, year, unit_id, gender
-_COLUMNS = 8  # of the observation table
-_ROWS_PER_INSERT = 100  # 800 parameters: below 999, the limit of SQLite builds before 3.32
 # Published values are rounded by Kolada; differences below this are not revisions.
 VALUE_TOLERANCE = 1e-9
 
@@ -89,12 +87,6 @@ def sqlite_has_json() -> bool:
     return True
 
 
-@functools.lru_cache(maxsize=4)
-def _insert_sql(rows: int) -> str:
-    """INSERT OR REPLACE of `rows` observation rows in one statement."""
-    return "INSERT OR REPLACE INTO observation VALUES " + ",".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
-
-
 def qmarks(items: Sequence[Any]) -> str:
     """ "?,?,?" for an SQL IN list of these items."""
     return ",".join("?" * len(items))
@@ -144,11 +136,11 @@ class DataWriter:
             return {}
         kpis, years, units = (sorted({k[i] for k in wanted}) for i in (0, 1, 2))
         rows = self._conn.execute(
-            "SELECT kpi, year, unit_id, gender, value, fetched_at FROM observation "
-            f"WHERE kpi IN ({qmarks(kpis)}) AND year IN ({qmarks(years)}) AND unit_id IN ({qmarks(units)})",
+            f"{observation.select()} AND kpi IN ({qmarks(kpis)}) AND year IN ({qmarks(years)}) "
+            f"AND unit_id IN ({qmarks(units)})",
             [*kpis, *years, *units],
         )
-        old = {(k, y, u, g): (v, f) for k, y, u, g, v, f in rows if (k, y, u, g) in wanted}
+        old = {(k, y, u, g): (v, f) for k, y, u, g, v, _, _, f in observation.unpack(rows) if (k, y, u, g) in wanted}
         for value, _ in old.values():
             if value is not None and not isinstance(value, float | int):
                 raise damaged(self._path, f"its observation table holds text where numbers belong ({value!r:.40})")
@@ -189,23 +181,20 @@ class DataWriter:
         self._seen.update(new)
 
     def _insert(self, records: Iterable[DataRecord]) -> None:
-        """Insert (or replace) the records in arrival order, many rows per statement.
+        """Store the records in arrival order, one row per cell (`observation.fold`), many rows per statement;
+        a cell's stored row keeps the genders the records lack.
 
         executemany's row-at-a-time costs more per row, most of all while other threads run: it hands the GIL
         over around every row. (Sorting into key order first cost more than the B-tree locality it bought.)"""
-        fetched_at = self._fetched_at
-        values: list[Any] = []
-        for r in records:
-            values.extend((r.kpi, r.year, r.unit_id, r.gender, r.value, r.count, r.status, fetched_at))
-        step = _ROWS_PER_INSERT * _COLUMNS
+        values = observation.fold(records, self._fetched_at)
+        width = observation.WIDTH
+        step = observation.ROWS_PER_INSERT * width
         for start in range(0, len(values), step):
             chunk = values[start : start + step]
-            self._conn.execute(_insert_sql(len(chunk) // _COLUMNS), chunk)
+            self._conn.execute(observation.insert_sql(len(chunk) // width), chunk)
 
     def _remove(self, keys: list[Key], old: dict[Key, tuple[float | None, str]]) -> None:
-        self._conn.executemany(
-            "DELETE FROM observation WHERE kpi = ? AND year = ? AND unit_id = ? AND gender = ?", keys
-        )
+        observation.clear_genders(self._conn, keys)
         self._record([(*key, old[key][0], None, old[key][1], self._fetched_at, "removed") for key in keys])
         self._removed += len(keys)
         self.touched.update(key[:3] for key in keys)
@@ -275,13 +264,12 @@ class DataWriter:
         }
         if not before:
             return
+        rows = self._conn.execute(
+            f"{observation.select()} AND kpi IN ({qmarks(kpis)}) AND year IN ({qmarks(years)})", [*kpis, *years]
+        )
         old = {
             (k, y, u, g): (v, f)
-            for k, y, u, g, v, f in self._conn.execute(
-                "SELECT kpi, year, unit_id, gender, value, fetched_at FROM observation "
-                f"WHERE kpi IN ({qmarks(kpis)}) AND year IN ({qmarks(years)})",
-                [*kpis, *years],
-            )
+            for k, y, u, g, v, _, _, f in observation.unpack(rows)
             if (k, y, u) in before and (k, y, u, g) not in self._seen
         }
         self._remove(sorted(old), old)
