@@ -2,8 +2,8 @@
 
 With `kpijmf.kolada.parse`, the only code that touches httpx, imported lazily (in the functions that send), so
 that importing this module costs little until a request is made. Every HTTP outcome passes through
-`KoladaClient._get`, which turns it into a decoded page or a `kpijmf.errors.ApiError` subclass whose one-line
-message names the URL and the cause.
+`KoladaClient._get`, which turns it into an answer whose next_url is read (its values are decoded in the thread
+that uses them) or a `kpijmf.errors.ApiError` subclass whose one-line message names the URL and the cause.
 
 Retries are bounded by time, not by count: each request retries what a retry can fix (429, 500, 502, 503,
 504, dropped connections, timeouts) with exponential backoff and full jitter, or as long as Retry-After says,
@@ -34,6 +34,7 @@ from kpijmf.kolada.parse import (
     DataRecord,
     Failure,
     Page,
+    next_url,
     object_page,
     record_page,
     short_reason,
@@ -249,10 +250,11 @@ class KoladaClient:
     ) -> list[T]:
         """Run each (path, params) page chain, at most `concurrency` at once; results in chain order.
 
-        The pool's threads fetch and `decode` pages (outside their place in flight, so the next request need
-        not wait for a decoding); each chain's items reach `on_batch` here, in the caller's thread, as the chain
-        completes. `follow_last_only`: the chains are pages of one list asked for at once; only the last
-        follows next_url."""
+        The pool's threads only fetch: of an answer they read its next_url, and are free for the next request
+        at once. Each chain's pages are decoded here, in the caller's thread, as the chain completes, and its
+        items reach `on_batch` (or the result). A page whose values `decode` refuses raises its typed body error
+        here; the attempt was recorded (`on_request`) as the exchange it was. `follow_last_only`: the chains are
+        pages of one list asked for at once; only the last follows next_url."""
         if not chains:
             return []
         stop = threading.Event()
@@ -261,13 +263,13 @@ class KoladaClient:
         try:
             last = len(chains) - 1
             futures = {
-                pool.submit(self._fetch_chain, path, params, decode, stop, not follow_last_only or index == last): index
+                pool.submit(self._fetch_chain, path, params, stop, not follow_last_only or index == last): index
                 for index, (path, params) in enumerate(chains)
             }
             if on_sent is not None:
                 on_sent()
             for done, future in enumerate(as_completed(futures), start=1):
-                items = future.result()
+                items = [item for response, shown in future.result() for item in decode(response, shown)[0]]
                 if on_batch is not None:
                     on_batch(items)  # handed over, not kept: the caller stores it
                 else:
@@ -282,27 +284,22 @@ class KoladaClient:
         return [item for result in results for item in result]
 
     def _fetch_chain(
-        self,
-        path: str,
-        params: dict[str, Any],
-        decode: Callable[[httpx.Response, str], Page[T]],
-        stop: threading.Event,
-        follow: bool = True,
-    ) -> list[T]:
+        self, path: str, params: dict[str, Any], stop: threading.Event, follow: bool = True
+    ) -> list[tuple[httpx.Response, str]]:
         """Fetch one route and every page after it by following next_url until null (`follow`; else the one
-        page): the items of its pages, in order."""
+        page): each page's answer and its URL as shown, in order, not yet decoded."""
         url = f"{self.base_url}{path}?{urlencode(params)}"
         seen = {url}
-        items: list[T] = []
+        pages: list[tuple[httpx.Response, str]] = []
         while True:
-            page, next_url = self._get(url, decode, stop)
-            items.extend(page)
-            if next_url is None or next_url == "" or not follow:
-                return items
-            if not isinstance(next_url, str):
+            response, following = self._get(url, stop)
+            pages.append((response, shown_url(url)))
+            if following is None or following == "" or not follow:
+                return pages
+            if not isinstance(following, str):
                 shown = shown_url(url)
                 raise ApiBodyError(f"unexpected response shape from {shown}: next_url is not a string", shown)
-            url = self._resolve(next_url, url)
+            url = self._resolve(following, url)
             if url in seen:
                 raise ApiBodyError(f"next_url from Kolada loops back to {shown_url(url)}", shown_url(url))
             seen.add(url)
@@ -317,11 +314,9 @@ class KoladaClient:
 
     # -- the one choke point for HTTP outcomes ------------------------------------------------------
 
-    def _get(
-        self, url: str, decode: Callable[[httpx.Response, str], Page[T]], stop: threading.Event | None = None
-    ) -> Page[T]:
-        """GET `url`, retrying what a retry can fix until its retry time is up, and `decode` the answer; or raise
-        a typed ApiError naming the URL. The place in flight is held for the exchange only, not the decoding."""
+    def _get(self, url: str, stop: threading.Event | None = None) -> tuple[httpx.Response, Any]:
+        """GET `url`, retrying what a retry can fix until its retry time is up: the answer and its next_url; or
+        raise a typed ApiError naming the URL. The place in flight is held for the exchange only."""
         shown = shown_url(url)
         deadline: float | None = None
         blind = 0  # failures without a Retry-After: each doubles the backoff; a Retry-After says the wait itself
@@ -332,7 +327,7 @@ class KoladaClient:
                 outcome = self._attempt(url, shown, attempt)
             if not isinstance(outcome, Failure):
                 self._pressure.eased()
-                return self._decode(url, shown, attempt, outcome, decode)
+                return outcome.response, self._next_url(url, shown, attempt, outcome)
             if outcome.status in PRESSURE_STATUSES:
                 self._pressure.pressed()
             if not outcome.retry:
@@ -350,18 +345,16 @@ class KoladaClient:
             self._pause(wait, stop)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _decode(
-        self, url: str, shown: str, attempt: int, answer: _Answer, decode: Callable[[httpx.Response, str], Page[T]]
-    ) -> Page[T]:
-        """A 2xx answer decoded, and the attempt recorded (with the reason when its body is not Kolada's)."""
+    def _next_url(self, url: str, shown: str, attempt: int, answer: _Answer) -> Any:
+        """A 2xx answer's next_url, and the attempt recorded (with the reason when its body is not Kolada's)."""
         response = answer.response
         try:
-            page = decode(response, shown)
+            following = next_url(response, shown)
         except ApiBodyError as exc:
             self._record(url, attempt, answer.seconds, response.status_code, len(response.content), str(exc))
             raise
         self._record(url, attempt, answer.seconds, response.status_code, len(response.content), None)
-        return page
+        return following
 
     def _wait(self, outcome: Failure, blind: int) -> float:
         """Seconds before the next try: Retry-After when given (capped), else backoff with full jitter below a

@@ -82,6 +82,13 @@ class _DataPage(msgspec.Struct, gc=False):
 DATA_PAGE = msgspec.json.Decoder(_DataPage)
 
 
+class _Envelope(msgspec.Struct, gc=False):
+    next_url: Any = None  # its values are skipped, not decoded
+
+
+_ENVELOPE = msgspec.json.Decoder(_Envelope)
+
+
 @dataclass(frozen=True)
 class Failure:
     """An attempt that did not give an envelope: the error to raise and whether a retry may help."""
@@ -120,6 +127,17 @@ def _check_media(response: httpx.Response, shown: str) -> None:
     media = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if media and media != "application/json" and not media.endswith("+json"):
         raise ApiBodyError(f"expected JSON from {shown} but got {media} (a proxy or error page?)", shown)
+
+
+def next_url(response: httpx.Response, shown: str) -> Any:
+    """A page's next_url (as it came), its values skipped in one quick pass: what a chain of pages needs to go on,
+    while the values wait to be decoded by the thread that uses them (`object_page`, `record_page`). A body that
+    is not a JSON object is the typed body error, worded as `envelope` words it."""
+    _check_media(response, shown)
+    try:
+        return _ENVELOPE.decode(response.content).next_url
+    except (ValueError, TypeError, RecursionError):  # msgspec's DecodeError and ValidationError are ValueErrors
+        return envelope(response, shown).get("next_url")
 
 
 def object_page(response: httpx.Response, shown: str) -> Page[dict]:
