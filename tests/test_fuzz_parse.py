@@ -1,4 +1,4 @@
-"""Fuzz: any body Kolada (or a proxy in front of it) could send gives records, a value, or the typed ApiBodyError,
+"""Fuzz: any body Kolada (or a proxy in front of it) could send gives rows, a value, or the typed ApiBodyError,
 never another exception (hypothesis; few examples each, so the suite stays fast)."""
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from kpijmf.kolada import parse
 from kpijmf.kolada.parse import (
     DATA_PAGE,
     DataRecord,
-    _fast_records,
+    DataRow,
+    _fast_rows,
+    data_rows,
     envelope,
+    next_url,
     parse_retry_after,
-    record_page,
-    records,
+    row_page,
 )
 
 FUZZ = settings(max_examples=150, deadline=None)
@@ -54,13 +56,15 @@ ROWS = st.fixed_dictionaries(
 
 @FUZZ
 @given(st.lists(ROWS | JSON_VALUES, max_size=4))
-def test_any_data_rows_give_records_or_the_typed_body_error(rows):
+def test_any_data_rows_give_rows_of_kolada_genders_or_the_typed_body_error(rows):
     try:
-        found = records(SHOWN, rows)
+        found = data_rows(SHOWN, rows)
     except ApiBodyError as exc:
         assert SHOWN in str(exc) and "\n" not in str(exc)
         return
-    assert all(isinstance(r, DataRecord) and 1900 <= r.year <= 2200 for r in found)
+    assert all(isinstance(r, DataRow) and 1000 <= r.year <= 9999 for r in found)
+    records = [record for row in found for record in row.records()]
+    assert all(isinstance(r, DataRecord) and r.gender in ("T", "K", "M") for r in records)
 
 
 @FUZZ
@@ -99,9 +103,9 @@ def page_response(rows: object) -> httpx.Response:
     return httpx.Response(200, content=body, headers={"content-type": "application/json"})
 
 
-def plain_way(response: httpx.Response) -> list[DataRecord] | ApiBodyError:
+def plain_way(response: httpx.Response) -> list[DataRow] | ApiBodyError:
     try:
-        return records(SHOWN, envelope(response, SHOWN)["values"])
+        return data_rows(SHOWN, envelope(response, SHOWN)["values"])
     except ApiBodyError as exc:
         return exc
 
@@ -111,14 +115,15 @@ def plain_way(response: httpx.Response) -> list[DataRecord] | ApiBodyError:
 def test_the_quick_way_accepts_nothing_the_plain_way_refuses_and_reads_the_same(rows):
     response = page_response(rows)
     try:
-        quick = _fast_records(DATA_PAGE.decode(response.content).values)
+        quick = _fast_rows(DATA_PAGE.decode(response.content).values)
     except (ValueError, TypeError):
-        quick = None  # refused: record_page goes the plain way
+        quick = None  # refused: row_page goes the plain way
     plain = plain_way(response)
     if quick is not None:
         assert quick == plain
-    found = record_page(response, SHOWN) if not isinstance(plain, ApiBodyError) else None
+    found = row_page(response, SHOWN) if not isinstance(plain, ApiBodyError) else None
     assert found is None or found == (plain, None)
+    assert found is None or next_url(response, SHOWN) is None
 
 
 GOOD_ENTRIES = st.fixed_dictionaries(
@@ -146,17 +151,19 @@ GOOD_ROWS = st.fixed_dictionaries(
 @given(st.lists(GOOD_ROWS, max_size=6))
 def test_the_quick_way_takes_every_well_formed_page(rows):
     response = page_response(rows)
-    quick = _fast_records(DATA_PAGE.decode(response.content).values)
+    quick = _fast_rows(DATA_PAGE.decode(response.content).values)
     assert quick == plain_way(response)
 
 
-def test_record_page_takes_the_quick_way_on_a_well_formed_page(monkeypatch):
-    row = {"kpi": "N03926", "municipality": "2380", "period": 2021, "values": [{"gender": "M", "value": 2}]}
-    row["values"].insert(0, {"gender": "T", "value": 1.5, "count": 3, "status": None, "isdeleted": False})
-    monkeypatch.setattr(parse, "records", lambda shown, rows: pytest.fail("went the plain way"))
-    found, next_url = record_page(page_response([row]), SHOWN)
-    assert found == [
+def test_row_page_takes_the_quick_way_on_a_well_formed_page_and_records_put_t_first(monkeypatch):
+    row = {"kpi": "N03926", "municipality": "2380", "period": "2021", "values": [{"gender": "M", "value": 2}]}
+    row["values"].append({"gender": "T", "value": 1.5, "count": 3, "status": None, "isdeleted": False})
+    monkeypatch.setattr(parse, "data_rows", lambda shown, rows: pytest.fail("went the plain way"))
+    [found], following = row_page(page_response([row]), SHOWN)
+    assert (found.kpi, found.unit_id, found.year) == ("N03926", "2380", 2021)
+    assert [e.gender for e in found.entries] == ["M", "T"]  # as they came
+    assert found.records() == [
         DataRecord("N03926", "2380", 2021, "T", 1.5, 3, "", False),
         DataRecord("N03926", "2380", 2021, "M", 2.0, None, "", False),
     ]
-    assert next_url is None
+    assert isinstance(found.entries[0].value, float) and following is None

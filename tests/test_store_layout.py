@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from kpijmf.errors import StoreError
-from kpijmf.kolada.client import DataRecord
+from kpijmf.kolada.client import DataEntry, DataRow
 from kpijmf.store.db import SCHEMA_VERSION, FetchLogEntry, Store
 from kpijmf.store.writer import Block
 from tests.support import observations
@@ -17,7 +17,8 @@ DAY1, DAY2 = "2026-11-23T10:00:00Z", "2026-11-24T10:00:00Z"
 
 
 def rec(unit, gender, value, *, status="", deleted=False, year=2021):
-    return DataRecord("N03926", unit, year, gender, value, 7, status, deleted)
+    """A data row with one value."""
+    return DataRow("N03926", unit, year, [DataEntry(gender, value, 7, status, deleted)])
 
 
 @pytest.fixture
@@ -162,3 +163,21 @@ def test_a_schema_1_store_with_a_gender_this_kpijmf_cannot_keep_is_left_as_it_wa
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT COUNT(*) FROM observation").fetchone()[0] == 6
     conn.close()
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["first-fetch", "full-fetch"])
+def test_a_data_row_as_kolada_sends_it_is_one_observation_row_and_a_value_sent_twice_counts_once(store, first):
+    row = DataRow("N03926", "2380", 2021, [
+        DataEntry("M", 3.5, 4, None), DataEntry("T", 3.0, 9, "Preliminärt"), DataEntry("K", None, None, ""),
+        DataEntry("T", 3.1, 9, None), DataEntry("K", 9.9, 1, "", deleted=True),
+    ])  # fmt: skip
+    with store.writer(DAY1, first=first) as writer:
+        writer.add([row])
+        summary = writer.finish(SCOPE)
+
+    assert stored(store) == {
+        ("2380", "T"): (3.1, "", DAY1),  # the later of the two
+        ("2380", "K"): (None, "", DAY1),  # a full fetch carries no withdrawals: the mark is ignored
+        ("2380", "M"): (3.5, "", DAY1),
+    }
+    assert summary.rows == 3 and rows(store) == 1

@@ -31,12 +31,14 @@ from kpijmf.errors import ApiBodyError, ApiTimeoutError, ApiUnreachableError
 from kpijmf.kolada.parse import (
     MAX_RETRY_AFTER,
     PRESSURE_STATUSES,
+    DataEntry,
     DataRecord,
+    DataRow,
     Failure,
     Page,
     next_url,
     object_page,
-    record_page,
+    row_page,
     short_reason,
     shown_url,
     status_failure,
@@ -48,7 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     import httpx
 
-__all__ = ["MAX_IDS", "PER_PAGE", "ClientStats", "DataRecord", "KoladaClient", "RequestEvent"]
+__all__ = ["MAX_IDS", "PER_PAGE", "ClientStats", "DataEntry", "DataRecord", "DataRow", "KoladaClient", "RequestEvent"]
 
 MAX_IDS = 25  # Kolada answers 422 to a comma-separated list of 26 ids
 PER_PAGE = 5000  # Kolada's maximum page size; more is a 422
@@ -199,12 +201,13 @@ class KoladaClient:
         *,
         from_date: date | None = None,
         progress: Callable[[int, int], None] | None = None,
-        on_batch: Callable[[list[DataRecord]], None] | None = None,
-    ) -> list[DataRecord]:
-        """Values for every kpi × unit × year (all years when `years` is None), one record per gender.
+        on_batch: Callable[[list[DataRow]], None] | None = None,
+    ) -> list[DataRow]:
+        """Values for every kpi × unit × year (all years when `years` is None): Kolada's data rows, an entry per
+        gender in each (`DataRow.records()` gives them value by value).
 
-        `on_batch` gets each batch's records in the caller's thread as soon as it completes, so the caller
-        can store them while the other batches are still on the wire; the records are then not returned."""
+        `on_batch` gets each batch's rows in the caller's thread as soon as it completes, so the caller can
+        store them while the other batches are still on the wire; the rows are then not returned."""
         return self.data_many([(kpis, units, years)], from_date=from_date, progress=progress, on_batch=on_batch)
 
     def data_many(
@@ -213,9 +216,9 @@ class KoladaClient:
         *,
         from_date: date | None = None,
         progress: Callable[[int, int], None] | None = None,
-        on_batch: Callable[[list[DataRecord]], None] | None = None,
+        on_batch: Callable[[list[DataRow]], None] | None = None,
         on_sent: Callable[[], None] | None = None,
-    ) -> list[DataRecord]:
+    ) -> list[DataRow]:
         """Values for several kpis × units × years products at once: their batches share one pool (see data).
 
         `on_sent` runs in the caller's thread once the requests are handed to the pool, before any answer is
@@ -234,7 +237,7 @@ class KoladaClient:
                 if year_chunk is not None:
                     path += f"/year/{_join(year_chunk)}"
                 chains.append((path, params))
-        return self._run_chains(chains, record_page, progress, on_batch, on_sent=on_sent)
+        return self._run_chains(chains, row_page, progress, on_batch, on_sent=on_sent)
 
     # -- batches and pages --------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""What Kolada's answers mean: envelopes, error statuses, Retry-After and data rows → DataRecord.
+"""What Kolada's answers mean: envelopes, error statuses, Retry-After and data rows → DataRow.
 
 Pure functions of an httpx.Response or decoded JSON, used by `kpijmf.kolada.client` (which owns the HTTP).
 """
@@ -38,11 +38,8 @@ Page = tuple[list[T], Any]
 
 
 class DataRecord(msgspec.Struct, frozen=True, gc=False):
-    """One value: a KPI for one unit, year and gender (T total, K women, M men: a data row's other genders are
-    refused, so every layer can rely on these three).
-
-    A frozen msgspec Struct that the garbage collector does not track: a cold fetch makes about 100,000 of them,
-    which as NamedTuples cost twice the time, half of it in collections (benchmarks/README.md)."""
+    """One value: a KPI for one unit, year and gender (T total, K women, M men), with Kolada's status ('' for
+    none) and whether a change feed withdrew it: a data row's entry as the writer compares it with the store."""
 
     kpi: str
     unit_id: str
@@ -54,24 +51,47 @@ class DataRecord(msgspec.Struct, frozen=True, gc=False):
     deleted: bool
 
 
-# A data page's JSON types as a msgspec schema, for the quick way through `record_page`: the types
-# `_row_records` checks, no more (its checks are the rules; tests/test_fuzz_parse.py shows on generated rows that
-# this schema accepts nothing they refuse). Not tracked by the garbage collector: JSON makes no cycles.
+class DataEntry(msgspec.Struct, frozen=True, gc=False):
+    """One gender's value in a data row: T total, K women or M men (a row's other genders are refused, so every
+    layer can rely on these three). `status` and `deleted` (Kolada's isdeleted) as they came: None when absent.
 
+    Also the msgspec schema of a page's entries (see `_DataPage`). Frozen msgspec Structs that the garbage
+    collector does not track: a cold fetch reads about 100,000 entries (benchmarks/README.md)."""
 
-class _Entry(msgspec.Struct, gc=False):
     gender: str
     value: float | None = None
     count: Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNT)] | None = None
     status: str | None = None
-    isdeleted: bool | None = None
+    deleted: bool | None = msgspec.field(default=None, name="isdeleted")
+
+
+class DataRow(msgspec.Struct, frozen=True, gc=False):
+    """One data row as Kolada sends it: a KPI's values for one unit and year, an entry per gender. What a fetch
+    hands to the store, which keeps a row as one (`kpijmf.store.observation`)."""
+
+    kpi: str
+    unit_id: str
+    year: int
+    entries: list[DataEntry]
+
+    def records(self) -> list[DataRecord]:
+        """The row value by value, T, K and M first."""
+        entries = sorted(self.entries, key=_entry_order) if len(self.entries) > 1 else self.entries
+        kpi, unit, year = self.kpi, self.unit_id, self.year
+        return [DataRecord(kpi, unit, year, e.gender, e.value, e.count, e.status or "", e.deleted or False)
+                for e in entries]  # fmt: skip
+
+
+# A data page's JSON types as a msgspec schema, for the quick way through `row_page`: the types `_data_row`
+# checks, no more (its checks are the rules; tests/test_fuzz_parse.py shows on generated rows that this schema
+# accepts nothing they refuse). Not tracked by the garbage collector: JSON makes no cycles.
 
 
 class _Row(msgspec.Struct, gc=False):
     kpi: str
     municipality: str
     period: int | str
-    values: list[_Entry]
+    values: list[DataEntry]
 
 
 class _DataPage(msgspec.Struct, gc=False):
@@ -146,21 +166,21 @@ def object_page(response: httpx.Response, shown: str) -> Page[dict]:
     return objects(shown, body["values"]), body.get("next_url")
 
 
-def record_page(response: httpx.Response, shown: str) -> Page[DataRecord]:
-    """A data page: one DataRecord per gender entry of each row (see `records`), and its next_url.
+def row_page(response: httpx.Response, shown: str) -> Page[DataRow]:
+    """A data page: its rows (see `data_rows`), and its next_url.
 
-    Two ways to the same records. The quick one: msgspec decodes the page straight into typed rows, checking
-    the JSON types in C, about 5× faster than `json` and the checks in `_row_records` (benchmarks/README.md).
+    Two ways to the same rows. The quick one: msgspec decodes the page straight into typed rows, checking the
+    JSON types in C, about 5× faster than `json` and the checks in `_data_row` (benchmarks/README.md).
     It may only be stricter than those checks, never laxer (tests/test_fuzz_parse.py compares the two on
     generated rows): whatever it refuses goes the plain way, whose checks are the rules and whose message
     names the row."""
     _check_media(response, shown)
     try:
         page = DATA_PAGE.decode(response.content)
-        return _fast_records(page.values), page.next_url
+        return _fast_rows(page.values), page.next_url
     except (ValueError, TypeError, RecursionError):  # msgspec's DecodeError and ValidationError are ValueErrors
         body = envelope(response, shown)
-        return records(shown, body["values"]), body.get("next_url")
+        return data_rows(shown, body["values"]), body.get("next_url")
 
 
 def status_failure(response: httpx.Response, shown: str) -> Failure:
@@ -224,20 +244,20 @@ def objects(shown: str, values: list) -> list[dict]:
     return values
 
 
-def records(shown: str, rows: list) -> list[DataRecord]:
-    """One DataRecord per gender entry of each data row (T, K, M first), or ApiBodyError naming the row."""
-    out: list[DataRecord] = []
+def data_rows(shown: str, rows: list) -> list[DataRow]:
+    """Data rows checked against Kolada's shape, their entries as they came, or ApiBodyError naming the row."""
+    out: list[DataRow] = []
     for row in rows:
         try:
-            out.extend(_row_records(row))
+            out.append(_data_row(row))
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             reason = f"no {exc}" if isinstance(exc, KeyError) else short_reason(exc)
             raise ApiBodyError(f"unexpected data row from {shown}: {reason} in {_snippet(row)}", shown) from None
     return out
 
 
-def _row_records(row: Any) -> list[DataRecord]:
-    """A data row's records; TypeError/ValueError/KeyError say what does not fit Kolada's shape."""
+def _data_row(row: Any) -> DataRow:
+    """A data row; TypeError/ValueError/KeyError say what does not fit Kolada's shape."""
     if not isinstance(row, dict):
         raise TypeError("a data row must be an object")
     kpi, unit, period, entries = row["kpi"], row["municipality"], row["period"], row["values"]
@@ -246,8 +266,6 @@ def _row_records(row: Any) -> list[DataRecord]:
     if not isinstance(entries, list):
         raise TypeError("'values' must be a list")
     year = _year(period)
-    if len(entries) > 1:
-        entries = sorted(entries, key=_gender_order)
     out = []
     for entry in entries:  # ~100,000 in a cold fetch: checked here rather than in a call per entry
         gender, value, count = entry["gender"], entry.get("value"), entry.get("count")
@@ -268,26 +286,25 @@ def _row_records(row: Any) -> list[DataRecord]:
             raise TypeError("status must be a string")
         if deleted is not None and not isinstance(deleted, bool):
             raise TypeError("isdeleted must be true or false")
-        out.append(DataRecord(kpi, unit, year, gender, value, count, status or "", deleted or False))
-    return out
+        out.append(DataEntry(gender, value, count, status, deleted))
+    return DataRow(kpi, unit, year, out)
 
 
-def _fast_records(rows: list[Any]) -> list[DataRecord]:
-    """The records of rows msgspec has type-checked (`DATA_PAGE`): the same records `_row_records` makes of
-    them. ValueError/TypeError where a check beyond the JSON types fails (the caller then goes the plain way)."""
-    out: list[DataRecord] = []
+def _fast_rows(rows: list[_Row]) -> list[DataRow]:
+    """The rows msgspec has type-checked (`DATA_PAGE`): the same rows `_data_row` makes of them, their entries
+    taken as decoded. ValueError/TypeError where a check beyond the JSON types fails (the caller then goes the
+    plain way)."""
+    out: list[DataRow] = []
     append = out.append
+    isfinite = math.isfinite
     for row in rows:
-        kpi, unit, year, entries = row.kpi, row.municipality, _year(row.period), row.values
-        if len(entries) > 1:
-            entries = sorted(entries, key=_fast_gender_order)
-        for e in entries:
+        for e in row.values:
             value = e.value
-            if value is not None and not math.isfinite(value):
+            if value is not None and not isfinite(value):
                 raise ValueError("not a finite number")
             if e.gender not in _GENDER_ORDER:
                 raise ValueError("not a gender")
-            append(DataRecord(kpi, unit, year, e.gender, value, e.count, e.status or "", e.isdeleted or False))
+        append(DataRow(row.kpi, row.municipality, _year(row.period), row.values))
     return out
 
 
@@ -302,13 +319,8 @@ def _year(period: Any) -> int:
     return year
 
 
-def _gender_order(entry: dict[str, Any]) -> int:
-    gender = entry["gender"]
-    return _GENDER_ORDER.get(gender, 9) if isinstance(gender, str) else 9  # not T, K or M: refused after the sort
-
-
-def _fast_gender_order(entry: Any) -> int:
-    return _GENDER_ORDER.get(entry.gender, 9)
+def _entry_order(entry: DataEntry) -> int:
+    return _GENDER_ORDER[entry.gender]
 
 
 def _snippet(row: Any) -> str:

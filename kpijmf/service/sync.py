@@ -24,7 +24,7 @@ from kpijmf.store.lock import store_lock
 from kpijmf.store.writer import Block, WriteSummary, cell_count
 
 if TYPE_CHECKING:  # pragma: no cover
-    from kpijmf.kolada.client import DataRecord, KoladaClient
+    from kpijmf.kolada.client import DataRow, KoladaClient
 
 Progress = Callable[[int, int], None]
 Gate = Callable[[], Sequence[str]]
@@ -298,7 +298,7 @@ class Syncer:
         with self.store.writer(fetched_at, incremental=job.since is not None, first=job.first) as writer:
             asked_kpis = {k for j in jobs for k in j.kpis}
 
-            def write(batch: list[DataRecord]) -> None:
+            def write(batch: list[DataRow]) -> None:
                 keep = gate()
                 if keep is not None and not keep.issuperset(asked_kpis):  # a pass over the batch only when needed
                     batch = [r for r in batch if r.kpi in keep]

@@ -26,7 +26,7 @@ from kpijmf.store.writer import Block, Cell, DataWriter, FetchLogEntry, WriteSum
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from kpijmf.kolada.client import DataRecord
+    from kpijmf.kolada.client import DataRow
 
 SCHEMA_VERSION = 2  # 2: one observation row per kpi × year × unit (kpijmf.store.observation); 1 is migrated
 _KEPT_BY_CLEAR = frozenset({"meta", "revision", "fetch_log", "sqlite_sequence"})  # the history, and the version
@@ -428,7 +428,7 @@ class Store:
 
     def write_data(
         self,
-        records: Iterable[DataRecord],
+        rows: Iterable[DataRow],
         blocks: Sequence[Block],
         fetched_at: str,
         log: FetchLogEntry,
@@ -437,7 +437,7 @@ class Store:
     ) -> WriteSummary:
         """Store one complete fetch of the blocks' cells in one transaction, keeping revisions (see DataWriter)."""
         with self.writer(fetched_at, incremental=incremental) as writer:
-            writer.add(records)
+            writer.add(rows)
             summary = writer.finish(blocks)
             self.log_fetch(log, fetched_at, summary)
             return summary

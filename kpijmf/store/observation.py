@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from kpijmf.kolada.genders import GENDERS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from kpijmf.kolada.client import DataRecord
+    from kpijmf.kolada.client import DataRow
 
 Cell = tuple[str, int, str]  # kpi, year, unit_id
 Key = tuple[str, int, str, str]  # kpi, year, unit_id, gender
@@ -71,26 +71,32 @@ def insert_sql(rows: int) -> str:
     return "INSERT INTO observation VALUES " + ",".join([row] * rows) + _MERGE
 
 
-def fold(records: Iterable[DataRecord], fetched_at: str) -> list[Any]:
-    """The records as observation rows, flattened into one parameter list: consecutive records of one cell (a
-    data row's genders) share a row. A cell met again later gets a row of its own, which the insert merges."""
+def fold(rows: Iterable[DataRow], fetched_at: str) -> tuple[list[Any], int]:
+    """The data rows as observation rows, flattened into one parameter list, and how many values they hold.
+    Consecutive rows of one cell share an observation row; a cell met again later gets one of its own, which the
+    insert merges. Withdrawal marks are left out (the writer settles them)."""
     values: list[Any] = []
     extend = values.extend
     slot = _SLOT
     last: tuple[str, int, str] | None = None
     row: list[Any] = []
-    for r in records:
+    filled = 0
+    for r in rows:
         cell = (r.kpi, r.year, r.unit_id)
         if cell != last:
             extend(row)
             row = [r.kpi, r.year, r.unit_id, fetched_at, *_NO_GENDERS]
             last = cell
-        i = slot[r.gender]
-        row[i] = r.value
-        row[i + 1] = r.count
-        row[i + 2] = r.status
+        for e in r.entries:
+            if e.deleted:
+                continue
+            i = slot[e.gender]
+            filled += row[i + 2] is None
+            row[i] = e.value
+            row[i + 1] = e.count
+            row[i + 2] = e.status or ""
     extend(row)
-    return values
+    return values, filled
 
 
 def select(genders: Sequence[str] = GENDERS, stamp: str = "fetched_at") -> str:

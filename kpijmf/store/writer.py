@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -21,7 +22,7 @@ from kpijmf.store.advice import damaged
 from kpijmf.store.observation import Cell, Key
 
 if TYPE_CHECKING:  # pragma: no cover
-    from kpijmf.kolada.client import DataRecord
+    from kpijmf.kolada.client import DataRecord, DataRow
 
 # Published values are rounded by Kolada; differences below this are not revisions.
 VALUE_TOLERANCE = 1e-9
@@ -92,6 +93,16 @@ def qmarks(items: Sequence[Any]) -> str:
     return ",".join("?" * len(items))
 
 
+def _rows_of(records: Iterable[DataRecord]) -> list[DataRow]:
+    """Values back into data rows: one per run of consecutive values of a cell."""
+    from kpijmf.kolada.parse import DataEntry, DataRow
+
+    return [
+        DataRow(kpi, unit, year, [DataEntry(r.gender, r.value, r.count, r.status) for r in run])
+        for (kpi, year, unit), run in itertools.groupby(records, key=lambda r: (r.kpi, r.year, r.unit_id))
+    ]
+
+
 def _same(a: float | None, b: float | None) -> bool:
     if a is None or b is None:
         return a is b
@@ -146,13 +157,17 @@ class DataWriter:
                 raise damaged(self._path, f"its observation table holds text where numbers belong ({value!r:.40})")
         return old
 
-    def add(self, records: Iterable[DataRecord]) -> None:
-        """Store one batch: new and changed values (changes kept as revisions); withdrawn values removed (a change
-        feed's marks: a full fetch ignores them)."""
+    def add(self, rows: Iterable[DataRow]) -> None:
+        """Store one batch of data rows: new and changed values (changes kept as revisions); withdrawn values
+        removed (a change feed's marks: a full fetch ignores them). In first mode the rows are stored as they
+        are; otherwise value by value (`DataRow.records()`), each compared with the stored one."""
+        if self._first:
+            self._rows += self._insert(rows)
+            return
         new: dict[Key, DataRecord] = {}
         deleted: set[Key] = set()
         incremental = self._incremental
-        for rec in records:
+        for rec in (r for row in rows for r in row.records()):
             key = (rec.kpi, rec.year, rec.unit_id, rec.gender)
             if rec.deleted:
                 if incremental:  # a full fetch never carries withdrawals; absent values are settled in finish()
@@ -163,9 +178,6 @@ class DataWriter:
                 if deleted:
                     deleted.discard(key)
         self._rows += len(new)
-        if self._first:
-            self._insert(new.values())
-            return
         old = self._old(new.keys() | deleted)
         revisions = [
             (*key, old[key][0], rec.value, old[key][1], self._fetched_at, "changed")
@@ -176,22 +188,23 @@ class DataWriter:
         self.touched.update(r[:3] for r in revisions)
         self.touched.update(key[:3] for key in new if key not in old)
         self._remove([key for key in deleted if key in old], old)
-        self._insert(new.values())
+        self._insert(_rows_of(new.values()))
         self._record(revisions)
         self._seen.update(new)
 
-    def _insert(self, records: Iterable[DataRecord]) -> None:
-        """Store the records in arrival order, one row per cell (`observation.fold`), many rows per statement;
-        a cell's stored row keeps the genders the records lack.
+    def _insert(self, rows: Iterable[DataRow]) -> int:
+        """Store the rows in arrival order, one observation row per cell (`observation.fold`), many rows per
+        statement; a cell's stored row keeps the genders these lack. Returns how many values they held.
 
         executemany's row-at-a-time costs more per row, most of all while other threads run: it hands the GIL
         over around every row. (Sorting into key order first cost more than the B-tree locality it bought.)"""
-        values = observation.fold(records, self._fetched_at)
+        values, filled = observation.fold(rows, self._fetched_at)
         width = observation.WIDTH
         step = observation.ROWS_PER_INSERT * width
         for start in range(0, len(values), step):
             chunk = values[start : start + step]
             self._conn.execute(observation.insert_sql(len(chunk) // width), chunk)
+        return filled
 
     def _remove(self, keys: list[Key], old: dict[Key, tuple[float | None, str]]) -> None:
         observation.clear_genders(self._conn, keys)
