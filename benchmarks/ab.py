@@ -30,10 +30,9 @@ def main() -> int:
     parser.add_argument("old", help="the old version's kpijmf entry point")
     parser.add_argument("new", help="the new version's kpijmf entry point")
     parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("args", nargs=argparse.REMAINDER, help="kpijmf arguments (after --)")
-    options = parser.parse_args()
-    args = options.args[1:] if options.args[:1] == ["--"] else options.args
-    args = args or DEFAULT_ARGS
+    ours, theirs = _split(sys.argv[1:])  # kpijmf's arguments after "--", so that its options stay its own
+    options = parser.parse_args(ours)
+    args = theirs or DEFAULT_ARGS
     with EmulatorServer(full_universe()) as emulator, tempfile.TemporaryDirectory() as root:
         envs = {}
         for name in ("old", "new"):
@@ -58,6 +57,14 @@ def main() -> int:
     old, new = statistics.median(times["old"]), statistics.median(times["new"])
     print(f"new / old: {new / old:.3f} (median), {min(times['new']) / min(times['old']):.3f} (min)")
     return 0
+
+
+def _split(argv: list[str]) -> tuple[list[str], list[str]]:
+    """The arguments before the first "--", and those after it."""
+    if "--" not in argv:
+        return argv, []
+    at = argv.index("--")
+    return argv[:at], argv[at + 1 :]
 
 
 if __name__ == "__main__":

@@ -112,7 +112,7 @@ RELIABILITY = [
     ("the layers: httpx, msgspec, sqlite3 and the store reached only where they belong", "tests/test_layers.py"),
     ("fuzz (hypothesis): TOML readers, option and name parsers, run-file paths: a result or a kpijmf error",
      "tests/test_fuzz_domain.py"),
-    ("fuzz (hypothesis): any data row, body or Retry-After from the API: records or the typed body error; "
+    ("fuzz (hypothesis): any data row, body or Retry-After from the API: rows or the typed body error; "
      "the quick (msgspec) way never laxer than the plain one", "tests/test_fuzz_parse.py"),
     ("damaged, unwritable and cleared stores: the advice, the history kept", "tests/test_e2e_cache.py"),
 ]  # fmt: skip
