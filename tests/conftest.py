@@ -6,7 +6,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from kpijmf.store.db import Store
 from tests.emulator import EmulatorServer, full_universe, real_universe, small_universe
+
+
+@pytest.fixture
+def store(tmp_path) -> Iterator[Store]:
+    """A new, empty store file of its own."""
+    with Store.open(tmp_path / "kpijmf.sqlite") as opened:
+        yield opened
 
 
 @pytest.fixture

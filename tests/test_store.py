@@ -24,12 +24,6 @@ def rec(unit, year, value, gender="T", deleted=False):
 FIRST = [rec("2380", 2020, 3.0), rec("2380", 2021, 3.2), rec("2480", 2020, 2.0), rec("2480", 2021, None)]
 
 
-@pytest.fixture
-def store(tmp_path):
-    with Store.open(tmp_path / "kpijmf.sqlite") as opened:
-        yield opened
-
-
 def values(store):
     frame = store.observations(["N03926"])
     return {(r.unit_id, r.year, r.gender): (None if r.value != r.value else r.value) for r in frame.itertuples()}

@@ -21,12 +21,6 @@ def rec(unit, gender, value, *, status="", deleted=False, year=2021):
     return DataRow("N03926", unit, year, [DataEntry(gender, value, 7, status, deleted)])
 
 
-@pytest.fixture
-def store(tmp_path):
-    with Store.open(tmp_path / "kpijmf.sqlite") as opened:
-        yield opened
-
-
 def stored(store):
     frame = store.observations(["N03926"])
     return {
