@@ -95,6 +95,7 @@ def qmarks(items: Sequence[Any]) -> str:
 
 def _rows_of(records: Iterable[DataRecord]) -> list[DataRow]:
     """Values back into data rows: one per run of consecutive values of a cell."""
+    # Here, not at the top: a store opened to read (compare, cache info) then never imports msgspec.
     from kpijmf.kolada.parse import DataEntry, DataRow
 
     return [
