@@ -151,7 +151,7 @@ def _check_media(response: httpx.Response, shown: str) -> None:
 
 def next_url(response: httpx.Response, shown: str) -> Any:
     """A page's next_url (as it came), its values skipped in one quick pass: what a chain of pages needs to go on,
-    while the values wait to be decoded by the thread that uses them (`object_page`, `record_page`). A body that
+    while the values wait to be decoded by the thread that uses them (`object_page`, `row_page`). A body that
     is not a JSON object is the typed body error, worded as `envelope` words it."""
     _check_media(response, shown)
     try:
