@@ -296,11 +296,11 @@ class KoladaClient:
         pages: list[tuple[httpx.Response, str]] = []
         while True:
             response, following = self._get(url, stop)
-            pages.append((response, shown_url(url)))
+            shown = shown_url(url)
+            pages.append((response, shown))
             if following is None or following == "" or not follow:
                 return pages
             if not isinstance(following, str):
-                shown = shown_url(url)
                 raise ApiBodyError(f"unexpected response shape from {shown}: next_url is not a string", shown)
             url = self._resolve(following, url)
             if url in seen:
