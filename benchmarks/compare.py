@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -20,7 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kpijmf.kolada.genders import GENDERS
-from kpijmf.store.observation import VALUE_COUNT
+from kpijmf.kolada.parse import DataEntry, DataRow
+from kpijmf.store.db import Store
 from tests.emulator import EmulatorServer, full_universe
 from tests.support import ENTRY_POINT, kpijmf_env, run_kpijmf
 
@@ -64,24 +64,25 @@ def compile_bytecode() -> None:
 
 
 def grow(store: Path, target: int) -> int:
-    """Add made-up KPIs' observations (all kommuner, 10 years, 3 genders) until the store holds `target` values."""
-    with sqlite3.connect(store) as conn:
-        units = [r[0] for r in conn.execute("SELECT id FROM municipality WHERE type = 'K'")]
-        count = conn.execute(VALUE_COUNT).fetchone()[0]
+    """Add made-up KPIs' observations (all kommuner, 10 years, 3 genders) until the store holds `target` values,
+    written the way a first fetch writes them."""
+    with Store.open(store) as opened:
+        units = [m["id"] for m in opened.municipalities() if m["type"] == "K"]
+        count = opened.info()["counts"]["observation"]
         rng = random.Random(1)
         number = 0
         while count < target:
             number += 1
             kpi = f"X{number:05d}"
             rows = [
-                (kpi, year, unit, "2026-01-01T00:00:00Z",
-                 *(field for _ in GENDERS for field in (round(rng.uniform(0, 100), 1), 1, "")))
+                DataRow(kpi, unit, year, [DataEntry(g, round(rng.uniform(0, 100), 1), 1, "") for g in GENDERS])
                 for year in range(2015, 2025)
                 for unit in units
-            ]  # fmt: skip
-            conn.executemany(f"INSERT INTO observation VALUES ({', '.join('?' * len(rows[0]))})", rows)
-            count += len(rows) * len(GENDERS)
-        return conn.execute(VALUE_COUNT).fetchone()[0]
+            ]
+            with opened.writer("2026-01-01T00:00:00Z", first=True) as writer:
+                writer.add(rows)
+                count += writer.finish([]).rows
+        return opened.info()["counts"]["observation"]
 
 
 FETCHING = ["compare", "--kommun", "2380", "--years", "2019-2021", "--format", "csv", "--output", "-", "--kpi"]
@@ -122,7 +123,8 @@ def main() -> None:
         env = kpijmf_env(emulator.url, small)
         if run_kpijmf(["fetch", "--kommun", "2380", "--kommun", "2480"], env).code != 0:
             raise SystemExit("fetch failed")
-        rows = sqlite3.connect(small / "kpijmf.sqlite").execute(VALUE_COUNT).fetchone()[0]
+        with Store.open(small / "kpijmf.sqlite") as opened:
+            rows = opened.info()["counts"]["observation"]
         emulator.reset_log()
 
         compile_bytecode()
