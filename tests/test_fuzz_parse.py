@@ -16,7 +16,6 @@ from kpijmf.kolada.parse import (
     DATA_PAGE,
     DataRecord,
     DataRow,
-    _fast_rows,
     data_rows,
     envelope,
     next_url,
@@ -115,7 +114,7 @@ def plain_way(response: httpx.Response) -> list[DataRow] | ApiBodyError:
 def test_the_quick_way_accepts_nothing_the_plain_way_refuses_and_reads_the_same(rows):
     response = page_response(rows)
     try:
-        quick = _fast_rows(DATA_PAGE.decode(response.content).values)
+        quick = DATA_PAGE.decode(response.content).values
     except (ValueError, TypeError):
         quick = None  # refused: row_page goes the plain way
     plain = plain_way(response)
@@ -141,7 +140,7 @@ GOOD_ROWS = st.fixed_dictionaries(
     {
         "kpi": st.text(max_size=8),
         "municipality": st.text(max_size=8),
-        "period": st.integers(1000, 9999) | st.integers(1000, 9999).map(str),
+        "period": st.integers(1000, 9999),  # as Kolada sends it; a year in a string goes the plain way
         "values": st.lists(GOOD_ENTRIES, max_size=4),
     }
 )
@@ -151,12 +150,12 @@ GOOD_ROWS = st.fixed_dictionaries(
 @given(st.lists(GOOD_ROWS, max_size=6))
 def test_the_quick_way_takes_every_well_formed_page(rows):
     response = page_response(rows)
-    quick = _fast_rows(DATA_PAGE.decode(response.content).values)
+    quick = DATA_PAGE.decode(response.content).values
     assert quick == plain_way(response)
 
 
 def test_row_page_takes_the_quick_way_on_a_well_formed_page_and_records_put_t_first(monkeypatch):
-    row = {"kpi": "N03926", "municipality": "2380", "period": "2021", "values": [{"gender": "M", "value": 2}]}
+    row = {"kpi": "N03926", "municipality": "2380", "period": 2021, "values": [{"gender": "M", "value": 2}]}
     row["values"].append({"gender": "T", "value": 1.5, "count": 3, "status": None, "isdeleted": False})
     monkeypatch.setattr(parse, "data_rows", lambda shown, rows: pytest.fail("went the plain way"))
     [found], following = row_page(page_response([row]), SHOWN)
@@ -167,3 +166,11 @@ def test_row_page_takes_the_quick_way_on_a_well_formed_page_and_records_put_t_fi
         DataRecord("N03926", "2380", 2021, "M", 2.0, None, "", False),
     ]
     assert isinstance(found.entries[0].value, float) and following is None
+
+
+def test_a_year_in_a_string_goes_the_plain_way_and_reads_the_same_as_a_number():
+    row = {"kpi": "N03926", "municipality": "2380", "period": 2021, "values": [{"gender": "K", "value": 4}]}
+    as_text = {**row, "period": "2021"}
+    with pytest.raises(ValueError):
+        DATA_PAGE.decode(page_response([as_text]).content)
+    assert row_page(page_response([as_text]), SHOWN) == row_page(page_response([row]), SHOWN)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import msgspec
 
 from kpijmf.errors import ApiBodyError, ApiError, ApiStatusError
-from kpijmf.kolada.genders import GENDERS
+from kpijmf.kolada.genders import GENDERS, Gender, is_gender
 from kpijmf.messages import msg
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,7 +45,7 @@ class DataRecord(msgspec.Struct, frozen=True, gc=False):
     kpi: str
     unit_id: str
     year: int
-    gender: str
+    gender: Gender
     value: float | None
     count: int | None
     status: str
@@ -55,11 +56,11 @@ class DataEntry(msgspec.Struct, frozen=True, gc=False):
     """One gender's value in a data row: T total, K women or M men (a row's other genders are refused, so every
     layer can rely on these three). `status` and `deleted` (Kolada's isdeleted) as they came: None when absent.
 
-    Also the msgspec schema of a page's entries (see `_DataPage`). Frozen msgspec Structs that the garbage
+    Also the msgspec schema of a page's entries (see `DataRow`). Frozen msgspec Structs that the garbage
     collector does not track: a cold fetch reads about 100,000 entries (benchmarks/README.md)."""
 
-    gender: str
-    value: float | None = None
+    gender: Gender
+    value: Annotated[float, msgspec.Meta(ge=-sys.float_info.max, le=sys.float_info.max)] | None = None  # finite
     count: Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNT)] | None = None
     status: str | None = None
     deleted: bool | None = msgspec.field(default=None, name="isdeleted")
@@ -67,12 +68,15 @@ class DataEntry(msgspec.Struct, frozen=True, gc=False):
 
 class DataRow(msgspec.Struct, frozen=True, gc=False):
     """One data row as Kolada sends it: a KPI's values for one unit and year, an entry per gender. What a fetch
-    hands to the store, which keeps a row as one (`kpijmf.store.observation`)."""
+    hands to the store, which keeps a row as one (`kpijmf.store.observation`).
+
+    Also the msgspec schema of a page's rows, under Kolada's names (municipality, period, values), for the quick
+    way through `row_page`: a period must be a four-digit JSON integer there, as Kolada sends it."""
 
     kpi: str
-    unit_id: str
-    year: int
-    entries: list[DataEntry]
+    unit_id: str = msgspec.field(name="municipality")
+    year: Annotated[int, msgspec.Meta(ge=YEARS.start, le=YEARS.stop - 1)] = msgspec.field(name="period")
+    entries: list[DataEntry] = msgspec.field(name="values")
 
     def records(self) -> list[DataRecord]:
         """The row value by value, T, K and M first."""
@@ -82,20 +86,13 @@ class DataRow(msgspec.Struct, frozen=True, gc=False):
                 for e in entries]  # fmt: skip
 
 
-# A data page's JSON types as a msgspec schema, for the quick way through `row_page`: the types `_data_row`
-# checks, no more (its checks are the rules; tests/test_fuzz_parse.py shows on generated rows that this schema
-# accepts nothing they refuse). Not tracked by the garbage collector: JSON makes no cycles.
-
-
-class _Row(msgspec.Struct, gc=False):
-    kpi: str
-    municipality: str
-    period: int | str
-    values: list[DataEntry]
+# A data page as a msgspec schema (its rows `DataRow`s), for the quick way through `row_page`: the types
+# `_data_row` checks, no more (its checks are the rules; tests/test_fuzz_parse.py shows on generated rows that
+# this schema accepts nothing they refuse). Not tracked by the garbage collector: JSON makes no cycles.
 
 
 class _DataPage(msgspec.Struct, gc=False):
-    values: list[_Row]
+    values: list[DataRow]
     next_url: Any = None  # as it came: the client checks it
 
 
@@ -177,7 +174,7 @@ def row_page(response: httpx.Response, shown: str) -> Page[DataRow]:
     _check_media(response, shown)
     try:
         page = DATA_PAGE.decode(response.content)
-        return _fast_rows(page.values), page.next_url
+        return page.values, page.next_url
     except (ValueError, TypeError, RecursionError):  # msgspec's DecodeError and ValidationError are ValueErrors
         body = envelope(response, shown)
         return data_rows(shown, body["values"]), body.get("next_url")
@@ -272,7 +269,7 @@ def _data_row(row: Any) -> DataRow:
         status, deleted = entry.get("status"), entry.get("isdeleted")
         if not isinstance(gender, str):
             raise TypeError("gender must be a string")
-        if gender not in _GENDER_ORDER:
+        if not is_gender(gender):
             raise ValueError(f"gender {one_line(repr(gender), 20)} is not T, K or M")
         if value is not None:
             if isinstance(value, bool) or not isinstance(value, int | float):
@@ -288,24 +285,6 @@ def _data_row(row: Any) -> DataRow:
             raise TypeError("isdeleted must be true or false")
         out.append(DataEntry(gender, value, count, status, deleted))
     return DataRow(kpi, unit, year, out)
-
-
-def _fast_rows(rows: list[_Row]) -> list[DataRow]:
-    """The rows msgspec has type-checked (`DATA_PAGE`): the same rows `_data_row` makes of them, their entries
-    taken as decoded. ValueError/TypeError where a check beyond the JSON types fails (the caller then goes the
-    plain way)."""
-    out: list[DataRow] = []
-    append = out.append
-    isfinite = math.isfinite
-    for row in rows:
-        for e in row.values:
-            value = e.value
-            if value is not None and not isfinite(value):
-                raise ValueError("not a finite number")
-            if e.gender not in _GENDER_ORDER:
-                raise ValueError("not a gender")
-        append(DataRow(row.kpi, row.municipality, _year(row.period), row.values))
-    return out
 
 
 def _year(period: Any) -> int:
