@@ -28,6 +28,7 @@ from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
 
 from kpijmf import __version__
 from kpijmf.errors import ApiBodyError, ApiTimeoutError, ApiUnreachableError
+from kpijmf.kolada import tls
 from kpijmf.kolada.parse import (
     MAX_RETRY_AFTER,
     PRESSURE_STATUSES,
@@ -505,12 +506,13 @@ class _Pressure:
 
 
 def _build_http(concurrency: int, timeout: float) -> httpx.Client:
-    """The shared httpx client: TLS verified by httpx's defaults, which honour HTTPS_PROXY, SSL_CERT_FILE and
-    SSL_CERT_DIR from the environment (trust_env)."""
+    """The shared httpx client: TLS verified with `kpijmf.kolada.tls`'s context (SSL_CERT_FILE, SSL_CERT_DIR or
+    certifi), through the proxy the environment names (HTTPS_PROXY and the rest: trust_env)."""
     import httpx
 
     try:
         return httpx.Client(
+            verify=tls.context(),
             headers={"User-Agent": f"kpijmf/{__version__}", "Accept": "application/json"},
             timeout=httpx.Timeout(timeout),
             follow_redirects=True,
