@@ -180,21 +180,6 @@ def test_unreadable_ssl_cert_file_exits_4_naming_it(tmp_path):
     assert "SSL_CERT_FILE" in lines[0].split("no such file or directory")[1]  # the hint names what to check
 
 
-def test_an_error_before_the_first_request_exits_cleanly_while_the_ca_bundle_still_loads(emulator, tmp_path):
-    """The TLS context loads in a thread from the start (kpijmf.kolada.tls); a command that fails before it is
-    needed must still end with its own exit code, not a crash in OpenSSL's teardown (SIGSEGV as a daemon)."""
-    import certifi
-
-    bundle = tmp_path / "big-ca.pem"  # ~0.3 s and more to load: the command is over long before
-    bundle.write_text(Path(certifi.where()).read_text(encoding="ascii") * 40, encoding="ascii")
-    env = _network_env(emulator.url, tmp_path / "store")
-    assert run_kpijmf(["fetch", "--kpi", "N03926", "--years", "2021"], env).code == 0  # the catalogue stored
-    env["SSL_CERT_FILE"] = str(bundle)
-    for _ in range(3):
-        run = run_kpijmf(["fetch", "--kommun", "0023", "--kpi", "N03926"], env)
-        assert (run.code, run.stderr.count("\n")) == (3, 1), run.stderr
-
-
 def test_https_proxy_from_the_environment_is_used_and_named(tmp_path):
     # kolada.invalid cannot resolve: only going through the (refused) proxy explains the message
     env = _network_env("https://kolada.invalid/v3", tmp_path / "store", HTTPS_PROXY="http://127.0.0.1:9")

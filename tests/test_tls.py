@@ -1,4 +1,4 @@
-"""The TLS context: which trust store it loads, and that one prepared ahead is taken once, for the same settings."""
+"""The TLS context: which trust store it loads, and loading it in a thread of its own."""
 
 from __future__ import annotations
 
@@ -12,15 +12,10 @@ from tests.test_client import TEST_CA
 
 @pytest.fixture
 def trust(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """Neither SSL_CERT_FILE nor SSL_CERT_DIR from the machine, and nothing prepared by an earlier test."""
-    for name in tls.TRUST_VARIABLES:
+    """Neither SSL_CERT_FILE nor SSL_CERT_DIR from the machine running the tests."""
+    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
         monkeypatch.delenv(name, raising=False)
-    tls.context()  # takes whatever an earlier test (or CLI run in this process) left prepared
     return monkeypatch
-
-
-def subjects(context) -> set[str]:
-    return {dict(part[0] for part in cert["subject"]).get("commonName", "") for cert in context.get_ca_certs()}
 
 
 def test_ssl_cert_file_is_the_trust_store_when_set_and_ssl_cert_dir_is_not_looked_at(trust, tmp_path):
@@ -38,37 +33,26 @@ def test_without_either_variable_certifis_bundle_is_loaded(trust):
 def test_ssl_cert_dir_alone_replaces_certifis_bundle(trust, tmp_path):
     trust.setenv("SSL_CERT_DIR", str(tmp_path))
 
-    assert tls.context().get_ca_certs() == []  # a directory is read per handshake, never certifi's bundle
+    assert tls.context().get_ca_certs() == []  # a directory is read at each handshake; certifi's bundle never
 
 
-def test_a_context_prepared_ahead_is_built_in_another_thread_and_taken_once(trust, tmp_path):
+def test_loading_builds_the_same_context_in_a_thread_of_its_own(trust, tmp_path):
     (tmp_path / "ca.pem").write_text(TEST_CA)
     trust.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
     built_in: list[str] = []
-    build = tls._build
-    trust.setattr(tls, "_build", lambda: built_in.append(threading.current_thread().name) or build())
+    build = tls.context
+    trust.setattr(tls, "context", lambda: built_in.append(threading.current_thread().name) or build())
 
-    tls.prepare()
-    tls.prepare()  # one is already on its way
-    first = tls.context()
-    second = tls.context()
+    loaded = tls.loading().result(timeout=30)
 
-    assert built_in == ["tls context", "MainThread"]
-    assert first is not second and len(first.get_ca_certs()) == 1
+    assert built_in == ["tls context"]
+    assert loaded.get_ca_certs() == build().get_ca_certs()
 
 
-def test_a_context_prepared_for_other_trust_settings_is_not_taken(trust, tmp_path):
-    tls.prepare()  # certifi's bundle
+def test_what_went_wrong_while_loading_is_raised_by_the_result(trust, tmp_path):
     trust.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
 
-    with pytest.raises(OSError):
-        tls.context()
-
-
-def test_a_failure_while_preparing_is_raised_where_the_context_is_taken(trust, tmp_path):
-    trust.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
-
-    tls.prepare()  # says nothing: the thread keeps what went wrong
+    loading = tls.loading()  # says nothing yet: the thread keeps what went wrong
 
     with pytest.raises(FileNotFoundError):
-        tls.context()
+        loading.result(timeout=30)

@@ -69,12 +69,7 @@ TargetsOpt = Annotated[
 def workspace(
     talk: Talk, offline: bool = False, command: str = "fetch", progress: Callable[[int, int], None] | None = None
 ) -> Workspace:
-    """The library's Workspace, with warnings going to stderr. One that may go online starts loading the TLS
-    context first, beside the imports that follow."""
-    if not offline:
-        from kpijmf.service.ahead import prepare_network
-
-        prepare_network()
+    """The library's Workspace, with warnings going to stderr."""
     from kpijmf.service.workspace import Workspace
 
     return Workspace(offline=offline, progress=progress, on_message=talk.warn, command=command)

@@ -508,11 +508,13 @@ class _Pressure:
 def _build_http(concurrency: int, timeout: float) -> httpx.Client:
     """The shared httpx client: TLS verified with `kpijmf.kolada.tls`'s context (SSL_CERT_FILE, SSL_CERT_DIR or
     certifi), through the proxy the environment names (HTTPS_PROXY and the rest: trust_env)."""
+    trust = tls.loading()  # on the other core, while the imports below hold this one
+    import httpcore  # noqa: F401  (httpx imports it when a client is built: here, beside the loading)
     import httpx
 
     try:
         return httpx.Client(
-            verify=tls.context(),
+            verify=trust.result(),
             headers={"User-Agent": f"kpijmf/{__version__}", "Accept": "application/json"},
             timeout=httpx.Timeout(timeout),
             follow_redirects=True,

@@ -6,6 +6,8 @@ The CLI and `kpijmf.api` are thin layers over this.
 from __future__ import annotations
 
 import contextlib
+import importlib
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -23,7 +25,6 @@ from kpijmf.domain.targets import Target, load_targets_file, targets_for
 from kpijmf.domain.vocab import SOURCE_LINE
 from kpijmf.errors import ApiError, NotFoundError, StoreError, UsageError
 from kpijmf.messages import msg
-from kpijmf.service.ahead import import_meanwhile
 from kpijmf.service.cache import move_former_store
 from kpijmf.service.sync import FetchResult, PendingKpis, PendingMetadata, Progress, Syncer, askable_kpis
 from kpijmf.store.db import Store, utc_now
@@ -34,6 +35,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from kpijmf.compare import KpiInfo
 
 DEFAULT_LAST = 4
+
+
+def _import_meanwhile(module: str) -> None:
+    """Import `module` in a thread of its own, in time the process would spend waiting on the wire (pandas takes
+    ~0.3 s on a slow machine). Whoever imports it next waits on Python's import lock for this import rather than
+    making a second one; the process waits for the thread before it exits."""
+    threading.Thread(target=importlib.import_module, args=(module,), name=f"import {module}").start()
 
 
 class _Checked:
@@ -318,7 +326,7 @@ class Workspace:
             if not self.offline or years:
                 self.ensure_data(selection.ids, units, span)
         else:  # the data requests start once the units are known, beside the KPIs' metadata (see `_checking`)
-            import_meanwhile("kpijmf.compare")  # pandas and the frame code, while the requests are on the wire
+            _import_meanwhile("kpijmf.compare")  # pandas and the frame code, while the requests are on the wire
             with pending, self._checking(pending, set_name, kpi_ids, pending.units(groups=True)) as checked:
                 focuses = self.select_focuses(kommun, peers, vs, liknande=liknande)
                 units = self.data_units(focuses)
