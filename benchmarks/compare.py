@@ -75,7 +75,7 @@ def grow(store: Path, target: int) -> int:
             number += 1
             kpi = f"X{number:05d}"
             rows = [
-                DataRow(kpi, unit, year, [DataEntry(g, round(rng.uniform(0, 100), 1), 1, "") for g in GENDERS])
+                DataRow(kpi, unit, year, tuple(DataEntry(g, round(rng.uniform(0, 100), 1), 1, "") for g in GENDERS))
                 for year in range(2015, 2025)
                 for unit in units
             ]

@@ -3,6 +3,7 @@ never another exception (hypothesis; few examples each, so the suite stays fast)
 
 from __future__ import annotations
 
+import gc
 import json
 
 import httpx
@@ -174,3 +175,12 @@ def test_a_year_in_a_string_goes_the_plain_way_and_reads_the_same_as_a_number():
     with pytest.raises(ValueError):
         DATA_PAGE.decode(page_response([as_text]).content)
     assert row_page(page_response([as_text]), SHOWN) == row_page(page_response([row]), SHOWN)
+
+
+def test_a_decoded_page_leaves_nothing_per_row_for_the_garbage_collector_to_track():
+    entry = {"gender": "T", "value": 1.5, "count": 3, "status": "", "isdeleted": False}
+    rows = [{"kpi": "N03926", "municipality": f"{n:04}", "period": 2021, "values": [entry, entry]} for n in range(50)]
+    found, _ = row_page(page_response(rows), SHOWN)
+    gc.collect()  # a collection untracks tuples that hold only untracked objects
+
+    assert not any(gc.is_tracked(x) for row in found for x in (row, row.entries, *row.entries))

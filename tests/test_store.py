@@ -18,7 +18,7 @@ SCOPE = [Block(["N03926"], [2020, 2021], ["2380", "2480"])]
 
 def rec(unit, year, value, gender="T", deleted=False):
     """A data row with one value."""
-    return DataRow("N03926", unit, year, [DataEntry(gender, value, 1, "", deleted)])
+    return DataRow("N03926", unit, year, (DataEntry(gender, value, 1, "", deleted),))
 
 
 FIRST = [rec("2380", 2020, 3.0), rec("2380", 2021, 3.2), rec("2480", 2020, 2.0), rec("2480", 2021, None)]
@@ -174,7 +174,7 @@ def test_values_received_again_unchanged_are_not_revisions_nor_touched(store):
 
 
 def test_observations_stamped_for_some_units_keep_every_status(store):
-    records = [DataRow("N03926", u, 2020, [DataEntry("T", None, 0, "Missing")]) for u in ("2380", "2480")]
+    records = [DataRow("N03926", u, 2020, (DataEntry("T", None, 0, "Missing"),)) for u in ("2380", "2480")]
     store.write_data(records, [Block(["N03926"], [2020], ["2380", "2480"])], "2026-11-23T10:00:00Z", LOG)
     frame = store.observations(["N03926"], stamped=["2380"]).set_index("unit_id")
     assert frame["status"].to_dict() == {"2380": "Missing", "2480": "Missing"}

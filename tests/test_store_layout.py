@@ -18,7 +18,7 @@ DAY1, DAY2 = "2026-11-23T10:00:00Z", "2026-11-24T10:00:00Z"
 
 def rec(unit, gender, value, *, status="", deleted=False, year=2021):
     """A data row with one value."""
-    return DataRow("N03926", unit, year, [DataEntry(gender, value, 7, status, deleted)])
+    return DataRow("N03926", unit, year, (DataEntry(gender, value, 7, status, deleted),))
 
 
 def stored(store):
@@ -161,10 +161,10 @@ def test_a_schema_1_store_with_a_gender_this_kpijmf_cannot_keep_is_left_as_it_wa
 
 @pytest.mark.parametrize("first", [True, False], ids=["first-fetch", "full-fetch"])
 def test_a_data_row_as_kolada_sends_it_is_one_observation_row_and_a_value_sent_twice_counts_once(store, first):
-    row = DataRow("N03926", "2380", 2021, [
+    row = DataRow("N03926", "2380", 2021, (
         DataEntry("M", 3.5, 4, None), DataEntry("T", 3.0, 9, "Preliminärt"), DataEntry("K", None, None, ""),
         DataEntry("T", 3.1, 9, None), DataEntry("K", 9.9, 1, "", deleted=True),
-    ])  # fmt: skip
+    ))  # fmt: skip
     with store.writer(DAY1, first=first) as writer:
         writer.add([row])
         summary = writer.finish(SCOPE)

@@ -99,7 +99,7 @@ def _rows_of(records: Iterable[DataRecord]) -> list[DataRow]:
     from kpijmf.kolada.parse import DataEntry, DataRow
 
     return [
-        DataRow(kpi, unit, year, [DataEntry(r.gender, r.value, r.count, r.status) for r in run])
+        DataRow(kpi, unit, year, tuple(DataEntry(r.gender, r.value, r.count, r.status) for r in run))
         for (kpi, year, unit), run in itertools.groupby(records, key=lambda r: (r.kpi, r.year, r.unit_id))
     ]
 
