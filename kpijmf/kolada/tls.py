@@ -21,8 +21,8 @@ __all__ = ["context", "loading"]
 
 def loading() -> Future[ssl.SSLContext]:
     """Start loading the context in a thread of its own: the future's result, or what loading it raised (OSError or
-    ValueError for an unreadable SSL_CERT_FILE, say). Wait for it before going on: OpenSSL torn down at exit under
-    a thread still loading crashes the process."""
+    ValueError for an unreadable SSL_CERT_FILE, say). Not a daemon thread: a process that ends while it loads waits
+    for it (a daemon still loading was seen to crash the process in OpenSSL's teardown at exit)."""
     future: Future[ssl.SSLContext] = Future()
     threading.Thread(target=_load_into, args=(future,), name="tls context").start()
     return future
