@@ -42,7 +42,7 @@ _NO_GENDERS = (None,) * len(_GENDER_COLUMNS)
 TABLE = (
     "CREATE TABLE observation (kpi TEXT NOT NULL, year INTEGER NOT NULL, unit_id TEXT NOT NULL, "
     "fetched_at TEXT NOT NULL, "
-    + ", ".join(f"{g.lower()}_{f} {_TYPES[f]}" for g in GENDERS for f in _FIELDS)
+    + ", ".join(f"{c} {_TYPES[f]}" for g in GENDERS for c, f in zip(columns(g), _FIELDS, strict=True))
     + ", PRIMARY KEY (kpi, year, unit_id)) WITHOUT ROWID"
 )
 ROWS_PER_INSERT = 999 // WIDTH  # parameters below 999, the limit of SQLite builds before 3.32
@@ -52,16 +52,22 @@ _MERGE = " ON CONFLICT DO UPDATE SET fetched_at = excluded.fetched_at, " + ", ".
     for g in GENDERS
     for c in columns(g)
 )
-VALUE_COUNT = "SELECT " + " + ".join(f"COUNT({columns(g)[2]})" for g in GENDERS) + " FROM observation"
+VALUE_COUNT = "SELECT " + " + ".join(f"COUNT({columns(g)[2]})" for g in GENDERS) + " FROM observation"  # a gender held has a status
 
 
 def any_value(genders: Sequence[str] = GENDERS) -> str:
     """SQL: the row has a non-null value for one of these genders."""
-    return "(" + " OR ".join(f"{columns(g)[0]} IS NOT NULL" for g in genders) + ")"
+    return _any_not_null(genders, "value")
 
 
 def _any_gender(genders: Sequence[str]) -> str:
-    return "(" + " OR ".join(f"{columns(g)[2]} IS NOT NULL" for g in genders) + ")"
+    """SQL: the row holds one of these genders (its status is set)."""
+    return _any_not_null(genders, "status")
+
+
+def _any_not_null(genders: Sequence[str], field: str) -> str:
+    column = _FIELDS.index(field)
+    return "(" + " OR ".join(f"{columns(g)[column]} IS NOT NULL" for g in genders) + ")"
 
 
 @functools.lru_cache(maxsize=4)
