@@ -52,7 +52,8 @@ _MERGE = " ON CONFLICT DO UPDATE SET fetched_at = excluded.fetched_at, " + ", ".
     for g in GENDERS
     for c in columns(g)
 )
-VALUE_COUNT = "SELECT " + " + ".join(f"COUNT({columns(g)[2]})" for g in GENDERS) + " FROM observation"  # a gender held has a status
+# Values, not rows: a gender held has a status.
+VALUE_COUNT = "SELECT " + " + ".join(f"COUNT({columns(g)[2]})" for g in GENDERS) + " FROM observation"
 
 
 def any_value(genders: Sequence[str] = GENDERS) -> str:
